@@ -1,0 +1,1 @@
+"""The business domains, one package each; see ARCHITECTURE.md for who owns what."""

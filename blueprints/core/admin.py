@@ -1,0 +1,195 @@
+"""Admin pages: the user list (HTMX search as you type), create, invite, edit, deactivate; the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from blueprints.core import bp, services
+from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
+from medcover.errors import DomainError
+from medcover.extensions import db
+from medcover.pages import page_args, render, show_errors
+from medcover.rbac import Role, allow
+
+EXPORT_LIMIT = 50_000
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _page(stmt, per_page_default: int = 50):
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    pages = max(1, (total + per_page - 1) // per_page)
+    return rows, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+
+
+@bp.get("/admin/users")
+@allow(Role.ADMIN)
+def users():
+    q = request.args.get("q", "")[:100]
+    role = request.args.get("role", "")
+    if role not in {r.value for r in Role}:
+        role = ""
+    rows, paging = _page(services.users_query(_actor(), q, role))
+    return render("core/users.html", "core/_user_rows.html", rows=rows, paging=paging, q=q, role=role,
+                  roles=list(Role))  # fmt: skip
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def user_new():
+    form = UserCreateForm()
+    _preset_tenant(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(actor=_actor(), email=form.email.data, full_name=form.full_name.data,
+                                        role=form.role.data, password=form.password.data,
+                                        institution_id=form.institution_id.data, company_id=form.company_id.data)  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"{user.full_name} can now sign in.", "success")
+            return redirect(url_for("core.users"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("core/user_form.html", form=form, user=None), status
+
+
+@bp.route("/admin/users/invite", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def user_invite():
+    form = InviteForm()
+    _preset_tenant(form)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.invite_user(actor=_actor(), email=form.email.data, role=form.role.data,
+                                 institution_id=form.institution_id.data, company_id=form.company_id.data,
+                                 register_url=lambda t: url_for("core.register", token=t, _external=True))  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"Invitation sent to {form.email.data}.", "success")
+            return redirect(url_for("core.users"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("core/invite_form.html", form=form), status
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def user_edit(user_id: int):
+    user = services.get_user(_actor(), user_id)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = user.role.value
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_user(actor=_actor(), user_id=user.id, full_name=form.full_name.data, role=form.role.data,
+                                 institution_id=form.institution_id.data, company_id=form.company_id.data,
+                                 active=form.active.data)  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            user = services.get_user(_actor(), user_id)
+            show_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("core.users"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("core/user_form.html", form=form, user=user), status
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@allow(Role.ADMIN)
+def user_set_active(user_id: int):
+    """Deactivate or reactivate from the list; HTMX swaps the row in place."""
+    active = request.form.get("active") == "1"
+    try:
+        user = services.set_active(actor=_actor(), user_id=user_id, active=active)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.detail, "error")
+        return redirect(url_for("core.users"), 303)
+    db.session.commit()
+    response = render("core/users.html", "core/_user_row.html", user=user, rows=[user], paging=None, q="",
+                      role="", roles=list(Role))  # fmt: skip
+    response.headers["HX-Trigger"] = '{"toast": "%s"}' % ("Reactivated." if active else "Deactivated.")
+    return response
+
+
+def _preset_tenant(form) -> None:
+    """A tenant admin's new users belong to the admin's own tenant."""
+    actor = _actor()
+    if request.method == "GET":
+        form.institution_id.data = actor.institution_id
+        form.company_id.data = actor.company_id
+
+
+def _audit_filters():
+    form = AuditFilterForm(request.args)
+    form.validate()
+    filters = services.AuditFilter(
+        user=(form.user.data or "").strip() if not form.user.errors else "",
+        entity_type=(form.entity_type.data or "").strip() if not form.entity_type.errors else "",
+        action=(form.action.data or "").strip() if not form.action.errors else "",
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    return form, filters
+
+
+@bp.get("/admin/audit")
+@allow(Role.ADMIN, Role.AUDITOR)
+def audit_log():
+    form, filters = _audit_filters()
+    rows, paging = _page(services.audit_query(_actor(), filters))
+    return render("core/audit.html", "core/_audit_rows.html", form=form, rows=rows, paging=paging,
+                  entity_types=services.audit_entity_types())  # fmt: skip
+
+
+@bp.get("/admin/audit.csv")
+@allow(Role.ADMIN, Role.AUDITOR)
+def audit_export():
+    _form, filters = _audit_filters()
+    rows = db.session.scalars(services.audit_query(_actor(), filters).limit(EXPORT_LIMIT)).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["occurred_at", "actor", "action", "entity_type", "entity_id", "ip_address", "request_id",
+                     "before", "after", "summary"])  # fmt: skip
+    for row in rows:
+        writer.writerow([_cell(v) for v in (row.occurred_at.isoformat(), row.actor_label, row.action, row.entity_type,
+                         row.entity_id, row.ip_address, row.request_id, row.before, row.after, row.summary)])  # fmt: skip
+    services.record_audit(_actor(), "export", "audit_log", None, summary=f"{len(rows)} rows",
+                          institution_id=current_user.institution_id, company_id=current_user.company_id)  # fmt: skip
+    db.session.commit()
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})  # fmt: skip
+
+
+def _cell(value) -> str:
+    """CSV cells that a spreadsheet would run as a formula are defused with a leading quote."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,66 @@
+"""Core forms. Length limits here match the columns, so oversized input is a field error, not a crash."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+from medcover.rbac import Role
+
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)])
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+
+
+class TenantFields:
+    institution_id = IntegerField("Institution id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    company_id = IntegerField("Company id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+
+
+class UserCreateForm(TenantFields, FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=128)])
+
+
+class UserEditForm(TenantFields, FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    active = BooleanField("Active")
+
+
+class InviteForm(TenantFields, FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    user = StringField("User", validators=[Optional(), Length(max=254)])
+    entity_type = StringField("Entity", validators=[Optional(), Length(max=60)])
+    action = StringField("Action", validators=[Optional(), Length(max=40)])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

@@ -1,0 +1,122 @@
+"""Server-side staff sessions: the cookie holds a random id, the row in ``user_sessions`` holds the rest.
+
+Idle and absolute timeouts are checked on every request; a revoked row is dead at once on every web
+process, because every process reads the same table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Flask, Request, Response, g
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import select
+from werkzeug.datastructures import CallbackDict
+
+from blueprints.core.models import UserSession
+from medcover import clock
+from medcover.api import PREFIX
+from medcover.context import current_origin
+from medcover.extensions import db
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _hash(token: str) -> str:
+    from blueprints.core.services import token_hash
+
+    return token_hash(token)
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    def __init__(self, data=None, row_id: int | None = None, token: str | None = None):
+        def on_update(session):
+            session.modified = True
+
+        super().__init__(data or {}, on_update)
+        self.row_id = row_id
+        self.token = token
+        self.modified = False
+        self.rotate = False  # issue a new cookie value for the same row (after sign-in)
+
+    @property
+    def new(self) -> bool:  # noqa: D401 - Flask's SessionMixin API
+        return self.row_id is None
+
+
+class ServerSessionInterface(SessionInterface):
+    def _skip(self, request: Request) -> bool:
+        # The API authenticates by bearer token only; static files need no session.
+        return request.path.startswith(PREFIX) or request.path.startswith("/static/")
+
+    def open_session(self, app: Flask, request: Request):
+        if self._skip(request):
+            return self.null_session_class()
+        token = request.cookies.get(self.get_cookie_name(app))
+        if not token or len(token) > 100:
+            return ServerSession()
+        row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+        if row is None:
+            return ServerSession()
+        if not self._alive(app, row):
+            g.session_expired = row.user_id is not None and row.revoked_at is None
+            return ServerSession()
+        return ServerSession(dict(row.data or {}), row_id=row.id, token=token)
+
+    def _alive(self, app: Flask, row: UserSession) -> bool:
+        now = clock.now()
+        if row.revoked_at is not None or clock.aware(row.expires_at) <= now:
+            return False
+        return now - clock.aware(row.last_seen_at) <= app.config["SESSION_IDLE_TIMEOUT"]
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if not isinstance(session, ServerSession):
+            return
+        now = clock.now()
+        row = db.session.get(UserSession, session.row_id) if session.row_id else None
+        if row is not None and row.revoked_at is not None:
+            # Ended during this request (sign-out, password change): keep only what is not sign-in.
+            row = None
+            session = ServerSession({k: v for k, v in session.items() if not k.startswith("_user")
+                                     and k not in ("_fresh", "_id")})  # fmt: skip
+            session.modified = bool(session)
+        if row is None:
+            if not session.modified or not session:
+                return
+            origin = current_origin()
+            row = UserSession(
+                token_hash="", data={}, created_at=now, last_seen_at=now,
+                expires_at=now + app.config["SESSION_ABSOLUTE_TIMEOUT"],
+                ip_address=origin.ip_address, user_agent=origin.user_agent,
+            )  # fmt: skip
+            db.session.add(row)
+            session.rotate = True
+        user_id = session.get("_user_id")
+        if session.modified:
+            row.data = dict(session)
+            new_user = int(user_id) if user_id else None
+            if new_user != row.user_id:
+                # Signing in (or out) on a session starts its absolute lifetime again, on a new id.
+                row.user_id = new_user
+                row.created_at = now
+                row.expires_at = now + app.config["SESSION_ABSOLUTE_TIMEOUT"]
+                session.rotate = True
+        if session.modified or now - clock.aware(row.last_seen_at) >= TOUCH_EVERY:
+            row.last_seen_at = now
+        token = session.token
+        if session.rotate or token is None:
+            token = secrets.token_urlsafe(32)
+            row.token_hash = _hash(token)
+        db.session.commit()
+        if token != session.token:
+            response.set_cookie(
+                self.get_cookie_name(app), token, httponly=True, secure=self.get_cookie_secure(app),
+                samesite=self.get_cookie_samesite(app), path=self.get_cookie_path(app),
+                domain=self.get_cookie_domain(app),
+            )  # fmt: skip
+        response.vary.add("Cookie")
+
+    @staticmethod
+    def current_row_id(session) -> int | None:
+        return getattr(session, "row_id", None)

@@ -1,0 +1,128 @@
+"""Configuration classes, read from the environment (Dev, Test, Production)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'medcover.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    #: Redis for rate limits; falls back to in-process memory when there is no Redis.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_API = os.environ.get("RATELIMIT_API", "300 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    CORS_ORIGINS = _list("CORS_ORIGINS")
+
+    # Staff sessions (server-side rows in user_sessions).
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=_int("SESSION_IDLE_MINUTES", 15))
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12))
+    SESSION_COOKIE_NAME = "medcover_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+    # Login throttling: after LOGIN_SLOWDOWN_AFTER failures each try waits longer; after
+    # LOGIN_LOCK_AFTER failures the account (or the address) is locked for LOGIN_LOCK_MINUTES.
+    LOGIN_SLOWDOWN_AFTER = _int("LOGIN_SLOWDOWN_AFTER", 3)
+    LOGIN_LOCK_AFTER = _int("LOGIN_LOCK_AFTER", 8)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 15)
+    LOGIN_ADDRESS_LOCK_AFTER = _int("LOGIN_ADDRESS_LOCK_AFTER", 30)
+    PASSWORD_RESET_MINUTES = _int("PASSWORD_RESET_MINUTES", 30)
+    PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 10)
+
+    # API tokens.
+    JWT_ACCESS_MINUTES = _int("JWT_ACCESS_MINUTES", 15)
+    JWT_REFRESH_DAYS = _int("JWT_REFRESH_DAYS", 14)
+
+    # Outgoing mail: smtp, or file (one .eml per message in MAIL_FILE_DIR, for development).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "MedCover <no-reply@medcover.local>")
+    MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(BASE_DIR / "instance" / "mail"))
+
+    # Absolute base for links in emails (password reset); request host when unset.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_JSON = _bool("LOG_JSON", True)
+    WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    PER_PAGE = 50
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the Werkzeug debugger stays off: it executes code for whoever reaches it
+    LOG_JSON = _bool("LOG_JSON", False)
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = False
+    MAIL_BACKEND = "memory"
+    PASSWORD_HASHING = "fast"  # argon2id with cheap parameters: the suite signs in thousands of times
+    LOG_JSON = True
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start with settings that are only fit for a laptop."""
+        if cls.SECRET_KEY in (None, "", DEFAULT_SECRET) or len(cls.SECRET_KEY) < 32:
+            raise RuntimeError("Production needs SECRET_KEY set to 32 or more random characters.")
+        if cls.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            raise RuntimeError("Production needs DATABASE_URL pointing at PostgreSQL, not SQLite.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("MEDCOVER_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"Unknown MEDCOVER_ENV {name!r}; use one of {sorted(CONFIGS)}") from None

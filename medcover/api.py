@@ -1,0 +1,163 @@
+"""The JSON API's shared parts: blueprints under /api/v1, bodies, problem+json, pagination, docs metadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
+from sqlalchemy import func, select
+
+from medcover.errors import Invalid
+from medcover.extensions import csrf, db, limiter
+from medcover.ratelimit import client_address, client_key
+
+T = TypeVar("T", bound=BaseModel)
+PREFIX = "/api/v1"
+PROBLEM_TYPE = "about:blank"
+MAX_PER_PAGE = 200
+
+#: Money in and out of the API: a JSON string with two decimals.
+Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+
+
+class Schema(BaseModel):
+    """Request bodies: unknown fields are refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    """Response bodies, built from plain values or dataclasses."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+@dataclass
+class Doc:
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def documented(summary: str, *, tag: str, body=None, responses=None, query=None, description: str = ""):
+    """Describe an endpoint for the OpenAPI document (which is built from these and the URL map)."""
+
+    def decorate(view: Callable):
+        view.doc = Doc(summary, tag, body, responses or {}, query or {}, description)
+        return view
+
+    return decorate
+
+
+# Token authentication is the core domain's: it registers a function taking the bearer token and
+# returning a user or None. The gateway itself knows nothing of users.
+_authenticators: list[Callable[[str], Any]] = []
+
+
+def register_token_authenticator(fn: Callable[[str], Any]) -> None:
+    if fn not in _authenticators:
+        _authenticators.append(fn)
+
+
+def _authenticate() -> None:
+    from flask_login import AnonymousUserMixin
+
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and _authenticators:
+        user = _authenticators[0](header[7:].strip())
+    # Cookies never authenticate the API: it is exempt from CSRF, so only a bearer token counts.
+    g._login_user = user or AnonymousUserMixin()
+
+
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """A domain's JSON blueprint under /api/v1: bearer auth, no CSRF (no cookies), rate limited."""
+    bp = Blueprint(name, import_name, url_prefix=PREFIX)
+    bp.before_request(_authenticate)
+    csrf.exempt(bp)
+    limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
+    limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_address, scope="api-address")(bp)
+    return bp
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict | None = None, headers=None) -> Response:
+    body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail or title}
+    if errors is not None:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _field_name(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "Unknown field."
+        elif error["type"] == "missing":
+            message = "This field is required."
+        errors.setdefault(_field_name(error["loc"]), []).append(message)
+    return errors
+
+
+def parse(model: type[T], data: Any = None) -> T:
+    """The request's JSON body as ``model``; anything else is a 422 with field messages."""
+    if data is None:
+        raw = request.get_data(cache=True)
+        try:
+            data = json.loads(raw or b"null", parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid("The body is not valid JSON.", {"body": ["Not valid JSON."]}) from None
+    if not isinstance(data, dict):
+        raise Invalid("The body must be a JSON object.", {"body": ["Expected a JSON object."]})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid("The request has invalid fields.", validation_errors(exc)) from None
+
+
+def jsonify_model(model: BaseModel, status: int = 200, headers=None) -> Response:
+    response = Response(model.model_dump_json(), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def page_params() -> tuple[int, int]:
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, default, upper in (("page", 1, None), ("per_page", 50, MAX_PER_PAGE)):
+        raw = request.args.get(name)
+        try:
+            value = int(raw) if raw is not None else default
+        except ValueError:
+            errors[name] = ["Must be a whole number."]
+            continue
+        if value < 1 or (upper and value > upper):
+            errors[name] = [f"Must be between 1 and {upper}." if upper else "Must be 1 or more."]
+        values[name] = value
+    if errors:
+        raise Invalid("Bad paging parameters.", errors)
+    return values["page"], values["per_page"]
+
+
+def paginate(stmt, serialize: Callable[[Any], Any]) -> dict:
+    """One count and one page query, whatever the table's size."""
+    page, per_page = page_params()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [serialize(row) for row in rows], "page": page, "per_page": per_page, "total": total}

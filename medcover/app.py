@@ -1,0 +1,246 @@
+"""The application factory: wires extensions, platform hooks, domain blueprints, the API and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import click
+from flask import Flask, abort, g, render_template, request
+from flask.cli import with_appcontext
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from config import BASE_DIR, ProductionConfig, config_for
+from medcover import api, jobs, logs, security
+from medcover.context import Origin, new_request_id, reset_origin, set_origin
+from medcover.errors import DomainError
+from medcover.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from medcover.money import format_money
+from medcover.navigation import nav_for
+from medcover.tenants import tenant_label
+from medcover.rbac import access_of
+
+log = logging.getLogger("medcover.request")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+jobs.install()
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    config = config_for(config_name)
+    if config is ProductionConfig:
+        ProductionConfig.check()
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides or {})
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    if app.config["CORS_ORIGINS"]:
+        from flask_cors import CORS
+
+        CORS(app, resources={rf"{api.PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
+             expose_headers=["X-Request-ID", "Retry-After"], supports_credentials=False)  # fmt: skip
+
+    _install_request_hooks(app)
+    security.init_app(app)
+    _install_error_handlers(app)
+    _install_template_helpers(app)
+    _register_domains(app)
+    _register_cli(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _begin():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        g.started = time.perf_counter()
+        channel = "api" if request.path.startswith(api.PREFIX) else "web"
+        agent = (request.user_agent.string or "")[:200]
+        g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel))
+
+    @app.before_request
+    def _require_declared_access():
+        # Fail closed: an endpoint that does not say who may call it answers 403 to everyone.
+        if request.endpoint in (None, "static"):
+            return None
+        view = app.view_functions.get(request.endpoint)
+        if view is None or access_of(view) is None:
+            abort(403)
+        return None
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+        log.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={"status": response.status_code, "ms": round(elapsed, 1), "user_id": user_id},
+        )  # fmt: skip
+        return response
+
+    @app.teardown_request
+    def _forget_origin(_exc):
+        token = g.pop("origin_token", None)
+        if token is not None:
+            reset_origin(token)
+
+    @app.teardown_appcontext
+    def _run_inline_jobs(exc):
+        # Registered after Flask-SQLAlchemy's teardown, so it runs first, while the session exists.
+        if exc is None:
+            jobs.run_ready()
+
+
+def _is_api() -> bool:
+    return request.path.startswith(api.PREFIX)
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        db.session.rollback()
+        if _is_api():
+            return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
+        return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if _is_api():
+            headers = {}
+            if exc.code == 429:
+                headers["Retry-After"] = str(_retry_after(exc))
+            if exc.code == 405 and exc.valid_methods:
+                headers["Allow"] = ", ".join(exc.valid_methods)
+            detail = exc.description if exc.code not in (500,) else ""
+            return api.problem(exc.code or 500, exc.name, detail or exc.name, headers=headers)
+        if exc.code in (400, 401, 403, 404, 405, 413, 429):
+            response = render_template("errors/error.html", status=exc.code, title=exc.name,
+                                       detail=_page_detail(exc.code))  # fmt: skip
+            return response, exc.code
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        if _is_api():
+            return api.problem(500, "Internal Server Error", "Something went wrong; quote the request id.")
+        return render_template("errors/error.html", status=500, title="Something went wrong",
+                               detail=_page_detail(500)), 500  # fmt: skip
+
+
+def _retry_after(exc) -> int:
+    limit = getattr(exc, "limit", None)
+    try:
+        window = limiter.limiter.get_window_stats(limit.limit, *limit.request_limit_key_args()) if limit else None
+        if window:
+            return max(1, int(window.reset_time - time.time()))
+    except Exception:  # the header is advice; never fail the 429 over it
+        pass
+    return 60
+
+
+def _page_detail(code: int) -> str:
+    return {
+        400: "The request could not be understood. Reload the page and try again.",
+        401: "Please sign in.",
+        403: "You do not have access to this page.",
+        404: "There is nothing here. Check the address or go back.",
+        405: "That action is not available here.",
+        413: "The upload is too large.",
+        429: "Too many requests. Wait a moment and try again.",
+        500: "Something went wrong on our side. The error has been logged with its request id.",
+    }.get(code, "")
+
+
+def _install_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.globals.update(nav_for=nav_for, tenant_label=tenant_label)
+
+    @app.context_processor
+    def _request_id():
+        return {"request_id": g.get("request_id", "")}
+
+
+def _register_domains(app: Flask) -> None:
+    from blueprints import core
+    from medcover import health, openapi
+
+    app.register_blueprint(health.bp)
+    core.init_app(app)
+    openapi.init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from blueprints.core.cli import seed_demo as seed_core
+    from blueprints.core.cli import users_cli
+    from medcover.worker import worker_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(worker_command)
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+    @with_appcontext
+    def seed_demo_command(if_empty: bool):
+        """Load the demo world and print one login per role."""
+        logins = seed_core(if_empty=if_empty)
+        db.session.commit()
+        jobs.run_ready()
+        if logins is None:
+            click.echo("Demo data already loaded.")
+            return
+        click.echo("Demo logins (password for all: %s)" % logins.password)
+        for role, email in logins.emails.items():
+            click.echo(f"  {role:<16} {email}")
+
+    @app.cli.group("outbox")
+    def outbox_cli():
+        """Domain events waiting in the outbox."""
+
+    @outbox_cli.command("dispatch")
+    @with_appcontext
+    def dispatch_command():
+        """Deliver pending events now (the sweeper does this on a schedule)."""
+        from medcover.events import dispatch_pending
+
+        done = dispatch_pending()
+        db.session.commit()
+        jobs.run_ready()
+        click.echo(f"dispatched {done} event(s)")

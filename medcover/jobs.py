@@ -1,0 +1,141 @@
+"""Background work: ``enqueue`` puts a job on RQ when REDIS_URL is set, else runs it inline after commit.
+
+Either way nothing runs before the transaction that asked for it commits, so a job never sees
+half-written data and a rolled-back request sends nothing. Jobs are named by import path, must be
+idempotent, and are retried by RQ with backoff.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from medcover.context import Origin, new_request_id, reset_origin, set_origin
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("default", "notifications", "pdf", "adjudication", "reconciliation")
+RETRY_INTERVALS = [10, 60, 300]
+_PENDING = "medcover_pending_jobs"
+_READY = "medcover_ready_jobs"
+
+
+@dataclass
+class JobRequest:
+    path: str
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    queue: str = "default"
+
+
+def _path_of(fn: Any) -> str:
+    if isinstance(fn, str):
+        return fn
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _resolve(path: str):
+    module, _, name = path.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def enqueue(fn, *args, queue: str = "default", **kwargs) -> None:
+    """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    from medcover.extensions import db
+
+    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue))
+
+
+def redis_connection():
+    from redis import Redis
+
+    return Redis.from_url(current_app.config["REDIS_URL"])
+
+
+def _send_to_rq(job: JobRequest) -> None:
+    from rq import Queue, Retry
+
+    queue = Queue(job.queue, connection=redis_connection())
+    queue.enqueue(
+        execute, job.path, job.args, job.kwargs, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+    )
+
+
+def install(session_class=Session) -> None:
+    """Hook the ORM session: queued jobs leave at commit and are dropped at rollback."""
+
+    @event.listens_for(session_class, "after_commit")
+    def _after_commit(session):
+        jobs = session.info.pop(_PENDING, [])
+        if not jobs:
+            return
+        if has_app_context() and current_app.config.get("REDIS_URL"):
+            for job in jobs:
+                try:
+                    _send_to_rq(job)
+                except Exception:  # Redis down: the outbox sweeper re-sends what matters
+                    log.exception("could not enqueue job %s", job.path)
+        else:
+            session.info.setdefault(_READY, []).extend(jobs)
+
+    @event.listens_for(session_class, "after_soft_rollback")
+    def _after_rollback(session, previous_transaction):
+        if previous_transaction.parent is None:
+            session.info.pop(_PENDING, None)
+
+
+def run_ready() -> int:
+    """Run the inline jobs whose transaction has committed (embedded mode). Returns how many ran."""
+    from medcover.extensions import db
+
+    ran = 0
+    while True:
+        ready = db.session.info.pop(_READY, [])
+        if not ready:
+            return ran
+        for job in ready:
+            ran += 1
+            try:
+                _run(job.path, job.args, job.kwargs)
+            except Exception:
+                log.exception("inline job %s failed", job.path)
+
+
+def _run(path: str, args, kwargs) -> Any:
+    from medcover.extensions import db
+
+    try:
+        result = _resolve(path)(*args, **kwargs)
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def execute(path: str, args=(), kwargs=None) -> Any:
+    """The function RQ runs: the job inside an app context, committed once, rolled back on error."""
+    kwargs = kwargs or {}
+    token = set_origin(Origin(request_id=new_request_id(), channel="job"))
+    try:
+        if has_app_context():
+            return _run(path, args, kwargs)
+        from medcover.app import create_app
+
+        with create_app().app_context():
+            result = _run(path, args, kwargs)
+            run_ready()
+            return result
+    finally:
+        reset_origin(token)

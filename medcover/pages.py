@@ -1,0 +1,47 @@
+"""Rendering for server pages: the partial for an HTMX swap, the whole page otherwise."""
+
+from __future__ import annotations
+
+from flask import make_response, render_template, request
+
+from medcover.extensions import htmx
+
+
+def wants_partial() -> bool:
+    """A plain HTMX swap; boosted navigation and history restores need the whole page."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, partial: str | None = None, status: int = 200, **context):
+    """``page`` includes ``partial``; HTMX swaps get just the partial. Always ``Vary: HX-Request``."""
+    template = partial if partial and wants_partial() else page
+    response = make_response(render_template(template, **context), status)
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def page_args(max_per_page: int = 200) -> tuple[int, int]:
+    """``page`` and ``per_page`` from the query string, clamped to sane values."""
+    page = request.args.get("page", type=int) or 1
+    per_page = request.args.get("per_page", type=int) or 50
+    return max(page, 1), min(max(per_page, 1), max_per_page)
+
+
+def show_errors(form, exc) -> None:
+    """Put a domain error's field messages on the form's fields; the rest become form-level errors."""
+    form.form_errors = list(getattr(form, "form_errors", []))
+    for name, messages in (exc.errors or {}).items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)
+    if not exc.errors:
+        form.form_errors.append(exc.detail)
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site paths: never an absolute URL or a scheme-relative one (open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback

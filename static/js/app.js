@@ -1,0 +1,37 @@
+// MedCover page behaviour. No inline script anywhere: the CSP forbids it.
+(function () {
+  "use strict";
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  // Every htmx request that changes something carries the CSRF token in a header.
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+  // Server responses announce results with HX-Trigger: {"toast": "Saved."}
+  var hideTimer = null;
+  document.addEventListener("toast", function (event) {
+    var toast = document.getElementById("toast");
+    if (!toast) return;
+    toast.textContent = event.detail && event.detail.value ? event.detail.value : "Done.";
+    toast.hidden = false;
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(function () { toast.hidden = true; }, 4000);
+  });
+  // Errors from htmx requests are shown, not swallowed.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var message = status === 403 ? "You do not have access to that." :
+      status === 401 ? "Your session has ended. Sign in again." :
+      status === 429 ? "Too many requests. Wait a moment." : "Something went wrong (" + status + ").";
+    document.dispatchEvent(new CustomEvent("toast", { detail: { value: message } }));
+    if (status === 401) window.location.reload();
+  });
+  // "/" jumps to the page's search box, as in most admin tools.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || /input|textarea|select/i.test(document.activeElement.tagName)) return;
+    var search = document.querySelector("[data-search]");
+    if (search) { event.preventDefault(); search.focus(); }
+  });
+})();
