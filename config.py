@@ -38,6 +38,9 @@ class Config:
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "300 per minute")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "20 per minute")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    #: with Redis down, rate limits lapse instead of every limited page answering 500;
+    #: the login throttle in the database still guards sign-in
+    RATELIMIT_SWALLOW_ERRORS = _bool("RATELIMIT_SWALLOW_ERRORS", True)
     CORS_ORIGINS = _list("CORS_ORIGINS")
 
     # Staff sessions (server-side rows in user_sessions).
@@ -70,6 +73,17 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "MedCover <no-reply@medcover.local>")
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR", str(BASE_DIR / "instance" / "mail"))
+
+    # SMS: "log" (development: nothing leaves) or "http" (a JSON gateway at SMS_HTTP_URL).
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
+    SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN") or None
+    SMS_SENDER = os.environ.get("SMS_SENDER", "MedCover")
+    #: shared secret the SMS gateway sends with delivery receipts
+    SMS_WEBHOOK_TOKEN = os.environ.get("SMS_WEBHOOK_TOKEN") or None
+    NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 5)
+    #: first retry after this many seconds, doubling each time
+    NOTIFY_RETRY_BASE_SECONDS = _int("NOTIFY_RETRY_BASE_SECONDS", 30)
 
     # Absolute base for links in emails (password reset); request host when unset.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None

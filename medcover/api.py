@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
-from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict, ValidationError
 from sqlalchemy import func, select
 
 from medcover.errors import Invalid
@@ -23,6 +23,8 @@ MAX_PER_PAGE = 200
 
 #: Money in and out of the API: a JSON string with two decimals.
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+#: A record id in a request body: a JSON integer, not ``true`` or ``"7"`` (which lax parsing would take).
+Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 
 
 class Schema(BaseModel):

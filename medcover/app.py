@@ -115,14 +115,18 @@ def _install_request_hooks(app: Flask) -> None:
         return response
 
     @app.teardown_request
-    def _forget_origin(_exc):
+    def _after_response(exc):
+        # Inline jobs (no Redis) run once the request's work is committed, under the request's origin.
+        if exc is None:
+            jobs.run_ready()
         token = g.pop("origin_token", None)
         if token is not None:
             reset_origin(token)
 
     @app.teardown_appcontext
     def _run_inline_jobs(exc):
-        # Registered after Flask-SQLAlchemy's teardown, so it runs first, while the session exists.
+        # For work outside a request (scripts, shells). Registered after Flask-SQLAlchemy's teardown,
+        # so it runs first, while the session still exists.
         if exc is None:
             jobs.run_ready()
 
@@ -199,21 +203,26 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import core
+    from blueprints import core, notification
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
     core.init_app(app)
+    notification.init_app(app)
+    jobs.every(30, "medcover.events:dispatch_pending")
     openapi.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:
     from blueprints.core.cli import seed_demo as seed_core
     from blueprints.core.cli import users_cli
-    from medcover.worker import worker_command
+    from blueprints.notification.cli import notifications_cli
+    from medcover.worker import scheduler_command, worker_command
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")

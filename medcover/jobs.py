@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -32,6 +33,8 @@ class JobRequest:
     args: tuple = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str = "default"
+    #: seconds to wait before running; inline mode leaves delayed work to the sweepers
+    delay: int = 0
 
 
 def _path_of(fn: Any) -> str:
@@ -48,13 +51,24 @@ def _resolve(path: str):
     return target
 
 
-def enqueue(fn, *args, queue: str = "default", **kwargs) -> None:
+def enqueue(fn, *args, queue: str = "default", delay: int = 0, **kwargs) -> None:
     """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     from medcover.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue))
+    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue, delay))
+
+
+#: periodic work: (import path, seconds, queue), run by ``flask scheduler``
+PERIODIC: list[tuple[str, int, str]] = []
+
+
+def every(seconds: int, fn, queue: str = "default") -> None:
+    """Run ``fn()`` every ``seconds`` on a worker (registered by domains at start-up)."""
+    entry = (_path_of(fn), seconds, queue)
+    if entry not in PERIODIC:
+        PERIODIC.append(entry)
 
 
 def redis_connection():
@@ -67,9 +81,11 @@ def _send_to_rq(job: JobRequest) -> None:
     from rq import Queue, Retry
 
     queue = Queue(job.queue, connection=redis_connection())
-    queue.enqueue(
-        execute, job.path, job.args, job.kwargs, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
-    )
+    retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+    if job.delay:
+        queue.enqueue_in(timedelta(seconds=job.delay), execute, job.path, job.args, job.kwargs, retry=retry)
+    else:
+        queue.enqueue(execute, job.path, job.args, job.kwargs, retry=retry)
 
 
 def install(session_class=Session) -> None:
@@ -87,7 +103,7 @@ def install(session_class=Session) -> None:
                 except Exception:  # Redis down: the outbox sweeper re-sends what matters
                     log.exception("could not enqueue job %s", job.path)
         else:
-            session.info.setdefault(_READY, []).extend(jobs)
+            session.info.setdefault(_READY, []).extend(job for job in jobs if not job.delay)
 
     @event.listens_for(session_class, "after_soft_rollback")
     def _after_rollback(session, previous_transaction):

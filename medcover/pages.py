@@ -20,11 +20,15 @@ def render(page: str, partial: str | None = None, status: int = 200, **context):
     return response
 
 
+MAX_PAGE = 1_000_000
+
+
 def page_args(max_per_page: int = 200) -> tuple[int, int]:
     """``page`` and ``per_page`` from the query string, clamped to sane values."""
     page = request.args.get("page", type=int) or 1
     per_page = request.args.get("per_page", type=int) or 50
-    return max(page, 1), min(max(per_page, 1), max_per_page)
+    # A huge page number would overflow the database's OFFSET integer.
+    return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), max_per_page)
 
 
 def show_errors(form, exc) -> None:
@@ -42,6 +46,22 @@ def show_errors(form, exc) -> None:
 
 def safe_next(target: str | None, fallback: str) -> str:
     """Only same-site paths: never an absolute URL or a scheme-relative one (open redirect)."""
+    # Browsers drop tabs and newlines inside a URL, so "/\t/evil.com" would land on //evil.com.
+    if target and any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return fallback
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return fallback
+
+
+def page_of(stmt) -> tuple[list, dict]:
+    """One page of a select for a list page: the rows, and the numbers the pager macro shows."""
+    from sqlalchemy import func, select
+
+    from medcover.extensions import db
+
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    pages = max(1, (total + per_page - 1) // per_page)
+    return rows, {"page": page, "per_page": per_page, "total": total, "pages": pages}

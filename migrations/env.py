@@ -68,6 +68,15 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's UtcDateTime as a plain timezone-aware DateTime, so migrations import nothing of ours."""
+    from medcover.dbtypes import UtcDateTime
+
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -87,6 +96,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

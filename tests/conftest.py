@@ -8,6 +8,7 @@ import re
 os.environ.setdefault("MEDCOVER_ENV", "test")
 
 import pytest
+from flask import current_app, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from flask_sqlalchemy.session import Session
@@ -77,7 +78,7 @@ class CsrfClient(FlaskClient):
     """Sends the CSRF token the way a page would: read from the page's meta tag, posted with the form."""
 
     def csrf_token(self) -> str:
-        page = super().open("/auth/reset-password", method="GET").get_data(as_text=True)
+        page = self._send("/auth/reset-password", method="GET").get_data(as_text=True)
         match = _CSRF_META.search(page)
         assert match, "no csrf-token meta on the page"
         return match.group(1)
@@ -95,6 +96,15 @@ class CsrfClient(FlaskClient):
             elif "X-CSRFToken" not in headers:
                 headers["X-CSRFToken"] = self.csrf_token()
             kwargs["headers"] = headers
+        return self._send(*args, **kwargs)
+
+    def _send(self, *args, **kwargs):
+        # Flask reuses the test's pushed app context for every request, and with it ``g``: the user
+        # Flask-Login caches there (and Flask-WTF's token) would leak into the next request, even one
+        # with no cookie or token. In production each request starts with an empty ``g``; here too.
+        if has_app_context() and current_app._get_current_object() is self.application:
+            for name in list(g):
+                g.pop(name)
         return super().open(*args, **kwargs)
 
 

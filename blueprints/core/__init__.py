@@ -4,7 +4,7 @@ Owns ``users``, ``user_sessions``, ``login_throttles``, ``password_resets``, ``u
 ``api_refresh_tokens`` and ``audit_logs``.
 """
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 from medcover.api import api_blueprint
 
@@ -27,6 +27,11 @@ def init_app(app) -> None:
     login_manager.login_view = "core.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+    # The request that finds its session expired is the one redirected to the sign-in page, so the
+    # page itself cannot tell; the flash it carries says why instead of the generic message.
+    login_manager.localize_callback = lambda message: (
+        "Your session has expired. Sign in again." if g.get("session_expired") else message
+    )
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader

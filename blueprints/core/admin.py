@@ -7,13 +7,12 @@ import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from blueprints.core import bp, services
 from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
 from medcover.errors import DomainError
 from medcover.extensions import db
-from medcover.pages import page_args, render, show_errors
+from medcover.pages import page_of, render, show_errors
 from medcover.rbac import Role, allow
 
 EXPORT_LIMIT = 50_000
@@ -23,22 +22,14 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _page(stmt, per_page_default: int = 50):
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    pages = max(1, (total + per_page - 1) // per_page)
-    return rows, {"page": page, "per_page": per_page, "total": total, "pages": pages}
-
-
 @bp.get("/admin/users")
 @allow(Role.ADMIN)
 def users():
-    q = request.args.get("q", "")[:100]
+    q = request.args.get("q", "")[:100].replace("\x00", "")  # PostgreSQL cannot compare text with NUL
     role = request.args.get("role", "")
     if role not in {r.value for r in Role}:
         role = ""
-    rows, paging = _page(services.users_query(_actor(), q, role))
+    rows, paging = page_of(services.users_query(_actor(), q, role))
     return render("core/users.html", "core/_user_rows.html", rows=rows, paging=paging, q=q, role=role,
                   roles=list(Role))  # fmt: skip
 
@@ -57,7 +48,7 @@ def user_new():
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)
-            status = 422
+            status = exc.status  # 422 bad input, 409 conflict (own role, taken email), 403 other tenant
         else:
             db.session.commit()
             flash(f"{user.full_name} can now sign in.", "success")
@@ -81,7 +72,7 @@ def user_invite():
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)
-            status = 422
+            status = exc.status
         else:
             db.session.commit()
             flash(f"Invitation sent to {form.email.data}.", "success")
@@ -108,7 +99,7 @@ def user_edit(user_id: int):
             db.session.rollback()
             user = services.get_user(_actor(), user_id)
             show_errors(form, exc)
-            status = 422
+            status = exc.status
         else:
             db.session.commit()
             flash("Saved.", "success")
@@ -163,7 +154,7 @@ def _audit_filters():
 @allow(Role.ADMIN, Role.AUDITOR)
 def audit_log():
     form, filters = _audit_filters()
-    rows, paging = _page(services.audit_query(_actor(), filters))
+    rows, paging = page_of(services.audit_query(_actor(), filters))
     return render("core/audit.html", "core/_audit_rows.html", form=form, rows=rows, paging=paging,
                   entity_types=services.audit_entity_types())  # fmt: skip
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from blueprints.core import api_bp, services, tokens
-from medcover.api import Out, Schema, documented, jsonify_model, paginate, parse
+from medcover.api import Id, Out, Schema, documented, jsonify_model, paginate, parse
 from medcover.errors import Unauthorized
 from medcover.extensions import db, limiter
 from medcover.rbac import ALL_ROLES, Role, allow, public
@@ -57,8 +57,8 @@ class UserIn(Schema):
     full_name: str = Field(max_length=120)
     role: Role
     password: str = Field(max_length=128)
-    institution_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    company_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    institution_id: Id | None = None
+    company_id: Id | None = None
 
 
 class UserPage(Out):
@@ -135,7 +135,7 @@ def refresh():
 @documented("Revoke a refresh token (and its family)", tag=TAG, body=RefreshIn, responses={204: None})
 def logout():
     data = parse(RefreshIn)
-    tokens.logout(data.refresh_token)
+    tokens.logout(data.refresh_token, current_user._get_current_object())
     db.session.commit()
     return "", 204
 

@@ -9,25 +9,38 @@ from medcover.rbac import Role
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
 
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+class Form(FlaskForm):
+    """A form whose text fields refuse NUL: nobody types one, and PostgreSQL cannot store or compare it."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, "Remove the control characters."]
+                valid = False
+        return valid
 
 
-class ResetRequestForm(FlaskForm):
+class LoginForm(Form):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class ResetRequestForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class NewPasswordForm(FlaskForm):
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)])
+class NewPasswordForm(Form):
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"})
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"})
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
 
@@ -37,25 +50,25 @@ class TenantFields:
     company_id = IntegerField("Company id", validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
 
 
-class UserCreateForm(TenantFields, FlaskForm):
+class UserCreateForm(TenantFields, Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=128)])
 
 
-class UserEditForm(TenantFields, FlaskForm):
+class UserEditForm(TenantFields, Form):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     active = BooleanField("Active")
 
 
-class InviteForm(TenantFields, FlaskForm):
+class InviteForm(TenantFields, Form):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET filter changes nothing
 

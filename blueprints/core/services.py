@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -101,10 +102,10 @@ def audit_query(viewer: User, filters: AuditFilter):
     if filters.action:
         stmt = stmt.where(AuditLog.action == filters.action)
     if filters.date_from:
-        stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(filters.date_from, datetime.min.time()))
-    if filters.date_to:
-        stmt = stmt.where(AuditLog.occurred_at < datetime.combine(filters.date_to + timedelta(days=1),
-                                                                 datetime.min.time()))  # fmt: skip
+        # Dates are UTC days, as the page shows them; the column takes aware datetimes only.
+        stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(filters.date_from, time.min, UTC))
+    if filters.date_to and filters.date_to < date.max:  # the last day there is needs no upper bound
+        stmt = stmt.where(AuditLog.occurred_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC))
     return stmt
 
 
@@ -139,6 +140,9 @@ def _check_full_name(full_name: str) -> str:
     full_name = " ".join((full_name or "").split())
     if not full_name:
         raise Invalid.field("full_name", "Enter the person's name.")
+    if any(unicodedata.category(char) == "Cc" for char in full_name):
+        # NUL, escape sequences and the like: PostgreSQL refuses NUL, terminals and CSV readers act on the rest.
+        raise Invalid.field("full_name", "Use letters, spaces and punctuation only.")
     if len(full_name) > 120:
         raise Invalid.field("full_name", "Use at most 120 characters.")
     return full_name
@@ -321,7 +325,7 @@ def _blocked_seconds(rows: list[LoginThrottle]) -> int:
     return int(wait) + 1 if wait > 0 else 0
 
 
-def _note_failure(row: LoginThrottle, lock_after: int) -> None:
+def _note_failure(row: LoginThrottle, lock_after: int, *, slow_down: bool = True) -> None:
     config = current_app.config
     now = clock.now()
     window = timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
@@ -331,7 +335,7 @@ def _note_failure(row: LoginThrottle, lock_after: int) -> None:
     row.last_failed_at = now
     if row.failures >= lock_after:
         row.blocked_until = now + window
-    elif row.failures >= config["LOGIN_SLOWDOWN_AFTER"]:
+    elif slow_down and row.failures >= config["LOGIN_SLOWDOWN_AFTER"]:
         row.blocked_until = now + timedelta(seconds=2 ** (row.failures - config["LOGIN_SLOWDOWN_AFTER"]))
 
 
@@ -353,7 +357,9 @@ def authenticate(email: str, password: str, ip_address: str | None) -> User:
     valid = verify_password(user.password_hash if user else None, password or "")
     if not valid or user is None or not user.active:
         _note_failure(account, config["LOGIN_LOCK_AFTER"])
-        _note_failure(address, config["LOGIN_ADDRESS_LOCK_AFTER"])
+        # No growing delay per address: a hospital's staff share one, and a delay doubling with every
+        # colleague's typo would lock them all out long before LOGIN_ADDRESS_LOCK_AFTER is reached.
+        _note_failure(address, config["LOGIN_ADDRESS_LOCK_AFTER"], slow_down=False)
         record_audit(user if user else None, "login_failed", "user", user.id if user else None,
                      summary="wrong password" if user else "unknown account",
                      institution_id=user.institution_id if user else None,
@@ -442,6 +448,8 @@ def _set_password(user: User, new_password: str, *, reason: str) -> None:
     user.password_changed_at = clock.now()
     db.session.flush()
     end_user_sessions(user.id, reason=reason)
+    publish("user.password_changed", {"user_id": user.id, "institution_id": user.institution_id,
+                                      "company_id": user.company_id})  # fmt: skip
 
 
 def request_password_reset(email: str, reset_url) -> None:

@@ -102,7 +102,8 @@ class ServerSessionInterface(SessionInterface):
                 row.created_at = now
                 row.expires_at = now + app.config["SESSION_ABSOLUTE_TIMEOUT"]
                 session.rotate = True
-        if session.modified or now - clock.aware(row.last_seen_at) >= TOUCH_EVERY:
+        passive = g.get("passive_request", False)  # background polling is not activity
+        if session.modified or (not passive and now - clock.aware(row.last_seen_at) >= TOUCH_EVERY):
             row.last_seen_at = now
         token = session.token
         if session.rotate or token is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from flask import current_app
@@ -18,6 +18,7 @@ from medcover.extensions import db
 
 ALGORITHM = "HS256"
 AUDIENCE = "medcover-api"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ def _key() -> str:
 
 
 def _password_stamp(user: User) -> int:
-    return int(clock.aware(user.password_changed_at).timestamp())
+    # Microseconds: whole seconds let a token issued just before a password change (in the same
+    # second as the previous change) outlive it.
+    return (clock.aware(user.password_changed_at) - _EPOCH) // timedelta(microseconds=1)
 
 
 def access_token_for(user: User) -> tuple[str, int]:
@@ -115,9 +118,11 @@ def _revoke_family(family: str) -> None:
         .values(revoked_at=clock.now()), execution_options={"synchronize_session": False})  # fmt: skip
 
 
-def logout(token: str) -> None:
+def logout(token: str, user: User) -> None:
+    """Revoke ``user``'s refresh token and its family; another user's token is refused like an unknown
+    one (else one caller could sign others out, and the audit entry would name the wrong actor)."""
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash(token or "")))
-    if row is None:
+    if row is None or row.user_id != user.id:
         raise Unauthorized("The refresh token is not valid.")
     _revoke_family(row.family)
     user = db.session.get(User, row.user_id)

@@ -29,6 +29,7 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
             if user.role is Role.INTEGRATION:
+                db.session.rollback()  # not signed in: keep no "login" entry and no last sign-in time
                 raise services.LoginRefused("Integration accounts sign in through the API, not this page.")
         except services.LoginRefused as refused:
             db.session.commit()  # the failure counts and its audit entry must stay

@@ -1,0 +1,180 @@
+"""Notification JSON endpoints: send, list, read; templates; provider delivery receipts."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+from pydantic import Field
+
+from blueprints.notification import api_bp, services
+from blueprints.notification.models import Channel, Status
+from blueprints.notification.services import Recipient
+from medcover.api import Out, Schema, documented, jsonify_model, paginate, parse
+from medcover.errors import Unauthorized
+from medcover.extensions import db
+from medcover.rbac import ALL_ROLES, Role, allow, public, tenant_of
+
+TAG = "Notifications"
+
+
+class RecipientIn(Schema):
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(default=None, max_length=120)
+
+
+class SendIn(Schema):
+    template_code: str = Field(max_length=80)
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=500)
+    context: dict[str, Any] = Field(default_factory=dict)
+    channels: list[Channel] | None = None
+
+
+class NotificationOut(Out):
+    id: int
+    template_code: str
+    channel: Channel
+    recipient_user_id: int | None
+    subject: str
+    body: str
+    status: Status
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+
+
+class NotificationPage(Out):
+    items: list[NotificationOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class SendOut(Out):
+    items: list[NotificationOut]
+
+
+class TemplateIn(Schema):
+    code: str = Field(max_length=80)
+    channel: Channel
+    subject: str = Field(default="", max_length=200)
+    body: str = Field(max_length=10_000)
+    variables: dict[str, str] | None = None
+    description: str = Field(default="", max_length=300)
+    mandatory: bool | None = None
+
+
+class TemplateOut(Out):
+    id: int
+    code: str
+    channel: Channel
+    version: int
+    subject: str
+    body: str
+    variables: dict[str, str]
+    description: str
+    mandatory: bool
+    active: bool
+    created_at: datetime
+
+
+class TemplatePage(Out):
+    items: list[TemplateOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class ReceiptIn(Schema):
+    provider_message_id: str = Field(max_length=120)
+    status: str = Field(max_length=20)
+    detail: str | None = Field(default=None, max_length=2000)
+
+
+@api_bp.post("/notifications/send")
+@allow(Role.ADMIN, Role.INTEGRATION)
+@documented("Send a notification from a template to users or outside recipients", tag=TAG, body=SendIn,
+            responses={202: SendOut})  # fmt: skip
+def send():
+    data = parse(SendIn)
+    recipients = [Recipient.parse(r.model_dump(exclude_none=True)) for r in data.recipients]
+    tenant = tenant_of(current_user)
+    rows = services.send(data.template_code, recipients, data.context, data.channels,
+                         institution_id=tenant.institution_id, company_id=tenant.company_id)  # fmt: skip
+    db.session.commit()
+    return jsonify_model(SendOut(items=[NotificationOut.model_validate(r) for r in rows]), status=202)
+
+
+@api_bp.get("/notifications")
+@allow(ALL_ROLES)
+@documented("Notifications: for admins, their organisation's deliveries; for others, their own in-app messages",
+            tag=TAG, responses={200: NotificationPage},
+            query={"status": "queued, sending, sent, delivered, failed, dead, skipped", "channel": "email, sms, in_app",
+                   "page": "page number", "per_page": "at most 200"})  # fmt: skip
+def list_notifications():
+    if current_user.role is Role.ADMIN:
+        stmt = services.delivery_query(tenant_of(current_user), request.args.get("status", ""),
+                                       request.args.get("channel", ""), request.args.get("code", ""))  # fmt: skip
+    else:
+        stmt = services.inbox_query(current_user.id)
+    return jsonify_model(NotificationPage.model_validate(paginate(stmt, NotificationOut.model_validate)))
+
+
+@api_bp.get("/notifications/<int:notification_id>")
+@allow(ALL_ROLES)
+@documented("One notification", tag=TAG, responses={200: NotificationOut, 404: None})
+def get_notification(notification_id: int):
+    if current_user.role is Role.ADMIN:
+        row = services.get_notification(notification_id, tenant_of(current_user))
+    else:
+        row = services.get_inbox_item(current_user.id, notification_id)
+    return jsonify_model(NotificationOut.model_validate(row))
+
+
+@api_bp.post("/notifications/templates")
+@allow(Role.ADMIN)
+@documented("Save a new version of a template (it becomes the active one)", tag=TAG, body=TemplateIn,
+            responses={201: TemplateOut})  # fmt: skip
+def create_template():
+    data = parse(TemplateIn)
+    row = services.save_template(actor=current_user._get_current_object(), **data.model_dump())
+    db.session.commit()
+    return jsonify_model(TemplateOut.model_validate(row), status=201)
+
+
+@api_bp.get("/notifications/templates")
+@allow(Role.ADMIN)
+@documented("Stored template versions", tag=TAG, responses={200: TemplatePage})
+def list_templates():
+    return jsonify_model(TemplatePage.model_validate(paginate(services.templates_query(), TemplateOut.model_validate)))
+
+
+@api_bp.get("/notifications/templates/<int:template_id>")
+@allow(Role.ADMIN)
+@documented("One template version", tag=TAG, responses={200: TemplateOut, 404: None})
+def get_template(template_id: int):
+    return jsonify_model(TemplateOut.model_validate(services.get_template(template_id)))
+
+
+@api_bp.post("/notifications/delivery-status")
+@public
+@documented("Delivery receipt from the SMS gateway (authenticated by the shared X-Webhook-Token)", tag=TAG,
+            body=ReceiptIn, responses={204: None, 401: None})  # fmt: skip
+def delivery_status():
+    expected = current_app.config.get("SMS_WEBHOOK_TOKEN")
+    given = request.headers.get("X-Webhook-Token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("A valid X-Webhook-Token is required.")
+    data = parse(ReceiptIn)
+    provider = current_app.config.get("SMS_BACKEND", "log")
+    services.record_receipt(provider, data.provider_message_id, data.status, data.detail)
+    db.session.commit()
+    return "", 204

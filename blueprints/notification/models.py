@@ -1,0 +1,165 @@
+"""Notification tables: templates (versioned), notifications, their delivery log, provider receipts, preferences."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from medcover.dbtypes import UtcDateTime
+from medcover.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    IN_APP = "in_app"
+
+    @property
+    def label(self) -> str:
+        return {"email": "Email", "sms": "SMS", "in_app": "In-app"}[self.value]
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # this attempt failed; another is scheduled
+    DEAD = "dead"  # out of attempts: dead-lettered, admins alerted
+    SKIPPED = "skipped"  # the recipient opted out or has no address for the channel
+
+
+#: status -> statuses it may move to
+TRANSITIONS: dict[Status, set[Status]] = {
+    Status.QUEUED: {Status.SENDING, Status.SKIPPED},
+    Status.SENDING: {Status.SENT, Status.FAILED, Status.DEAD, Status.SENDING},
+    Status.FAILED: {Status.SENDING, Status.QUEUED},
+    Status.SENT: {Status.DELIVERED, Status.FAILED},
+    Status.DELIVERED: set(),
+    Status.DEAD: {Status.QUEUED},  # an admin's resend
+    Status.SKIPPED: set(),
+}
+
+
+def _enum(cls, name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False,
+                validate_strings=True, length=20)  # fmt: skip
+
+
+class NotificationTemplate(db.Model):
+    """One version of the text for an event on a channel. Edits add a version; one version is active."""
+
+    __tablename__ = "notification_templates"
+    __table_args__ = (UniqueConstraint("code", "channel", "version", name="uq_notification_templates_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the event or purpose, e.g. ``claim.decided``
+    code: Mapped[str] = mapped_column(String(80), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    version: Mapped[int] = mapped_column(Integer)
+    #: email subject / in-app title (Jinja); unused for SMS
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    #: Jinja text, rendered in a sandbox with only the event's context
+    body: Mapped[str] = mapped_column(Text)
+    #: the variables the context offers, {name: description}, shown beside the editor
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    #: security and legal notices go out whatever the recipient's preferences
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Notification(db.Model):
+    """One message to one recipient on one channel, rendered when it was written."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_inbox", "recipient_user_id", "channel", "read_at"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template_code: Mapped[str] = mapped_column(String(80), index=True)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("notification_templates.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    #: a staff user (core's id), when the recipient is one
+    recipient_user_id: Mapped[int | None] = mapped_column(Integer)
+    #: email address or phone number for email/SMS; null for in-app
+    recipient_address: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(_enum(Status, "notification_status"), default=Status.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    #: makes event subscribers idempotent: one notification per event, channel and recipient
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: the tenant the message concerns, for the delivery pages
+    institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class NotificationLog(db.Model):
+    """What happened to a notification, step by step: queued, sending, sent, failed (why), retried ..."""
+
+    __tablename__ = "notification_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryStatus(db.Model):
+    """A delivery receipt from a provider (an SMS gateway's callback), kept as received."""
+
+    __tablename__ = "delivery_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"),
+                                                        index=True)  # fmt: skip
+    provider: Mapped[str] = mapped_column(String(40))
+    provider_message_id: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class NotificationPreference(db.Model):
+    """A user's choice to not receive a kind of notification on a channel (opt-out)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "template_code", "channel", name="uq_notification_preferences"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    template_code: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,70 @@
+"""Template rendering in a Jinja sandbox: a template reaches its context and nothing else."""
+
+from __future__ import annotations
+
+from jinja2 import TemplateError, Undefined, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from medcover.audit import json_safe
+from medcover.errors import Invalid
+
+MAX_BODY = 10_000
+MAX_SUBJECT = 200
+
+# Text output, no autoescape: emails and SMS are plain text, and the in-app pages escape on display.
+# A variable the event did not supply renders empty: a message with a gap beats no message.
+_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True,
+                                     lstrip_blocks=True)  # fmt: skip
+
+
+class RenderError(Exception):
+    pass
+
+
+def _plain(context: dict) -> dict:
+    # Only JSON-like values reach a template: no ORM objects, no callables, nothing with internals.
+    safe = json_safe(context or {})
+    return safe if isinstance(safe, dict) else {}
+
+
+def render(source: str, context: dict) -> str:
+    try:
+        return _env.from_string(source).render(_plain(context))
+    except SecurityError as exc:
+        raise RenderError(f"The template tried something not allowed: {exc}") from None
+    except TemplateError as exc:
+        raise RenderError(f"The template could not be rendered: {exc}") from None
+    except Exception as exc:  # a sandboxed template must never take the caller down
+        raise RenderError(f"The template failed: {type(exc).__name__}") from None
+
+
+def check(subject: str, body: str, variables: dict[str, str]) -> None:
+    """Field errors for a template that does not parse, is too long, or uses undocumented variables."""
+    errors: dict[str, list[str]] = {}
+    for name, source, limit in (("subject", subject, MAX_SUBJECT), ("body", body, MAX_BODY)):
+        if len(source) > limit:
+            errors.setdefault(name, []).append(f"Use at most {limit} characters.")
+            continue
+        try:
+            used = meta.find_undeclared_variables(_env.parse(source))
+        except TemplateError as exc:
+            errors.setdefault(name, []).append(f"Not a valid template: {exc}")
+            continue
+        unknown = sorted(used - set(variables))
+        if unknown:
+            errors.setdefault(name, []).append("Unknown variable(s): " + ", ".join(unknown))
+    if not body.strip():
+        errors.setdefault("body", []).append("Write the message.")
+    if not errors:
+        # A trial run with sample values catches what only shows when rendering (sandbox refusals).
+        for name, source in (("subject", subject), ("body", body)):
+            try:
+                render(source, sample_context(variables))
+            except RenderError as exc:
+                errors.setdefault(name, []).append(str(exc))
+    if errors:
+        raise Invalid("The template has errors.", errors)
+
+
+def sample_context(variables: dict[str, str]) -> dict:
+    return {name: f"[{name}]" for name in variables}

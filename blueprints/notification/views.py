@@ -1,0 +1,210 @@
+"""Notification pages: the bell and inbox, preferences, delivery tracking, templates, the jobs page."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.notification import bp, services, workers
+from blueprints.notification.defaults import CODES
+from blueprints.notification.forms import TemplateForm
+from blueprints.notification.models import Channel, Status
+from medcover.errors import DomainError, Invalid
+from medcover.extensions import db
+from medcover.pages import page_of, render, show_errors
+from medcover.rbac import STAFF, Role, allow, tenant_of
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+# --- inbox -------------------------------------------------------------------------------------
+
+
+@bp.get("/notifications/bell")
+@allow(STAFF)
+def bell():
+    g.passive_request = True  # polling must not keep an idle session alive
+    return render_template("notification/_bell.html", unread=services.unread_count(current_user.id))
+
+
+@bp.get("/notifications")
+@allow(STAFF)
+def inbox():
+    unread_only = request.args.get("unread") == "1"
+    rows, paging = page_of(services.inbox_query(current_user.id, unread_only))
+    return render("notification/inbox.html", "notification/_inbox_rows.html", rows=rows, paging=paging,
+                  unread_only=unread_only)  # fmt: skip
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@allow(STAFF)
+def mark_read(notification_id: int):
+    services.mark_read(user_id=current_user.id, notification_id=notification_id)
+    db.session.commit()
+    if request.headers.get("HX-Request"):
+        row = services.get_inbox_item(current_user.id, notification_id)
+        response = render("notification/inbox.html", "notification/_inbox_item.html", row=row)
+        response.headers["HX-Trigger"] = "notificationsChanged"
+        return response
+    return redirect(url_for("notification.inbox"), 303)
+
+
+@bp.post("/notifications/read-all")
+@allow(STAFF)
+def mark_all_read():
+    count = services.mark_read(user_id=current_user.id)
+    db.session.commit()
+    flash(f"{count} notification(s) marked read.", "success")
+    return redirect(url_for("notification.inbox"), 303)
+
+
+@bp.route("/notifications/preferences", methods=["GET", "POST"])
+@allow(STAFF)
+def preferences():
+    catalogue = [t for t in services.catalogue() if t.code in CODES and t.code != "notification.dead_lettered"]
+    if request.method == "POST":
+        try:
+            for template in catalogue:
+                key = f"{template.code}|{template.channel.value}"
+                wanted = request.form.get(key) == "on" or template.mandatory
+                current = services.preferences(current_user.id).get((template.code, template.channel), True)
+                if wanted != current:
+                    services.set_preference(actor=_actor(), template_code=template.code, channel=template.channel,
+                                            enabled=wanted)  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.detail, "error")
+            return redirect(url_for("notification.preferences"), 303)
+        db.session.commit()
+        flash("Your notification choices are saved.", "success")
+        return redirect(url_for("notification.preferences"), 303)
+    return render_template("notification/preferences.html", catalogue=catalogue,
+                           chosen=services.preferences(current_user.id))  # fmt: skip
+
+
+# --- delivery tracking (admins) ---------------------------------------------------------------
+
+
+@bp.get("/admin/notifications")
+@allow(Role.ADMIN)
+def deliveries():
+    status, channel, code = request.args.get("status", ""), request.args.get("channel", ""), request.args.get("code", "")
+    stmt = services.delivery_query(tenant_of(current_user), status, channel, code[:80])
+    rows, paging = page_of(stmt)
+    return render("notification/deliveries.html", "notification/_delivery_rows.html", rows=rows, paging=paging,
+                  statuses=list(Status), channels=list(Channel), status=status, channel=channel, code=code,
+                  codes=CODES)  # fmt: skip
+
+
+@bp.get("/admin/notifications/<int:notification_id>")
+@allow(Role.ADMIN)
+def delivery(notification_id: int):
+    row = services.get_notification(notification_id, tenant_of(current_user))
+    return render_template("notification/delivery.html", row=row, log=services.history(row.id),
+                           receipts=services.receipts(row.id))  # fmt: skip
+
+
+@bp.post("/admin/notifications/<int:notification_id>/resend")
+@allow(Role.ADMIN)
+def resend(notification_id: int):
+    try:
+        services.resend(actor=_actor(), notification_id=notification_id, tenant=tenant_of(current_user))
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.detail, "error")
+    else:
+        db.session.commit()
+        flash("Queued for sending again.", "success")
+    return redirect(url_for("notification.delivery", notification_id=notification_id), 303)
+
+
+# --- templates (admins) -------------------------------------------------------------------------
+
+
+@bp.get("/admin/notification-templates")
+@allow(Role.ADMIN)
+def templates():
+    return render_template("notification/templates.html", catalogue=services.catalogue())
+
+
+@bp.route("/admin/notification-templates/edit", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def template_edit():
+    code = request.values.get("code", "")[:80]
+    try:
+        channel = Channel(request.values.get("channel", "email"))
+    except ValueError:
+        channel = Channel.EMAIL
+    current = services.active_template(code, channel) if code else None
+    form = TemplateForm()
+    status = 200
+    if request.method == "GET":
+        form.code.data, form.channel.data = code, channel.value
+        if current:
+            form.subject.data, form.body.data = current.subject, current.body
+    elif form.validate_on_submit():
+        try:
+            services.save_template(actor=_actor(), code=form.code.data, channel=form.channel.data,
+                                   subject=form.subject.data or "", body=form.body.data,
+                                   description=form.description.data or "")  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            show_errors(form, exc)
+            status = 422
+        else:
+            db.session.commit()
+            flash("Saved as a new version; it is used from now on.", "success")
+            return redirect(url_for("notification.templates"), 303)
+    else:
+        status = 422
+    variables = current.variables if current else {}
+    versions = services.template_versions(code, channel) if code else []
+    return render_template("notification/template_form.html", form=form, variables=variables, versions=versions,
+                           current=current), status  # fmt: skip
+
+
+@bp.post("/admin/notification-templates/preview")
+@allow(Role.ADMIN)
+def template_preview():
+    """HTMX live preview with sample values for each documented variable."""
+    code = request.form.get("code", "")[:80]
+    try:
+        channel = Channel(request.form.get("channel", "email"))
+    except ValueError:
+        channel = Channel.EMAIL
+    current = services.active_template(code, channel)
+    variables = current.variables if current else {}
+    try:
+        subject, body = services.preview(request.form.get("subject", "")[:200], request.form.get("body", "")[:10_000],
+                                         variables)  # fmt: skip
+        error = None
+    except Invalid as exc:
+        subject, body = "", ""
+        error = "; ".join(m for messages in exc.errors.values() for m in messages) or exc.detail
+    return render_template("notification/_preview.html", subject=subject, body=body, error=error)
+
+
+# --- background jobs (admins) -----------------------------------------------------------------
+
+
+@bp.get("/admin/jobs")
+@allow(Role.ADMIN)
+def jobs_page():
+    return render("notification/jobs.html", "notification/_jobs_panel.html", overview=workers.overview())
+
+
+@bp.post("/admin/jobs/<queue>/<job_id>/retry")
+@allow(Role.ADMIN)
+def job_retry(queue: str, job_id: str):
+    try:
+        workers.retry_failed(queue, job_id, actor=_actor())
+    except DomainError as exc:
+        flash(exc.detail, "error")
+    else:
+        db.session.commit()
+        flash("The job is queued again.", "success")
+    return redirect(url_for("notification.jobs_page"), 303)
