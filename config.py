@@ -93,6 +93,9 @@ class Config:
     LOG_JSON = _bool("LOG_JSON", True)
     WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    #: reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are believed; 0 when clients connect
+    #: directly. Behind a load balancer, leaving it 0 makes every client one address to rate limits and lockout.
+    TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
     PER_PAGE = 50
 
 

@@ -20,7 +20,7 @@ from config import BASE_DIR, ProductionConfig, config_for
 from medcover import api, jobs, logs, security
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
-from medcover.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.money import format_money
 from medcover.navigation import nav_for
 from medcover.tenants import tenant_label
@@ -59,6 +59,11 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     app.config.from_object(config)
     app.config.update(overrides or {})
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
 
@@ -67,7 +72,6 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
     if app.config["CORS_ORIGINS"]:
         from flask_cors import CORS
 
@@ -75,6 +79,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
              expose_headers=["X-Request-ID", "Retry-After"], supports_credentials=False)  # fmt: skip
 
     _install_request_hooks(app)
+    init_limiter(app)  # after the request hooks: a 429 still gets its request id and log line
     security.init_app(app)
     _install_error_handlers(app)
     _install_template_helpers(app)
@@ -87,7 +92,8 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _begin():
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else new_request_id()
+        # fullmatch: with match, "$" lets a trailing newline through, which the response header then refuses.
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else new_request_id()
         g.started = time.perf_counter()
         channel = "api" if request.path.startswith(api.PREFIX) else "web"
         agent = (request.user_agent.string or "")[:200]
@@ -170,11 +176,10 @@ def _install_error_handlers(app: Flask) -> None:
 
 
 def _retry_after(exc) -> int:
-    limit = getattr(exc, "limit", None)
     try:
-        window = limiter.limiter.get_window_stats(limit.limit, *limit.request_limit_key_args()) if limit else None
-        if window:
-            return max(1, int(window.reset_time - time.time()))
+        breached = limiter.current_limit  # the limit this request broke, with its window
+        if breached is not None:
+            return max(1, int(breached.reset_at - time.time()))
     except Exception:  # the header is advice; never fail the 429 over it
         pass
     return 60

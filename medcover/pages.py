@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import make_response, render_template, request
+from flask import current_app, make_response, render_template, request, url_for
 
 from medcover.extensions import htmx
 
@@ -65,3 +65,12 @@ def page_of(stmt) -> tuple[list, dict]:
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     pages = max(1, (total + per_page - 1) // per_page)
     return rows, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for an email. PUBLIC_BASE_URL when set, so that a forged Host header cannot point
+    a password-reset link at someone else's site; the request's own host otherwise (development)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)

@@ -12,7 +12,7 @@ from blueprints.core import bp, services
 from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
 from medcover.errors import DomainError
 from medcover.extensions import db
-from medcover.pages import page_of, render, show_errors
+from medcover.pages import page_of, public_url, render, show_errors
 from medcover.rbac import Role, allow
 
 EXPORT_LIMIT = 50_000
@@ -68,7 +68,7 @@ def user_invite():
         try:
             services.invite_user(actor=_actor(), email=form.email.data, role=form.role.data,
                                  institution_id=form.institution_id.data, company_id=form.company_id.data,
-                                 register_url=lambda t: url_for("core.register", token=t, _external=True))  # fmt: skip
+                                 register_url=lambda t: public_url("core.register", token=t))  # fmt: skip
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)

@@ -9,7 +9,7 @@ from blueprints.core import bp, services
 from blueprints.core.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from medcover.errors import DomainError
 from medcover.extensions import db, limiter
-from medcover.pages import safe_next, show_errors
+from medcover.pages import public_url, safe_next, show_errors
 from medcover.rbac import STAFF, Role, allow, public
 
 
@@ -101,7 +101,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(
-            form.email.data, lambda token: url_for("core.reset_password", token=token, _external=True)
+            form.email.data, lambda token: public_url("core.reset_password", token=token)
         )
         db.session.commit()
         # The same answer whether or not the account exists.

@@ -94,7 +94,7 @@ def deliveries():
     stmt = services.delivery_query(tenant_of(current_user), status, channel, code[:80])
     rows, paging = page_of(stmt)
     return render("notification/deliveries.html", "notification/_delivery_rows.html", rows=rows, paging=paging,
-                  statuses=list(Status), channels=list(Channel), status=status, channel=channel, code=code,
+                  statuses=list(Status), channels=list(Channel), status_filter=status, channel=channel, code=code,
                   codes=CODES)  # fmt: skip
 
 

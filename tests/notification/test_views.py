@@ -72,8 +72,12 @@ def test_admin_tracks_deliveries_and_resends_a_dead_one(client, login, outbox):
     row.status, row.attempts, row.last_error = Status.DEAD, 5, "SMTP: refused"
     db.session.commit()
     db.session.info.pop("medcover_ready_jobs", None)
-    listing = client.get("/admin/notifications?status=dead").get_data(as_text=True)
+    answer = client.get("/admin/notifications?status=dead")
+    listing = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert '<option value="dead" selected>' in listing
     assert f">{row.id}</a>" in listing and "SMTP: refused" in listing
+    assert f">{row.id}</a>" not in client.get("/admin/notifications?status=sent").get_data(as_text=True)
     detail = client.get(f"/admin/notifications/{row.id}").get_data(as_text=True)
     assert "Send again" in detail
     assert client.post(f"/admin/notifications/{row.id}/resend").status_code == 303
