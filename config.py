@@ -108,7 +108,9 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
-    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    # Jobs run inline in the in-process suite: each test's data lives in a transaction that a worker
+    # process could never see. The real RQ worker is exercised by tests/platform against TEST_REDIS_URL.
+    REDIS_URL = None
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = False
     MAIL_BACKEND = "memory"

@@ -35,6 +35,8 @@ class JobRequest:
     queue: str = "default"
     #: seconds to wait before running; inline mode leaves delayed work to the sweepers
     delay: int = 0
+    #: run in-process when Redis cannot take it: for work nothing else could redo later
+    inline_fallback: bool = False
 
 
 def _path_of(fn: Any) -> str:
@@ -51,13 +53,18 @@ def _resolve(path: str):
     return target
 
 
-def enqueue(fn, *args, queue: str = "default", delay: int = 0, **kwargs) -> None:
-    """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits."""
+def enqueue(fn, *args, queue: str = "default", delay: int = 0, inline_fallback: bool = False, **kwargs) -> None:
+    """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits.
+
+    ``inline_fallback``: when Redis is unreachable, run it in this process instead of dropping it. For
+    jobs whose arguments exist nowhere else (an email carrying a one-time link); work backed by a table
+    (the outbox, notifications) is picked up by the sweepers instead.
+    """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
     from medcover.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue, delay))
+    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback))
 
 
 #: periodic work: (import path, seconds, queue), run by ``flask scheduler``
@@ -100,8 +107,10 @@ def install(session_class=Session) -> None:
             for job in jobs:
                 try:
                     _send_to_rq(job)
-                except Exception:  # Redis down: the outbox sweeper re-sends what matters
-                    log.exception("could not enqueue job %s", job.path)
+                except Exception:  # Redis down: the sweepers re-send what a table records
+                    log.warning("could not enqueue job %s: Redis unreachable", job.path)
+                    if job.inline_fallback:
+                        session.info.setdefault(_READY, []).append(job)
         else:
             session.info.setdefault(_READY, []).extend(job for job in jobs if not job.delay)
 

@@ -472,8 +472,9 @@ def request_password_reset(email: str, reset_url) -> None:
         f"Open this link within {minutes} minutes to choose a new one:\n\n{reset_url(token)}\n\n"
         "The link works once. If you did not ask for it, ignore this email: your password stays as it is.\n"
     )
+    # The link exists only in this email: if Redis is down, send it from here rather than lose it.
     jobs.enqueue(mail.send_email, to=user.email, subject="Reset your MedCover password", body=body,
-                 queue="notifications")  # fmt: skip
+                 queue="notifications", inline_fallback=True)  # fmt: skip
     publish("user.password_reset_requested", {"user_id": user.id})
 
 
@@ -530,7 +531,8 @@ def invite_user(*, actor: User, email: str, role: Role | str, institution_id: in
         f"{actor.full_name} invited you to MedCover as {role.label}.\n\n"
         f"Open this link within 7 days to choose your name and password:\n\n{register_url(token)}\n"
     )
-    jobs.enqueue(mail.send_email, to=email, subject="Your MedCover invitation", body=body, queue="notifications")
+    jobs.enqueue(mail.send_email, to=email, subject="Your MedCover invitation", body=body, queue="notifications",
+                 inline_fallback=True)
     return invitation
 
 

@@ -87,7 +87,10 @@ def sms_provider() -> SmsProvider:
 def send_email(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no email address")
-    email = mail.build_message(message.address, message.subject, message.body)
+    try:
+        email = mail.build_message(message.address, message.subject, message.body)
+    except ValueError as exc:  # an address or subject the email library refuses (e.g. a line break in it)
+        raise DeliveryError(f"cannot build the email: {exc}"[:300]) from None
     try:
         mail.deliver(email)
     except (OSError, TimeoutError) as exc:  # smtplib's errors are OSErrors

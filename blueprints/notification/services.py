@@ -34,6 +34,8 @@ from medcover.rbac import Role, Tenant, scope
 
 CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 PHONE = re.compile(r"^\+?[0-9]{7,15}$")
+#: one address, nothing else: no list (a comma would add recipients), no line break (header injection)
+EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]+@[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]+$")
 TEMPLATE_FIELDS = ("code", "channel", "version", "subject", "body", "mandatory", "active")
 
 
@@ -55,7 +57,7 @@ class Recipient:
             raise Invalid.field("recipients", "user_id is a positive whole number.")
         email = (data.get("email") or "").strip().lower() or None
         phone = (data.get("phone") or "").replace(" ", "") or None
-        if email and (len(email) > 254 or "@" not in email):
+        if email and (len(email) > 254 or not EMAIL.match(email)):
             raise Invalid.field("recipients", "Not an email address.")
         if phone and not PHONE.match(phone):
             raise Invalid.field("recipients", "Phone numbers are 7 to 15 digits, with an optional +.")
@@ -279,6 +281,15 @@ def claim_for_delivery(notification_id: int) -> Notification | None:
     lease = timedelta(minutes=10)
     stale_sending = row.status is Status.SENDING and row.next_attempt_at and row.next_attempt_at <= clock.now()
     if row.status not in (Status.QUEUED, Status.FAILED) and not stale_sending:
+        return None
+    if stale_sending and row.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
+        # Every attempt was lost with its worker (a message that crashes it?): the limit holds here too,
+        # or the sweeper would retry it every lease for ever.
+        row.next_attempt_at = None
+        row.last_error = row.last_error or "no attempt finished: the worker was lost each time"
+        _move(row, Status.DEAD, f"gave up after {row.attempts} attempts: none finished")
+        _alert_admins(row)
+        db.session.flush()
         return None
     row.attempts += 1
     row.next_attempt_at = clock.now() + lease  # if this worker dies, the sweeper retries after the lease
