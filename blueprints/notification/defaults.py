@@ -81,7 +81,7 @@ DEFAULTS: list[DefaultTemplate] = [
     DefaultTemplate("notification.test", Channel.EMAIL, "MedCover test message",
                     "This is a test message from MedCover. If you can read it, email delivery works.\n",
                     "Sent by `flask notifications test-email`", {}, mandatory=True),
-    DefaultTemplate("notification.dead_lettered", Channel.IN_APP, "A {{ channel }} message could not be delivered",
+    DefaultTemplate("notification.dead_lettered", Channel.IN_APP, "Delivery failed: {{ channel }} message",
                     "Notification #{{ notification_id }} ({{ template_code }}) failed {{ attempts }} times: "
                     "{{ error }}", "Alert to admins when delivery gives up",
                     {"channel": "channel", "notification_id": "id", "template_code": "kind", "attempts": "tries",

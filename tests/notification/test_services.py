@@ -281,3 +281,33 @@ def test_log_entries_record_each_step():
     _commit()
     assert [e.status for e in db.session.query(NotificationLog).filter_by(notification_id=row.id)] == [
         "queued", "sending", "sent"]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", [
+    {"email": "a@b.com, other@evil.com"},
+    {"email": "a@b.com\r\nBcc: x@evil.com"},
+    {"email": "not-an-address"},
+    {"phone": "12"},
+    {},
+    {"user_id": True},
+])  # fmt: skip
+def test_recipients_must_be_one_plain_address_or_user(raw):
+    with pytest.raises(Invalid) as error:
+        Recipient.parse(raw)
+    assert "recipients" in error.value.errors
+
+
+def test_a_message_that_loses_its_worker_every_time_is_dead_lettered_at_the_limit(app):
+    admin = make_user(Role.ADMIN)
+    [row] = services.send("payment.received", [Recipient(email="p@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
+    db.session.commit()
+    db.session.info.pop("medcover_ready_jobs", None)
+    with ExitStack() as time_passes:
+        for _ in range(app.config["NOTIFY_MAX_ATTEMPTS"]):
+            assert services.claim_for_delivery(row.id) is not None  # the worker then dies mid-send
+            time_passes.enter_context(clock.travel(timedelta(minutes=11)))
+        assert services.claim_for_delivery(row.id) is None
+    row = db.session.get(Notification, row.id)
+    assert row.status is Status.DEAD and row.attempts == app.config["NOTIFY_MAX_ATTEMPTS"]
+    alert = db.session.query(Notification).filter_by(template_code="notification.dead_lettered").one()
+    assert alert.recipient_user_id == admin.id and alert.subject == "Delivery failed: Email message"
