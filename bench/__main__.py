@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = importlib.import_module(f"bench.{name}").run(quick=args.quick)
         took = time.perf_counter() - started
         path = RESULTS / f"{name}-{stamp}.json"
-        path.write_text(json.dumps({"benchmark": name, "at": stamp, "seconds": round(took, 1), "results": rows},
-                                   indent=2))  # fmt: skip
+        path.write_text(
+            json.dumps({"benchmark": name, "at": stamp, "seconds": round(took, 1), "results": rows}, indent=2)
+        )
         print(f"\n{name} ({took:.1f} s) -> {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
         print(table([{k: v for k, v in row.items() if k != "benchmark"} for row in rows]))
     return 0

@@ -29,10 +29,50 @@ CASES = [
     ("htmx, q=an", "an", True),
     ("htmx, q=zzzz (no match)", "zzzz", True),
 ]
-FIRST = ["Grace", "Peter", "Lucy", "Daniel", "Joyce", "Samuel", "Amina", "Brian", "Catherine", "David", "Esther",
-         "Francis", "Gladys", "Hassan", "Irene", "James", "Kevin", "Lilian", "Moses", "Nancy"]  # fmt: skip
-LAST = ["Mwangi", "Otieno", "Hassan", "Kiptoo", "Njeri", "Ochieng", "Wanjiku", "Mutua", "Achieng", "Abdi", "Chebet",
-        "Kamau", "Omondi", "Atieno", "Kibet", "Wairimu", "Maina", "Nyambura", "Barasa", "Akinyi"]  # fmt: skip
+FIRST = [
+    "Grace",
+    "Peter",
+    "Lucy",
+    "Daniel",
+    "Joyce",
+    "Samuel",
+    "Amina",
+    "Brian",
+    "Catherine",
+    "David",
+    "Esther",
+    "Francis",
+    "Gladys",
+    "Hassan",
+    "Irene",
+    "James",
+    "Kevin",
+    "Lilian",
+    "Moses",
+    "Nancy",
+]
+LAST = [
+    "Mwangi",
+    "Otieno",
+    "Hassan",
+    "Kiptoo",
+    "Njeri",
+    "Ochieng",
+    "Wanjiku",
+    "Mutua",
+    "Achieng",
+    "Abdi",
+    "Chebet",
+    "Kamau",
+    "Omondi",
+    "Atieno",
+    "Kibet",
+    "Wairimu",
+    "Maina",
+    "Nyambura",
+    "Barasa",
+    "Akinyi",
+]
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -40,18 +80,27 @@ def _people(start: int, count: int, password_hash: str) -> list[dict]:
     from medcover.rbac import Role
 
     rng = random.Random(start)
-    kinds = [(Role.RECEPTIONIST, "institution"), (Role.BILLING_CLERK, "institution"), (Role.ADJUDICATOR, "company"),
-             (Role.FINANCE_OFFICER, "company")]  # fmt: skip
+    kinds = [
+        (Role.RECEPTIONIST, "institution"),
+        (Role.BILLING_CLERK, "institution"),
+        (Role.ADJUDICATOR, "company"),
+        (Role.FINANCE_OFFICER, "company"),
+    ]
     rows = []
     for n in range(start, start + count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         role, tenant = rng.choice(kinds)
-        rows.append({
-            "email": f"{first}.{last}.{n}@bench.example".lower(), "full_name": f"{first} {last}", "role": role,
-            "password_hash": password_hash, "active": rng.random() > 0.05,
-            "institution_id": rng.randint(1, 20) if tenant == "institution" else None,
-            "company_id": rng.randint(1, 5) if tenant == "company" else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "email": f"{first}.{last}.{n}@bench.example".lower(),
+                "full_name": f"{first} {last}",
+                "role": role,
+                "password_hash": password_hash,
+                "active": rng.random() > 0.05,
+                "institution_id": rng.randint(1, 20) if tenant == "institution" else None,
+                "company_id": rng.randint(1, 5) if tenant == "company" else None,
+            }
+        )
     return rows
 
 
@@ -140,8 +189,9 @@ def _bench_database(backend: str, url: str, sizes) -> list[dict]:
     results = []
     with app.app_context():
         upgrade()
-        services.create_user(actor=None, email=ADMIN_EMAIL, full_name="Bench Admin", role="admin",
-                             password=ADMIN_PASSWORD)  # fmt: skip
+        services.create_user(
+            actor=None, email=ADMIN_EMAIL, full_name="Bench Admin", role="admin", password=ADMIN_PASSWORD
+        )
         db.session.commit()
         password_hash = hash_password("Not-used-by-anyone-1")
     users = 1
@@ -155,8 +205,15 @@ def _bench_database(backend: str, url: str, sizes) -> list[dict]:
             db.session.commit()
             users = size
         for label, q, htmx in CASES:
-            results.append({"benchmark": "core_pages", "database": backend, "users": size, "request": label,
-                            **_measure(app, client, q, htmx)})  # fmt: skip
+            results.append(
+                {
+                    "benchmark": "core_pages",
+                    "database": backend,
+                    "users": size,
+                    "request": label,
+                    **_measure(app, client, q, htmx),
+                }
+            )
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

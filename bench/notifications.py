@@ -34,8 +34,14 @@ WARMUP = 10
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 SECRET_KEY = "bench-notifications-secret-key-not-for-production"  # noqa: S105 - a throwaway site
-CONTEXT = {"claim_number": "CL-2026-0042", "status": "approved", "total_billed": "1,500.00",
-           "total_approved": "1,200.00", "member_number": "M-0042", "service_date": "2026-11-20"}  # fmt: skip
+CONTEXT = {
+    "claim_number": "CL-2026-0042",
+    "status": "approved",
+    "total_billed": "1,500.00",
+    "total_approved": "1,200.00",
+    "member_number": "M-0042",
+    "service_date": "2026-11-20",
+}
 
 
 class Counter:
@@ -109,13 +115,24 @@ def _redis_database(url: str) -> Iterator[str]:
 
 
 def _env(database_url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
-    config_names = set(re.findall(r'(?:environ\.get|_bool|_int|_list)\(\s*"([A-Z][A-Z0-9_]*)"',
-                                  (REPO / "config.py").read_text()))  # fmt: skip
+    config_names = set(
+        re.findall(r'(?:environ\.get|_bool|_int|_list)\(\s*"([A-Z][A-Z0-9_]*)"', (REPO / "config.py").read_text())
+    )
     env = {k: v for k, v in os.environ.items() if k not in config_names and not k.startswith("FLASK_")}
-    env.update({"MEDCOVER_ENV": "development", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-                "SECRET_KEY": SECRET_KEY, "LOG_JSON": "true", "LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    env.update(
+        {
+            "MEDCOVER_ENV": "development",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(smtp_port),
+            "SECRET_KEY": SECRET_KEY,
+            "LOG_JSON": "true",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -147,8 +164,14 @@ def _worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     """One ``flask worker``; stopped afterwards with everything it started (rq's work horses leave its
     process group, so they are found through /proc)."""
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "worker"], cwd=REPO, env=env,  # noqa: S603
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(BIN / "flask"), "--app", "wsgi", "worker"],
+            cwd=REPO,
+            env=env,  # noqa: S603
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield proc
         finally:
@@ -211,13 +234,26 @@ def measure(n: int) -> dict:
         _smtp() as (smtp_port, inbox),
     ):
         env = _env(database_url, redis_url, smtp_port)
-        done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=REPO, env=env,  # noqa: S603
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        done = subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+            cwd=REPO,
+            env=env,  # noqa: S603
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode:
             raise RuntimeError(f"flask db upgrade failed:\n{done.stdout}\n{done.stderr}")
-        app = create_app("development", {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
-                                         "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": SECRET_KEY,
-                                         "LOG_LEVEL": "WARNING"})  # fmt: skip
+        app = create_app(
+            "development",
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "REDIS_URL": redis_url,
+                "RATELIMIT_STORAGE_URI": "memory://",
+                "SECRET_KEY": SECRET_KEY,
+                "LOG_LEVEL": "WARNING",
+            },
+        )
         log_path = Path(tmp) / "worker.log"
         try:
             with _worker(env, log_path) as proc:
@@ -230,8 +266,9 @@ def measure(n: int) -> dict:
                 started = time.perf_counter()
                 commit_seconds = _send(app, n, "reader")
                 if not inbox.wait_for(WARMUP + n, timeout=max(120, n)):
-                    raise RuntimeError(f"only {inbox.count - WARMUP} of {n} arrived:\n"
-                                       f"{log_path.read_text(errors='replace')[-3000:]}")  # fmt: skip
+                    raise RuntimeError(
+                        f"only {inbox.count - WARMUP} of {n} arrived:\n{log_path.read_text(errors='replace')[-3000:]}"
+                    )
                 seconds = time.perf_counter() - started
         finally:
             with app.app_context():
@@ -243,9 +280,15 @@ def measure(n: int) -> dict:
                 sent = conn.execute(text("SELECT count(*) FROM notifications WHERE status = 'sent'")).scalar()
         finally:
             engine.dispose()
-    return {"benchmark": "notifications", "messages": n, "workers": 1, "commit_s": round(commit_seconds, 2),
-            "seconds": round(seconds, 2), "msgs_per_s": round(n / seconds, 1),
-            "recorded_sent": sent - WARMUP}  # fmt: skip
+    return {
+        "benchmark": "notifications",
+        "messages": n,
+        "workers": 1,
+        "commit_s": round(commit_seconds, 2),
+        "seconds": round(seconds, 2),
+        "msgs_per_s": round(n / seconds, 1),
+        "recorded_sent": sent - WARMUP,
+    }
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -260,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.n or (QUICK_N if args.quick else N)
     result = measure(n)
-    print(f"{result['messages']} notifications, 1 worker, local SMTP: {result['seconds']} s from commit "
-          f"(commit + enqueue {result['commit_s']} s) -> {result['msgs_per_s']} msgs/s")  # fmt: skip
+    print(
+        f"{result['messages']} notifications, 1 worker, local SMTP: {result['seconds']} s from commit "
+        f"(commit + enqueue {result['commit_s']} s) -> {result['msgs_per_s']} msgs/s"
+    )
     return 0
 
 

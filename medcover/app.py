@@ -23,8 +23,8 @@ from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.money import format_money
 from medcover.navigation import nav_for
-from medcover.tenants import tenant_label
 from medcover.rbac import access_of
+from medcover.tenants import tenant_label
 
 log = logging.getLogger("medcover.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -75,8 +75,12 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     if app.config["CORS_ORIGINS"]:
         from flask_cors import CORS
 
-        CORS(app, resources={rf"{api.PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
-             expose_headers=["X-Request-ID", "Retry-After"], supports_credentials=False)  # fmt: skip
+        CORS(
+            app,
+            resources={rf"{api.PREFIX}/*": {"origins": app.config["CORS_ORIGINS"]}},
+            expose_headers=["X-Request-ID", "Retry-After"],
+            supports_credentials=False,
+        )
 
     _install_request_hooks(app)
     init_limiter(app)  # after the request hooks: a 429 still gets its request id and log line
@@ -115,9 +119,12 @@ def _install_request_hooks(app: Flask) -> None:
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
         log.info(
-            "%s %s %s", request.method, request.path, response.status_code,
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
             extra={"status": response.status_code, "ms": round(elapsed, 1), "user_id": user_id},
-        )  # fmt: skip
+        )
         return response
 
     @app.teardown_request
@@ -160,8 +167,9 @@ def _install_error_handlers(app: Flask) -> None:
             detail = exc.description if exc.code not in (500,) else ""
             return api.problem(exc.code or 500, exc.name, detail or exc.name, headers=headers)
         if exc.code in (400, 401, 403, 404, 405, 413, 429):
-            response = render_template("errors/error.html", status=exc.code, title=exc.name,
-                                       detail=_page_detail(exc.code))  # fmt: skip
+            response = render_template(
+                "errors/error.html", status=exc.code, title=exc.name, detail=_page_detail(exc.code)
+            )
             return response, exc.code
         return exc
 
@@ -171,8 +179,9 @@ def _install_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         if _is_api():
             return api.problem(500, "Internal Server Error", "Something went wrong; quote the request id.")
-        return render_template("errors/error.html", status=500, title="Something went wrong",
-                               detail=_page_detail(500)), 500  # fmt: skip
+        return render_template(
+            "errors/error.html", status=500, title="Something went wrong", detail=_page_detail(500)
+        ), 500
 
 
 def _retry_after(exc) -> int:
@@ -181,7 +190,7 @@ def _retry_after(exc) -> int:
         if breached is not None:
             return max(1, int(breached.reset_at - time.time()))
     except Exception:  # the header is advice; never fail the 429 over it
-        pass
+        log.debug("no window for Retry-After", exc_info=True)
     return 60
 
 
@@ -240,7 +249,7 @@ def _register_cli(app: Flask) -> None:
         if logins is None:
             click.echo("Demo data already loaded.")
             return
-        click.echo("Demo logins (password for all: %s)" % logins.password)
+        click.echo(f"Demo logins (password for all: {logins.password})")
         for role, email in logins.emails.items():
             click.echo(f"  {role:<16} {email}")
 

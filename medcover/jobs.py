@@ -64,7 +64,9 @@ def enqueue(fn, *args, queue: str = "default", delay: int = 0, inline_fallback: 
         raise ValueError(f"unknown queue {queue!r}")
     from medcover.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append(JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback))
+    db.session.info.setdefault(_PENDING, []).append(
+        JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback)
+    )
 
 
 #: periodic work: (import path, seconds, queue), run by ``flask scheduler``

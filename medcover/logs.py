@@ -12,11 +12,30 @@ from medcover.context import current_origin
 
 #: keys whose values never reach a log line, whatever object carries them
 SENSITIVE_KEYS = {
-    "password", "new_password", "current_password", "token", "access_token", "refresh_token",
-    "authorization", "cookie", "secret", "csrf_token", "first_name", "last_name", "full_name",
-    "date_of_birth", "dob", "national_id", "phone", "email", "address", "diagnosis",
-    "diagnosis_codes", "notes", "member_number",
-}  # fmt: skip
+    "password",
+    "new_password",
+    "current_password",
+    "token",
+    "access_token",
+    "refresh_token",
+    "authorization",
+    "cookie",
+    "secret",
+    "csrf_token",
+    "first_name",
+    "last_name",
+    "full_name",
+    "date_of_birth",
+    "dob",
+    "national_id",
+    "phone",
+    "email",
+    "address",
+    "diagnosis",
+    "diagnosis_codes",
+    "notes",
+    "member_number",
+}
 MASK = "***"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _BEARER = re.compile(r"(?i)bearer\s+[\w.\-~+/]+=*")

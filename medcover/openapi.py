@@ -43,7 +43,7 @@ def build_spec(app) -> dict:
         view = app.view_functions[rule.endpoint]
         # Every endpoint is listed (the contract says so); one without @documented gets a bare entry.
         doc = getattr(view, "doc", None) or Doc(rule.endpoint, rule.endpoint.partition(".")[0])
-        path = _PARAM.sub(r"{\1}", rule.rule[len(PREFIX):]) or "/"
+        path = _PARAM.sub(r"{\1}", rule.rule[len(PREFIX) :]) or "/"
         access = access_of(view)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation: dict = {
@@ -75,8 +75,12 @@ def build_spec(app) -> dict:
                     entry["content"] = {"application/json": {"schema": _schema_ref(model, components, "serialization")}}
                 operation["responses"][str(status)] = entry
             problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            for status, text in (("401", "Missing or bad token"), ("403", "Role not allowed"),
-                                 ("422", "Invalid input"), ("429", "Rate limited")):  # fmt: skip
+            for status, text in (
+                ("401", "Missing or bad token"),
+                ("403", "Role not allowed"),
+                ("422", "Invalid input"),
+                ("429", "Rate limited"),
+            ):
                 if access and access.public and status in ("401", "403"):
                     continue
                 operation["responses"].setdefault(status, {"description": text, "content": problem})
@@ -86,8 +90,11 @@ def build_spec(app) -> dict:
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "MedCover API", "version": "1.0.0",
-                 "description": "Medical coverage: insurance, hospital, billing, claims and payments."},  # fmt: skip
+        "info": {
+            "title": "MedCover API",
+            "version": "1.0.0",
+            "description": "Medical coverage: insurance, hospital, billing, claims and payments.",
+        },
         "servers": [{"url": PREFIX}],
         "paths": paths,
         "components": {

@@ -10,8 +10,8 @@ os.environ.setdefault("MEDCOVER_ENV", "test")
 import pytest
 from flask import current_app, g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
 from flask_sqlalchemy.session import Session
+from sqlalchemy import event, text
 
 from medcover import mail
 from medcover.app import create_app

@@ -21,8 +21,15 @@ def default_tenant(role: Role) -> dict:
     return {"institution_id": None, "company_id": None}
 
 
-def make_user(role: Role | str = Role.ADMIN, *, email: str | None = None, full_name: str | None = None,
-              password: str = PASSWORD, active: bool = True, **tenant) -> User:  # fmt: skip
+def make_user(
+    role: Role | str = Role.ADMIN,
+    *,
+    email: str | None = None,
+    full_name: str | None = None,
+    password: str = PASSWORD,
+    active: bool = True,
+    **tenant,
+) -> User:
     """A user of that role; hospital roles at institution 1 and insurer roles at company 1 unless told."""
     role = Role(role)
     n = next(_seq)

@@ -25,8 +25,9 @@ BIN = Path(sys.executable).parent  # the virtualenv running pytest
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 # Every variable config.py reads; dropped from the inherited environment so a test states its whole world.
-_CONFIG_NAMES = set(re.findall(r'(?:environ\.get|_bool|_int|_list)\(\s*"([A-Z][A-Z0-9_]*)"',
-                               (REPO / "config.py").read_text()))  # fmt: skip
+_CONFIG_NAMES = set(
+    re.findall(r'(?:environ\.get|_bool|_int|_list)\(\s*"([A-Z][A-Z0-9_]*)"', (REPO / "config.py").read_text())
+)
 
 
 def app_env(**values: str) -> dict[str, str]:
@@ -39,8 +40,9 @@ def app_env(**values: str) -> dict[str, str]:
 
 def flask(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     """Run ``flask --app wsgi ARGS``; its output, or an AssertionError that shows it."""
-    done = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, f"flask {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -69,8 +71,9 @@ class Process:
     def __init__(self, argv: list[str], *, env: dict[str, str], log_path: Path):
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            argv, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -101,8 +104,18 @@ class WebServer(Process):
     def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, port: int | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--timeout", "60",
-                "--graceful-timeout", "5", "wsgi:app"]  # fmt: skip
+        argv = [
+            str(BIN / "gunicorn"),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "-w",
+            str(workers),
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "wsgi:app",
+        ]
         super().__init__(argv, env=env, log_path=log_path)
 
     def wait_ready(self, timeout: float = 30) -> WebServer:

@@ -30,8 +30,7 @@ def users():
     if role not in {r.value for r in Role}:
         role = ""
     rows, paging = page_of(services.users_query(_actor(), q, role))
-    return render("core/users.html", "core/_user_rows.html", rows=rows, paging=paging, q=q, role=role,
-                  roles=list(Role))  # fmt: skip
+    return render("core/users.html", "core/_user_rows.html", rows=rows, paging=paging, q=q, role=role, roles=list(Role))
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -42,9 +41,15 @@ def user_new():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.create_user(actor=_actor(), email=form.email.data, full_name=form.full_name.data,
-                                        role=form.role.data, password=form.password.data,
-                                        institution_id=form.institution_id.data, company_id=form.company_id.data)  # fmt: skip
+            user = services.create_user(
+                actor=_actor(),
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=form.role.data,
+                password=form.password.data,
+                institution_id=form.institution_id.data,
+                company_id=form.company_id.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)
@@ -66,9 +71,14 @@ def user_invite():
     status = 200
     if form.validate_on_submit():
         try:
-            services.invite_user(actor=_actor(), email=form.email.data, role=form.role.data,
-                                 institution_id=form.institution_id.data, company_id=form.company_id.data,
-                                 register_url=lambda t: public_url("core.register", token=t))  # fmt: skip
+            services.invite_user(
+                actor=_actor(),
+                email=form.email.data,
+                role=form.role.data,
+                institution_id=form.institution_id.data,
+                company_id=form.company_id.data,
+                register_url=lambda t: public_url("core.register", token=t),
+            )
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)
@@ -92,9 +102,15 @@ def user_edit(user_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_user(actor=_actor(), user_id=user.id, full_name=form.full_name.data, role=form.role.data,
-                                 institution_id=form.institution_id.data, company_id=form.company_id.data,
-                                 active=form.active.data)  # fmt: skip
+            services.update_user(
+                actor=_actor(),
+                user_id=user.id,
+                full_name=form.full_name.data,
+                role=form.role.data,
+                institution_id=form.institution_id.data,
+                company_id=form.company_id.data,
+                active=form.active.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             user = services.get_user(_actor(), user_id)
@@ -123,8 +139,9 @@ def user_set_active(user_id: int):
         flash(exc.detail, "error")
         return redirect(url_for("core.users"), 303)
     db.session.commit()
-    response = render("core/users.html", "core/_user_row.html", user=user, rows=[user], paging=None, q="",
-                      role="", roles=list(Role))  # fmt: skip
+    response = render(
+        "core/users.html", "core/_user_row.html", user=user, rows=[user], paging=None, q="", role="", roles=list(Role)
+    )
     response.headers["HX-Trigger"] = '{"toast": "%s"}' % ("Reactivated." if active else "Deactivated.")
     return response
 
@@ -155,8 +172,14 @@ def _audit_filters():
 def audit_log():
     form, filters = _audit_filters()
     rows, paging = page_of(services.audit_query(_actor(), filters))
-    return render("core/audit.html", "core/_audit_rows.html", form=form, rows=rows, paging=paging,
-                  entity_types=services.audit_entity_types())  # fmt: skip
+    return render(
+        "core/audit.html",
+        "core/_audit_rows.html",
+        form=form,
+        rows=rows,
+        paging=paging,
+        entity_types=services.audit_entity_types(),
+    )
 
 
 @bp.get("/admin/audit.csv")
@@ -166,16 +189,51 @@ def audit_export():
     rows = db.session.scalars(services.audit_query(_actor(), filters).limit(EXPORT_LIMIT)).all()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["occurred_at", "actor", "action", "entity_type", "entity_id", "ip_address", "request_id",
-                     "before", "after", "summary"])  # fmt: skip
+    writer.writerow(
+        [
+            "occurred_at",
+            "actor",
+            "action",
+            "entity_type",
+            "entity_id",
+            "ip_address",
+            "request_id",
+            "before",
+            "after",
+            "summary",
+        ]
+    )
     for row in rows:
-        writer.writerow([_cell(v) for v in (row.occurred_at.isoformat(), row.actor_label, row.action, row.entity_type,
-                         row.entity_id, row.ip_address, row.request_id, row.before, row.after, row.summary)])  # fmt: skip
-    services.record_audit(_actor(), "export", "audit_log", None, summary=f"{len(rows)} rows",
-                          institution_id=current_user.institution_id, company_id=current_user.company_id)  # fmt: skip
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.occurred_at.isoformat(),
+                    row.actor_label,
+                    row.action,
+                    row.entity_type,
+                    row.entity_id,
+                    row.ip_address,
+                    row.request_id,
+                    row.before,
+                    row.after,
+                    row.summary,
+                )
+            ]
+        )
+    services.record_audit(
+        _actor(),
+        "export",
+        "audit_log",
+        None,
+        summary=f"{len(rows)} rows",
+        institution_id=current_user.institution_id,
+        company_id=current_user.company_id,
+    )
     db.session.commit()
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit-log.csv"})  # fmt: skip
+    return Response(
+        buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-log.csv"}
+    )
 
 
 def _cell(value) -> str:

@@ -29,7 +29,7 @@ class RefreshIn(Schema):
 class TokenOut(Out):
     access_token: str
     refresh_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int
 
 
@@ -101,8 +101,12 @@ def _tokens(pair: tokens.TokenPair):
 @api_bp.post("/auth/login")
 @public
 @limiter.limit(_login_limit)
-@documented("Exchange email and password for an access and a refresh token", tag=TAG, body=LoginIn,
-            responses={200: TokenOut, 401: None})  # fmt: skip
+@documented(
+    "Exchange email and password for an access and a refresh token",
+    tag=TAG,
+    body=LoginIn,
+    responses={200: TokenOut, 401: None},
+)
 def login():
     data = parse(LoginIn)
     try:
@@ -117,8 +121,12 @@ def login():
 @api_bp.post("/auth/refresh")
 @public
 @limiter.limit(_login_limit)
-@documented("Rotate a refresh token: a new pair; a reused token revokes its family", tag=TAG, body=RefreshIn,
-            responses={200: TokenOut, 401: None})  # fmt: skip
+@documented(
+    "Rotate a refresh token: a new pair; a reused token revokes its family",
+    tag=TAG,
+    body=RefreshIn,
+    responses={200: TokenOut, 401: None},
+)
 def refresh():
     data = parse(RefreshIn)
     try:
@@ -159,8 +167,12 @@ def create_user():
 
 @api_bp.get("/users")
 @allow(Role.ADMIN)
-@documented("Users of the caller's organisation", tag=TAG, responses={200: UserPage},
-            query={"q": "name or email contains", "role": "one role", "page": "page number", "per_page": "at most 200"})  # fmt: skip
+@documented(
+    "Users of the caller's organisation",
+    tag=TAG,
+    responses={200: UserPage},
+    query={"q": "name or email contains", "role": "one role", "page": "page number", "per_page": "at most 200"},
+)
 def list_users():
     stmt = services.users_query(current_user, request.args.get("q", "")[:100], _role_arg())
     return jsonify_model(UserPage.model_validate(paginate(stmt, UserOut.model_validate)))
@@ -175,15 +187,26 @@ def get_user(user_id: int):
 
 @api_bp.get("/audit-logs")
 @allow(Role.ADMIN, Role.AUDITOR)
-@documented("Audit entries, newest first", tag="Audit", responses={200: AuditPage},
-            query={"user": "actor email contains", "entity_type": "e.g. user", "action": "e.g. login",
-                   "date_from": "YYYY-MM-DD", "date_to": "YYYY-MM-DD"})  # fmt: skip
+@documented(
+    "Audit entries, newest first",
+    tag="Audit",
+    responses={200: AuditPage},
+    query={
+        "user": "actor email contains",
+        "entity_type": "e.g. user",
+        "action": "e.g. login",
+        "date_from": "YYYY-MM-DD",
+        "date_to": "YYYY-MM-DD",
+    },
+)
 def list_audit():
     filters = services.AuditFilter(
-        user=request.args.get("user", "")[:254], entity_type=request.args.get("entity_type", "")[:60],
+        user=request.args.get("user", "")[:254],
+        entity_type=request.args.get("entity_type", "")[:60],
         action=request.args.get("action", "")[:40],
-        date_from=_date_arg("date_from"), date_to=_date_arg("date_to"),
-    )  # fmt: skip
+        date_from=_date_arg("date_from"),
+        date_to=_date_arg("date_to"),
+    )
     stmt = services.audit_query(current_user, filters)
     return jsonify_model(AuditPage.model_validate(paginate(stmt, AuditOut.model_validate)))
 

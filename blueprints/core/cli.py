@@ -34,9 +34,15 @@ def create_command(email, role, password, full_name, institution, company):
     institution_id = _tenant("institution", institution)
     company_id = _tenant("company", company)
     try:
-        user = services.create_user(actor=None, email=email, full_name=full_name or email.split("@")[0],
-                                    role=role, password=password, institution_id=institution_id,
-                                    company_id=company_id)  # fmt: skip
+        user = services.create_user(
+            actor=None,
+            email=email,
+            full_name=full_name or email.split("@")[0],
+            role=role,
+            password=password,
+            institution_id=institution_id,
+            company_id=company_id,
+        )
     except DomainError as exc:
         db.session.rollback()
         messages = [f"{k}: {' '.join(v)}" for k, v in exc.errors.items()] or [exc.detail]
@@ -82,7 +88,14 @@ def seed_demo(*, if_empty: bool, institution_ids=(1, 2), company_ids=(1, 2)) -> 
     logins = DemoLogins(password=os.environ.get("MEDCOVER_DEMO_PASSWORD", DEMO_PASSWORD))
     for email, name, role, institution_id, company_id in people:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
-            services.create_user(actor=None, email=email, full_name=name, role=role, password=logins.password,
-                                 institution_id=institution_id, company_id=company_id)  # fmt: skip
+            services.create_user(
+                actor=None,
+                email=email,
+                full_name=name,
+                role=role,
+                password=logins.password,
+                institution_id=institution_id,
+                company_id=company_id,
+            )
         logins.emails.setdefault(role.value, email)
     return logins

@@ -2,11 +2,12 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from medcover.rbac import Role
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
 class Form(FlaskForm):
@@ -23,8 +24,9 @@ class Form(FlaskForm):
 
 class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"})
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class ResetRequestForm(Form):
@@ -32,12 +34,16 @@ class ResetRequestForm(Form):
 
 
 class NewPasswordForm(Form):
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"})
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"}
+    )
 
 
 class ChangePasswordForm(Form):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"})
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(max=128)], render_kw={"autocomplete": "new-password"}
+    )
 
 
 class RegisterForm(Form):

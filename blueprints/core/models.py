@@ -27,15 +27,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-ROLE_ENUM = Enum(Role, name="user_role", values_callable=lambda roles: [r.value for r in roles],
-                 native_enum=False, validate_strings=True, length=32)  # fmt: skip
+ROLE_ENUM = Enum(
+    Role,
+    name="user_role",
+    values_callable=lambda roles: [r.value for r in roles],
+    native_enum=False,
+    validate_strings=True,
+    length=32,
+)
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("institution_id IS NULL OR company_id IS NULL", name="one_tenant"),
-    )
+    __table_args__ = (CheckConstraint("institution_id IS NULL OR company_id IS NULL", name="one_tenant"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: stored lower-case; the login name

@@ -200,17 +200,39 @@ def create_user(
         raise Invalid("The password is too weak.", {"password": problems})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this email already exists.", {"email": ["This email is already in use."]})
-    user = User(email=email, full_name=full_name, role=role, institution_id=institution_id,
-                company_id=company_id, password_hash=hash_password(password), active=True)  # fmt: skip
+    user = User(
+        email=email,
+        full_name=full_name,
+        role=role,
+        institution_id=institution_id,
+        company_id=company_id,
+        password_hash=hash_password(password),
+        active=True,
+    )
     db.session.add(user)
     db.session.flush()
-    record_audit(actor, "create", "user", user.id, after=snapshot(user, USER_FIELDS),
-                 institution_id=institution_id, company_id=company_id)  # fmt: skip
+    record_audit(
+        actor,
+        "create",
+        "user",
+        user.id,
+        after=snapshot(user, USER_FIELDS),
+        institution_id=institution_id,
+        company_id=company_id,
+    )
     return user
 
 
-def update_user(*, actor: User, user_id: int, full_name: str, role: Role | str,
-                institution_id: int | None, company_id: int | None, active: bool) -> User:  # fmt: skip
+def update_user(
+    *,
+    actor: User,
+    user_id: int,
+    full_name: str,
+    role: Role | str,
+    institution_id: int | None,
+    company_id: int | None,
+    active: bool,
+) -> User:
     user = get_user(actor, user_id)
     role = _parse_role(role)
     full_name = _check_full_name(full_name)
@@ -227,8 +249,16 @@ def update_user(*, actor: User, user_id: int, full_name: str, role: Role | str,
         return user
     old, new = changes(before, after)
     action = "role_change" if "role" in new else "update"
-    record_audit(actor, action, "user", user.id, before=old, after=new,
-                 institution_id=user.institution_id, company_id=user.company_id)  # fmt: skip
+    record_audit(
+        actor,
+        action,
+        "user",
+        user.id,
+        before=old,
+        after=new,
+        institution_id=user.institution_id,
+        company_id=user.company_id,
+    )
     if not active and before["active"]:
         end_user_sessions(user.id, reason="deactivated")
     return user
@@ -236,8 +266,15 @@ def update_user(*, actor: User, user_id: int, full_name: str, role: Role | str,
 
 def set_active(*, actor: User, user_id: int, active: bool) -> User:
     user = get_user(actor, user_id)
-    return update_user(actor=actor, user_id=user.id, full_name=user.full_name, role=user.role,
-                       institution_id=user.institution_id, company_id=user.company_id, active=active)  # fmt: skip
+    return update_user(
+        actor=actor,
+        user_id=user.id,
+        full_name=user.full_name,
+        role=user.role,
+        institution_id=user.institution_id,
+        company_id=user.company_id,
+        active=active,
+    )
 
 
 def get_user(viewer: User, user_id: int) -> User:
@@ -258,8 +295,9 @@ def users_query(viewer: User, search: str = "", role: str = "", active: bool | N
     stmt = scope(select(User), User, tenant_of(viewer)).order_by(User.full_name, User.id)
     if search:
         pattern = f"%{_like(search.strip().lower())}%"
-        stmt = stmt.where(or_(func.lower(User.full_name).like(pattern, escape="\\"),
-                              User.email.like(pattern, escape="\\")))  # fmt: skip
+        stmt = stmt.where(
+            or_(func.lower(User.full_name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
     if role:
         stmt = stmt.where(User.role == _parse_role(role))
     if active is not None:
@@ -351,8 +389,11 @@ def authenticate(email: str, password: str, ip_address: str | None) -> User:
         db.session.flush()
         minutes = (wait + 59) // 60
         raise LoginRefused(
-            f"Too many failed sign-ins. Try again in {wait} seconds." if wait < 60
-            else f"Too many failed sign-ins. Try again in {minutes} minutes.", retry_after=wait)  # fmt: skip
+            f"Too many failed sign-ins. Try again in {wait} seconds."
+            if wait < 60
+            else f"Too many failed sign-ins. Try again in {minutes} minutes.",
+            retry_after=wait,
+        )
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
     valid = verify_password(user.password_hash if user else None, password or "")
     if not valid or user is None or not user.active:
@@ -360,10 +401,15 @@ def authenticate(email: str, password: str, ip_address: str | None) -> User:
         # No growing delay per address: a hospital's staff share one, and a delay doubling with every
         # colleague's typo would lock them all out long before LOGIN_ADDRESS_LOCK_AFTER is reached.
         _note_failure(address, config["LOGIN_ADDRESS_LOCK_AFTER"], slow_down=False)
-        record_audit(user if user else None, "login_failed", "user", user.id if user else None,
-                     summary="wrong password" if user else "unknown account",
-                     institution_id=user.institution_id if user else None,
-                     company_id=user.company_id if user else None)  # fmt: skip
+        record_audit(
+            user if user else None,
+            "login_failed",
+            "user",
+            user.id if user else None,
+            summary="wrong password" if user else "unknown account",
+            institution_id=user.institution_id if user else None,
+            company_id=user.company_id if user else None,
+        )
         db.session.flush()
         raise LoginRefused(BAD_CREDENTIALS)
     account.failures, account.blocked_until = 0, None
@@ -397,8 +443,14 @@ def revoke_session(*, actor: User, session_id: int) -> None:
     if row is None or row.user_id != actor.id or row.revoked_at is not None:
         raise NotFound("No such session.")
     row.revoked_at, row.revoked_reason = clock.now(), "revoked"
-    record_audit(actor, "session_revoke", "user_session", row.id,
-                 institution_id=actor.institution_id, company_id=actor.company_id)  # fmt: skip
+    record_audit(
+        actor,
+        "session_revoke",
+        "user_session",
+        row.id,
+        institution_id=actor.institution_id,
+        company_id=actor.company_id,
+    )
     db.session.flush()
 
 
@@ -414,16 +466,24 @@ def end_user_sessions(user_id: int, *, reason: str, keep_session_id: int | None 
     stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     if keep_session_id is not None:
         stmt = stmt.where(UserSession.id != keep_session_id)
-    result = db.session.execute(stmt.values(revoked_at=clock.now(), revoked_reason=reason),
-                                execution_options={"synchronize_session": "fetch"})  # fmt: skip
+    result = db.session.execute(
+        stmt.values(revoked_at=clock.now(), revoked_reason=reason), execution_options={"synchronize_session": "fetch"}
+    )
     revoke_refresh_tokens(user_id)
     return result.rowcount or 0
 
 
 def sign_out_everywhere(*, actor: User) -> int:
     count = end_user_sessions(actor.id, reason="signed_out_everywhere")
-    record_audit(actor, "sign_out_everywhere", "user", actor.id, summary=f"{count} session(s) ended",
-                 institution_id=actor.institution_id, company_id=actor.company_id)  # fmt: skip
+    record_audit(
+        actor,
+        "sign_out_everywhere",
+        "user",
+        actor.id,
+        summary=f"{count} session(s) ended",
+        institution_id=actor.institution_id,
+        company_id=actor.company_id,
+    )
     return count
 
 
@@ -434,8 +494,9 @@ def change_password(*, actor: User, current_password: str, new_password: str) ->
     if not verify_password(actor.password_hash, current_password or ""):
         raise Invalid.field("current_password", "Your current password is not correct.")
     _set_password(actor, new_password, reason="password_changed")
-    record_audit(actor, "password_change", "user", actor.id,
-                 institution_id=actor.institution_id, company_id=actor.company_id)  # fmt: skip
+    record_audit(
+        actor, "password_change", "user", actor.id, institution_id=actor.institution_id, company_id=actor.company_id
+    )
 
 
 def _set_password(user: User, new_password: str, *, reason: str) -> None:
@@ -448,8 +509,10 @@ def _set_password(user: User, new_password: str, *, reason: str) -> None:
     user.password_changed_at = clock.now()
     db.session.flush()
     end_user_sessions(user.id, reason=reason)
-    publish("user.password_changed", {"user_id": user.id, "institution_id": user.institution_id,
-                                      "company_id": user.company_id})  # fmt: skip
+    publish(
+        "user.password_changed",
+        {"user_id": user.id, "institution_id": user.institution_id, "company_id": user.company_id},
+    )
 
 
 def request_password_reset(email: str, reset_url) -> None:
@@ -461,11 +524,15 @@ def request_password_reset(email: str, reset_url) -> None:
         return
     token = new_token()
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    db.session.add(PasswordReset(user_id=user.id, token_hash=token_hash(token),
-                                 expires_at=clock.now() + timedelta(minutes=minutes)))  # fmt: skip
-    record_audit(user, "password_reset_request", "user", user.id,
-                 institution_id=user.institution_id, company_id=user.company_id)  # fmt: skip
-    from medcover import mail, jobs
+    db.session.add(
+        PasswordReset(
+            user_id=user.id, token_hash=token_hash(token), expires_at=clock.now() + timedelta(minutes=minutes)
+        )
+    )
+    record_audit(
+        user, "password_reset_request", "user", user.id, institution_id=user.institution_id, company_id=user.company_id
+    )
+    from medcover import jobs, mail
 
     body = (
         f"Hello {user.full_name},\n\nSomeone (we hope you) asked to reset your MedCover password.\n"
@@ -473,8 +540,14 @@ def request_password_reset(email: str, reset_url) -> None:
         "The link works once. If you did not ask for it, ignore this email: your password stays as it is.\n"
     )
     # The link exists only in this email: if Redis is down, send it from here rather than lose it.
-    jobs.enqueue(mail.send_email, to=user.email, subject="Reset your MedCover password", body=body,
-                 queue="notifications", inline_fallback=True)  # fmt: skip
+    jobs.enqueue(
+        mail.send_email,
+        to=user.email,
+        subject="Reset your MedCover password",
+        body=body,
+        queue="notifications",
+        inline_fallback=True,
+    )
     publish("user.password_reset_requested", {"user_id": user.id})
 
 
@@ -496,21 +569,26 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, row.user_id)
     # Single use even under a double submit: only the request that flips used_at goes on.
     claimed = db.session.execute(
-        update(PasswordReset).where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
-        .values(used_at=clock.now()), execution_options={"synchronize_session": False})  # fmt: skip
+        update(PasswordReset)
+        .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
+        .values(used_at=clock.now()),
+        execution_options={"synchronize_session": False},
+    )
     if claimed.rowcount != 1:
         raise Invalid.field("token", "This reset link has expired or was already used. Ask for a new one.")
     _set_password(user, new_password, reason="password_reset")
-    record_audit(user, "password_reset", "user", user.id,
-                 institution_id=user.institution_id, company_id=user.company_id)  # fmt: skip
+    record_audit(
+        user, "password_reset", "user", user.id, institution_id=user.institution_id, company_id=user.company_id
+    )
     return user
 
 
 # --- invitations -------------------------------------------------------------------------------
 
 
-def invite_user(*, actor: User, email: str, role: Role | str, institution_id: int | None,
-                company_id: int | None, register_url) -> Invitation:  # fmt: skip
+def invite_user(
+    *, actor: User, email: str, role: Role | str, institution_id: int | None, company_id: int | None, register_url
+) -> Invitation:
     role = _parse_role(role)
     email = _check_email(email)
     _check_tenant(role, institution_id, company_id)
@@ -518,21 +596,40 @@ def invite_user(*, actor: User, email: str, role: Role | str, institution_id: in
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A user with this email already exists.", {"email": ["This email is already in use."]})
     token = new_token()
-    invitation = Invitation(email=email, role=role, institution_id=institution_id, company_id=company_id,
-                            token_hash=token_hash(token), invited_by_id=actor.id,
-                            expires_at=clock.now() + timedelta(days=7))  # fmt: skip
+    invitation = Invitation(
+        email=email,
+        role=role,
+        institution_id=institution_id,
+        company_id=company_id,
+        token_hash=token_hash(token),
+        invited_by_id=actor.id,
+        expires_at=clock.now() + timedelta(days=7),
+    )
     db.session.add(invitation)
     db.session.flush()
-    record_audit(actor, "invite", "user_invitation", invitation.id, after={"email": email, "role": role.value},
-                 institution_id=institution_id, company_id=company_id)  # fmt: skip
+    record_audit(
+        actor,
+        "invite",
+        "user_invitation",
+        invitation.id,
+        after={"email": email, "role": role.value},
+        institution_id=institution_id,
+        company_id=company_id,
+    )
     from medcover import jobs, mail
 
     body = (
         f"{actor.full_name} invited you to MedCover as {role.label}.\n\n"
         f"Open this link within 7 days to choose your name and password:\n\n{register_url(token)}\n"
     )
-    jobs.enqueue(mail.send_email, to=email, subject="Your MedCover invitation", body=body, queue="notifications",
-                 inline_fallback=True)
+    jobs.enqueue(
+        mail.send_email,
+        to=email,
+        subject="Your MedCover invitation",
+        body=body,
+        queue="notifications",
+        inline_fallback=True,
+    )
     return invitation
 
 
@@ -547,9 +644,15 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> User:
     invitation = invitation_for(token)
     if invitation is None:
         raise Invalid.field("token", "This invitation has expired or was already used.")
-    user = create_user(actor=None, email=invitation.email, full_name=full_name, role=invitation.role,
-                       password=password, institution_id=invitation.institution_id,
-                       company_id=invitation.company_id)  # fmt: skip
+    user = create_user(
+        actor=None,
+        email=invitation.email,
+        full_name=full_name,
+        role=invitation.role,
+        password=password,
+        institution_id=invitation.institution_id,
+        company_id=invitation.company_id,
+    )
     invitation.accepted_at = clock.now()
     db.session.flush()
     return user
@@ -560,5 +663,8 @@ def accept_invitation(token: str, *, full_name: str, password: str) -> User:
 
 def revoke_refresh_tokens(user_id: int) -> None:
     db.session.execute(
-        update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now()), execution_options={"synchronize_session": False})  # fmt: skip
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now()),
+        execution_options={"synchronize_session": False},
+    )

@@ -78,18 +78,23 @@ class ServerSessionInterface(SessionInterface):
         if row is not None and row.revoked_at is not None:
             # Ended during this request (sign-out, password change): keep only what is not sign-in.
             row = None
-            session = ServerSession({k: v for k, v in session.items() if not k.startswith("_user")
-                                     and k not in ("_fresh", "_id")})  # fmt: skip
+            session = ServerSession(
+                {k: v for k, v in session.items() if not k.startswith("_user") and k not in ("_fresh", "_id")}
+            )
             session.modified = bool(session)
         if row is None:
             if not session.modified or not session:
                 return
             origin = current_origin()
             row = UserSession(
-                token_hash="", data={}, created_at=now, last_seen_at=now,
+                token_hash="",
+                data={},
+                created_at=now,
+                last_seen_at=now,
                 expires_at=now + app.config["SESSION_ABSOLUTE_TIMEOUT"],
-                ip_address=origin.ip_address, user_agent=origin.user_agent,
-            )  # fmt: skip
+                ip_address=origin.ip_address,
+                user_agent=origin.user_agent,
+            )
             db.session.add(row)
             session.rotate = True
         user_id = session.get("_user_id")
@@ -112,10 +117,14 @@ class ServerSessionInterface(SessionInterface):
         db.session.commit()
         if token != session.token:
             response.set_cookie(
-                self.get_cookie_name(app), token, httponly=True, secure=self.get_cookie_secure(app),
-                samesite=self.get_cookie_samesite(app), path=self.get_cookie_path(app),
+                self.get_cookie_name(app),
+                token,
+                httponly=True,
+                secure=self.get_cookie_secure(app),
+                samesite=self.get_cookie_samesite(app),
+                path=self.get_cookie_path(app),
                 domain=self.get_cookie_domain(app),
-            )  # fmt: skip
+            )
         response.vary.add("Cookie")
 
     @staticmethod

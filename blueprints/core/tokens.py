@@ -26,7 +26,7 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
 
 
 def _key() -> str:
@@ -56,8 +56,14 @@ def access_token_for(user: User) -> tuple[str, int]:
 def user_for_access_token(token: str) -> User | None:
     """The active user an access token stands for, or None for a bad, expired or retired token."""
     try:
-        claims = jwt.decode(token, _key(), algorithms=[ALGORITHM], audience=AUDIENCE,
-                            options={"require": ["exp", "sub", "iat"]}, leeway=0)  # fmt: skip
+        claims = jwt.decode(
+            token,
+            _key(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["exp", "sub", "iat"]},
+            leeway=0,
+        )
         if claims["exp"] <= clock.now().timestamp():
             return None
         user = db.session.get(User, int(claims["sub"]))
@@ -71,8 +77,15 @@ def user_for_access_token(token: str) -> User | None:
 def _issue(user: User, family: str) -> TokenPair:
     refresh = "rt_" + new_token()
     lifetime = timedelta(days=current_app.config["JWT_REFRESH_DAYS"])
-    db.session.add(RefreshToken(user_id=user.id, family=family, token_hash=token_hash(refresh),
-                                issued_at=clock.now(), expires_at=clock.now() + lifetime))  # fmt: skip
+    db.session.add(
+        RefreshToken(
+            user_id=user.id,
+            family=family,
+            token_hash=token_hash(refresh),
+            issued_at=clock.now(),
+            expires_at=clock.now() + lifetime,
+        )
+    )
     db.session.flush()
     access, expires_in = access_token_for(user)
     return TokenPair(access, refresh, expires_in)
@@ -98,14 +111,23 @@ def refresh(token: str) -> TokenPair:
     if row.used_at is not None or user is None or not user.active:
         _revoke_family(row.family)
         if row.used_at is not None:
-            record_audit(user, "token_reuse", "api_refresh_token", row.id, summary="refresh token reused; family revoked",
-                         institution_id=user.institution_id if user else None,
-                         company_id=user.company_id if user else None)  # fmt: skip
+            record_audit(
+                user,
+                "token_reuse",
+                "api_refresh_token",
+                row.id,
+                summary="refresh token reused; family revoked",
+                institution_id=user.institution_id if user else None,
+                company_id=user.company_id if user else None,
+            )
         raise Unauthorized("The refresh token is not valid.")
     # Atomic: of two racing refreshes with one token, exactly one spends it.
     spent = db.session.execute(
-        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=clock.now()), execution_options={"synchronize_session": False})  # fmt: skip
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=clock.now()),
+        execution_options={"synchronize_session": False},
+    )
     if spent.rowcount != 1:
         _revoke_family(row.family)
         raise Unauthorized("The refresh token is not valid.")
@@ -114,8 +136,11 @@ def refresh(token: str) -> TokenPair:
 
 def _revoke_family(family: str) -> None:
     db.session.execute(
-        update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now()), execution_options={"synchronize_session": False})  # fmt: skip
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now()),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def logout(token: str, user: User) -> None:
@@ -127,5 +152,12 @@ def logout(token: str, user: User) -> None:
     _revoke_family(row.family)
     user = db.session.get(User, row.user_id)
     if user is not None:
-        record_audit(user, "logout", "user", user.id, summary="API sign-out",
-                     institution_id=user.institution_id, company_id=user.company_id)  # fmt: skip
+        record_audit(
+            user,
+            "logout",
+            "user",
+            user.id,
+            summary="API sign-out",
+            institution_id=user.institution_id,
+            company_id=user.company_id,
+        )

@@ -100,9 +100,7 @@ def register():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(
-            form.email.data, lambda token: public_url("core.reset_password", token=token)
-        )
+        services.request_password_reset(form.email.data, lambda token: public_url("core.reset_password", token=token))
         db.session.commit()
         # The same answer whether or not the account exists.
         flash("If that email belongs to an account, a reset link is on its way.", "info")
@@ -147,9 +145,11 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         try:
-            services.change_password(actor=current_user._get_current_object(),
-                                     current_password=form.current_password.data,
-                                     new_password=form.new_password.data)  # fmt: skip
+            services.change_password(
+                actor=current_user._get_current_object(),
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)

@@ -101,28 +101,46 @@ class ReceiptIn(Schema):
 
 @api_bp.post("/notifications/send")
 @allow(Role.ADMIN, Role.INTEGRATION)
-@documented("Send a notification from a template to users or outside recipients", tag=TAG, body=SendIn,
-            responses={202: SendOut})  # fmt: skip
+@documented(
+    "Send a notification from a template to users or outside recipients", tag=TAG, body=SendIn, responses={202: SendOut}
+)
 def send():
     data = parse(SendIn)
     recipients = [Recipient.parse(r.model_dump(exclude_none=True)) for r in data.recipients]
     tenant = tenant_of(current_user)
-    rows = services.send(data.template_code, recipients, data.context, data.channels,
-                         institution_id=tenant.institution_id, company_id=tenant.company_id)  # fmt: skip
+    rows = services.send(
+        data.template_code,
+        recipients,
+        data.context,
+        data.channels,
+        institution_id=tenant.institution_id,
+        company_id=tenant.company_id,
+    )
     db.session.commit()
     return jsonify_model(SendOut(items=[NotificationOut.model_validate(r) for r in rows]), status=202)
 
 
 @api_bp.get("/notifications")
 @allow(ALL_ROLES)
-@documented("Notifications: for admins, their organisation's deliveries; for others, their own in-app messages",
-            tag=TAG, responses={200: NotificationPage},
-            query={"status": "queued, sending, sent, delivered, failed, dead, skipped", "channel": "email, sms, in_app",
-                   "page": "page number", "per_page": "at most 200"})  # fmt: skip
+@documented(
+    "Notifications: for admins, their organisation's deliveries; for others, their own in-app messages",
+    tag=TAG,
+    responses={200: NotificationPage},
+    query={
+        "status": "queued, sending, sent, delivered, failed, dead, skipped",
+        "channel": "email, sms, in_app",
+        "page": "page number",
+        "per_page": "at most 200",
+    },
+)
 def list_notifications():
     if current_user.role is Role.ADMIN:
-        stmt = services.delivery_query(tenant_of(current_user), request.args.get("status", ""),
-                                       request.args.get("channel", ""), request.args.get("code", ""))  # fmt: skip
+        stmt = services.delivery_query(
+            tenant_of(current_user),
+            request.args.get("status", ""),
+            request.args.get("channel", ""),
+            request.args.get("code", ""),
+        )
     else:
         stmt = services.inbox_query(current_user.id)
     return jsonify_model(NotificationPage.model_validate(paginate(stmt, NotificationOut.model_validate)))
@@ -141,8 +159,12 @@ def get_notification(notification_id: int):
 
 @api_bp.post("/notifications/templates")
 @allow(Role.ADMIN)
-@documented("Save a new version of a template (it becomes the active one)", tag=TAG, body=TemplateIn,
-            responses={201: TemplateOut})  # fmt: skip
+@documented(
+    "Save a new version of a template (it becomes the active one)",
+    tag=TAG,
+    body=TemplateIn,
+    responses={201: TemplateOut},
+)
 def create_template():
     data = parse(TemplateIn)
     row = services.save_template(actor=current_user._get_current_object(), **data.model_dump())
@@ -166,8 +188,12 @@ def get_template(template_id: int):
 
 @api_bp.post("/notifications/delivery-status")
 @public
-@documented("Delivery receipt from the SMS gateway (authenticated by the shared X-Webhook-Token)", tag=TAG,
-            body=ReceiptIn, responses={204: None, 401: None})  # fmt: skip
+@documented(
+    "Delivery receipt from the SMS gateway (authenticated by the shared X-Webhook-Token)",
+    tag=TAG,
+    body=ReceiptIn,
+    responses={204: None, 401: None},
+)
 def delivery_status():
     expected = current_app.config.get("SMS_WEBHOOK_TOKEN")
     given = request.headers.get("X-Webhook-Token", "")

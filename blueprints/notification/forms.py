@@ -2,11 +2,12 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.notification.models import Channel
 
-CHANNEL_CHOICES = [(c.value, c.label) for c in Channel]
+CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel]
 
 
 class TemplateForm(FlaskForm):

@@ -60,8 +60,14 @@ TRANSITIONS: dict[Status, set[Status]] = {
 
 
 def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False,
-                validate_strings=True, length=20)  # fmt: skip
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda items: [i.value for i in items],
+        native_enum=False,
+        validate_strings=True,
+        length=20,
+    )
 
 
 class NotificationTemplate(db.Model):
@@ -143,8 +149,7 @@ class DeliveryStatus(db.Model):
     __tablename__ = "delivery_status"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"),
-                                                        index=True)  # fmt: skip
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"), index=True)
     provider: Mapped[str] = mapped_column(String(40))
     provider_message_id: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20))

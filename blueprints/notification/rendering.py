@@ -13,8 +13,7 @@ MAX_SUBJECT = 200
 
 # Text output, no autoescape: emails and SMS are plain text, and the in-app pages escape on display.
 # A variable the event did not supply renders empty: a message with a gap beats no message.
-_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True,
-                                     lstrip_blocks=True)  # fmt: skip
+_env = ImmutableSandboxedEnvironment(autoescape=False, undefined=Undefined, trim_blocks=True, lstrip_blocks=True)
 
 
 class RenderError(Exception):

@@ -83,28 +83,50 @@ class TemplateText:
 
 
 def active_template(code: str, channel: Channel) -> TemplateText | None:
-    row = db.session.scalar(select(NotificationTemplate).where(
-        NotificationTemplate.code == code, NotificationTemplate.channel == channel,
-        NotificationTemplate.active.is_(True)).order_by(NotificationTemplate.version.desc()).limit(1))  # fmt: skip
+    row = db.session.scalar(
+        select(NotificationTemplate)
+        .where(
+            NotificationTemplate.code == code,
+            NotificationTemplate.channel == channel,
+            NotificationTemplate.active.is_(True),
+        )
+        .order_by(NotificationTemplate.version.desc())
+        .limit(1)
+    )
     if row is not None:
-        return TemplateText(row.code, row.channel, row.subject, row.body, row.variables or {}, row.mandatory,
-                            row.id, row.version)  # fmt: skip
+        return TemplateText(
+            row.code, row.channel, row.subject, row.body, row.variables or {}, row.mandatory, row.id, row.version
+        )
     default = BY_KEY.get((code, channel))
     if default is None:
         return None
-    return TemplateText(default.code, default.channel, default.subject, default.body, default.variables,
-                        default.mandatory, None, 0)  # fmt: skip
+    return TemplateText(
+        default.code, default.channel, default.subject, default.body, default.variables, default.mandatory, None, 0
+    )
 
 
 def channels_for(code: str) -> list[Channel]:
-    stored = set(db.session.scalars(select(NotificationTemplate.channel).where(
-        NotificationTemplate.code == code, NotificationTemplate.active.is_(True))))  # fmt: skip
+    stored = set(
+        db.session.scalars(
+            select(NotificationTemplate.channel).where(
+                NotificationTemplate.code == code, NotificationTemplate.active.is_(True)
+            )
+        )
+    )
     return [c for c in Channel if c in stored or (code, c) in BY_KEY]
 
 
-def save_template(*, actor, code: str, channel: Channel | str, subject: str, body: str,
-                  variables: dict[str, str] | None = None, description: str = "",
-                  mandatory: bool | None = None) -> NotificationTemplate:  # fmt: skip
+def save_template(
+    *,
+    actor,
+    code: str,
+    channel: Channel | str,
+    subject: str,
+    body: str,
+    variables: dict[str, str] | None = None,
+    description: str = "",
+    mandatory: bool | None = None,
+) -> NotificationTemplate:
     """Store a new version of the text for (code, channel) and make it the active one."""
     code = (code or "").strip()
     if not CODE.match(code) or len(code) > 80:
@@ -116,8 +138,9 @@ def save_template(*, actor, code: str, channel: Channel | str, subject: str, bod
     current = active_template(code, channel)
     if variables is None:
         variables = dict(current.variables) if current else {}
-    if not isinstance(variables, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                   for k, v in variables.items()):  # fmt: skip
+    if not isinstance(variables, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+    ):
         raise Invalid.field("variables", "Variables are names with a description each.")
     if mandatory is None:
         mandatory = current.mandatory if current else False
@@ -125,14 +148,31 @@ def save_template(*, actor, code: str, channel: Channel | str, subject: str, bod
     if len(description) > 300:
         raise Invalid.field("description", "Use at most 300 characters.")
     rendering.check(subject, body, variables)
-    last = db.session.scalar(select(func.max(NotificationTemplate.version)).where(
-        NotificationTemplate.code == code, NotificationTemplate.channel == channel)) or 0  # fmt: skip
-    db.session.execute(update(NotificationTemplate).where(
-        NotificationTemplate.code == code, NotificationTemplate.channel == channel).values(active=False))  # fmt: skip
-    row = NotificationTemplate(code=code, channel=channel, version=last + 1, subject=subject, body=body,
-                               variables=variables, description=description or (current and "") or "",
-                               mandatory=mandatory, active=True,
-                               created_by_id=actor.id if actor else None)  # fmt: skip
+    last = (
+        db.session.scalar(
+            select(func.max(NotificationTemplate.version)).where(
+                NotificationTemplate.code == code, NotificationTemplate.channel == channel
+            )
+        )
+        or 0
+    )
+    db.session.execute(
+        update(NotificationTemplate)
+        .where(NotificationTemplate.code == code, NotificationTemplate.channel == channel)
+        .values(active=False)
+    )
+    row = NotificationTemplate(
+        code=code,
+        channel=channel,
+        version=last + 1,
+        subject=subject,
+        body=body,
+        variables=variables,
+        description=description or (current and "") or "",
+        mandatory=mandatory,
+        active=True,
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(row)
     db.session.flush()
     core.record_audit(actor, "create", "notification_template", row.id, after=snapshot(row, TEMPLATE_FIELDS))
@@ -140,14 +180,19 @@ def save_template(*, actor, code: str, channel: Channel | str, subject: str, bod
 
 
 def template_versions(code: str, channel: Channel) -> list[NotificationTemplate]:
-    return list(db.session.scalars(select(NotificationTemplate).where(
-        NotificationTemplate.code == code, NotificationTemplate.channel == channel)
-        .order_by(NotificationTemplate.version.desc())))  # fmt: skip
+    return list(
+        db.session.scalars(
+            select(NotificationTemplate)
+            .where(NotificationTemplate.code == code, NotificationTemplate.channel == channel)
+            .order_by(NotificationTemplate.version.desc())
+        )
+    )
 
 
 def templates_query():
-    return select(NotificationTemplate).order_by(NotificationTemplate.code, NotificationTemplate.channel,
-                                                 NotificationTemplate.version.desc())  # fmt: skip
+    return select(NotificationTemplate).order_by(
+        NotificationTemplate.code, NotificationTemplate.channel, NotificationTemplate.version.desc()
+    )
 
 
 def get_template(template_id: int) -> NotificationTemplate:
@@ -180,15 +225,26 @@ def preview(subject: str, body: str, variables: dict[str, str], context: dict | 
 def _opted_out(user_ids: set[int], code: str) -> set[tuple[int, Channel]]:
     if not user_ids:
         return set()
-    rows = db.session.execute(select(NotificationPreference.user_id, NotificationPreference.channel).where(
-        NotificationPreference.user_id.in_(user_ids), NotificationPreference.template_code == code,
-        NotificationPreference.enabled.is_(False)))  # fmt: skip
+    rows = db.session.execute(
+        select(NotificationPreference.user_id, NotificationPreference.channel).where(
+            NotificationPreference.user_id.in_(user_ids),
+            NotificationPreference.template_code == code,
+            NotificationPreference.enabled.is_(False),
+        )
+    )
     return {(r.user_id, r.channel) for r in rows}
 
 
-def send(template_code: str, recipients: list[Recipient], context: dict, channels: list[Channel] | None = None, *,
-         dedupe: str | None = None, institution_id: int | None = None,
-         company_id: int | None = None) -> list[Notification]:  # fmt: skip
+def send(
+    template_code: str,
+    recipients: list[Recipient],
+    context: dict,
+    channels: list[Channel] | None = None,
+    *,
+    dedupe: str | None = None,
+    institution_id: int | None = None,
+    company_id: int | None = None,
+) -> list[Notification]:
     """Write one notification per recipient and channel, and queue their delivery for after commit.
 
     ``dedupe`` makes the call idempotent: a second call with the same key writes nothing new.
@@ -205,15 +261,27 @@ def send(template_code: str, recipients: list[Recipient], context: dict, channel
             template = active_template(template_code, channel)
             if template is None:
                 continue
-            key = f"{dedupe}:{channel.value}:{index}:{recipient.user_id or recipient.email or recipient.phone}"[:200] \
-                if dedupe else None  # fmt: skip
+            key = (
+                f"{dedupe}:{channel.value}:{index}:{recipient.user_id or recipient.email or recipient.phone}"[:200]
+                if dedupe
+                else None
+            )
             if key and db.session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
                 continue
             address = _address(channel, recipient, user)
-            row = Notification(template_code=template_code, template_id=template.template_id, channel=channel,
-                               recipient_user_id=recipient.user_id, recipient_address=address, dedupe_key=key,
-                               institution_id=institution_id, company_id=company_id, attempts=0,
-                               status=Status.QUEUED, created_at=clock.now())  # fmt: skip
+            row = Notification(
+                template_code=template_code,
+                template_id=template.template_id,
+                channel=channel,
+                recipient_user_id=recipient.user_id,
+                recipient_address=address,
+                dedupe_key=key,
+                institution_id=institution_id,
+                company_id=company_id,
+                attempts=0,
+                status=Status.QUEUED,
+                created_at=clock.now(),
+            )
             name = recipient.name or (user.full_name if user else "") or "colleague"
             try:
                 row.subject = rendering.render(template.subject, {"recipient_name": name, **context})[:200]
@@ -255,8 +323,11 @@ def enqueue_delivery(notification_id: int, delay: int = 0) -> None:
 
 
 def _log(row: Notification, status: Status | str, detail: str | None = None) -> None:
-    db.session.add(NotificationLog(notification_id=row.id, at=clock.now(), status=str(status),
-                                   detail=(detail or None) and detail[:2000]))  # fmt: skip
+    db.session.add(
+        NotificationLog(
+            notification_id=row.id, at=clock.now(), status=str(status), detail=(detail or None) and detail[:2000]
+        )
+    )
 
 
 def _move(row: Notification, to: Status, detail: str | None = None) -> None:
@@ -325,10 +396,19 @@ def _alert_admins(row: Notification) -> None:
     if row.template_code == "notification.dead_lettered":
         return
     admins = core.user_ids_with_role(Role.ADMIN)
-    send("notification.dead_lettered", [Recipient(user_id=i) for i in admins], {
-        "channel": row.channel.label, "notification_id": row.id, "template_code": row.template_code,
-        "attempts": row.attempts, "error": (row.last_error or "")[:300]}, [Channel.IN_APP],
-        dedupe=f"dead:{row.id}:{row.attempts}")  # fmt: skip
+    send(
+        "notification.dead_lettered",
+        [Recipient(user_id=i) for i in admins],
+        {
+            "channel": row.channel.label,
+            "notification_id": row.id,
+            "template_code": row.template_code,
+            "attempts": row.attempts,
+            "error": (row.last_error or "")[:300],
+        },
+        [Channel.IN_APP],
+        dedupe=f"dead:{row.id}:{row.attempts}",
+    )
 
 
 def due_for_retry(limit: int = 500) -> list[int]:
@@ -336,11 +416,16 @@ def due_for_retry(limit: int = 500) -> list[int]:
     (Redis was down), and sending ones whose worker died (lease over)."""
     now = clock.now()
     lost = now - timedelta(minutes=2)
-    rows = db.session.scalars(select(Notification.id).where(
-        ((Notification.status == Status.FAILED) & (Notification.next_attempt_at <= now))
-        | ((Notification.status == Status.QUEUED) & (Notification.created_at <= lost))
-        | ((Notification.status == Status.SENDING) & (Notification.next_attempt_at <= now))
-    ).order_by(Notification.id).limit(limit))  # fmt: skip
+    rows = db.session.scalars(
+        select(Notification.id)
+        .where(
+            ((Notification.status == Status.FAILED) & (Notification.next_attempt_at <= now))
+            | ((Notification.status == Status.QUEUED) & (Notification.created_at <= lost))
+            | ((Notification.status == Status.SENDING) & (Notification.next_attempt_at <= now))
+        )
+        .order_by(Notification.id)
+        .limit(limit)
+    )
     return list(rows)
 
 
@@ -355,8 +440,9 @@ def resend(*, actor, notification_id: int, tenant: Tenant) -> Notification:
     else:
         _log(row, "retry", f"retried now by {actor.email}")
         row.next_attempt_at = clock.now()
-    core.record_audit(actor, "resend", "notification", row.id, institution_id=row.institution_id,
-                      company_id=row.company_id)  # fmt: skip
+    core.record_audit(
+        actor, "resend", "notification", row.id, institution_id=row.institution_id, company_id=row.company_id
+    )
     db.session.flush()
     enqueue_delivery(row.id)
     return row
@@ -367,9 +453,14 @@ def record_receipt(provider: str, provider_message_id: str, status: str, detail:
     if status not in ("delivered", "failed"):
         raise Invalid.field("status", "Use delivered or failed.")
     row = db.session.scalar(select(Notification).where(Notification.provider_message_id == provider_message_id))
-    receipt = DeliveryStatus(notification_id=row.id if row else None, provider=provider[:40],
-                             provider_message_id=provider_message_id[:120], status=status,
-                             detail=(detail or None) and detail[:2000], received_at=clock.now())  # fmt: skip
+    receipt = DeliveryStatus(
+        notification_id=row.id if row else None,
+        provider=provider[:40],
+        provider_message_id=provider_message_id[:120],
+        status=status,
+        detail=(detail or None) and detail[:2000],
+        received_at=clock.now(),
+    )
     db.session.add(receipt)
     if row is not None and row.status is Status.SENT:
         if status == "delivered":
@@ -405,13 +496,21 @@ def delivery_query(tenant: Tenant, status: str = "", channel: str = "", code: st
 
 
 def history(notification_id: int) -> list[NotificationLog]:
-    return list(db.session.scalars(select(NotificationLog).where(NotificationLog.notification_id == notification_id)
-                                   .order_by(NotificationLog.id)))  # fmt: skip
+    return list(
+        db.session.scalars(
+            select(NotificationLog)
+            .where(NotificationLog.notification_id == notification_id)
+            .order_by(NotificationLog.id)
+        )
+    )
 
 
 def receipts(notification_id: int) -> list[DeliveryStatus]:
-    return list(db.session.scalars(select(DeliveryStatus).where(DeliveryStatus.notification_id == notification_id)
-                                   .order_by(DeliveryStatus.id)))  # fmt: skip
+    return list(
+        db.session.scalars(
+            select(DeliveryStatus).where(DeliveryStatus.notification_id == notification_id).order_by(DeliveryStatus.id)
+        )
+    )
 
 
 def get_inbox_item(user_id: int, notification_id: int) -> Notification:
@@ -422,9 +521,11 @@ def get_inbox_item(user_id: int, notification_id: int) -> Notification:
 
 
 def inbox_query(user_id: int, unread_only: bool = False):
-    stmt = select(Notification).where(Notification.recipient_user_id == user_id,
-                                      Notification.channel == Channel.IN_APP,
-                                      Notification.status.in_((Status.SENT, Status.DELIVERED)))  # fmt: skip
+    stmt = select(Notification).where(
+        Notification.recipient_user_id == user_id,
+        Notification.channel == Channel.IN_APP,
+        Notification.status.in_((Status.SENT, Status.DELIVERED)),
+    )
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     return stmt.order_by(Notification.id.desc())
@@ -436,12 +537,19 @@ def unread_count(user_id: int) -> int:
 
 def mark_read(*, user_id: int, notification_id: int | None = None) -> int:
     """Mark one (or, without an id, every) in-app notification of the user read. Returns how many changed."""
-    stmt = update(Notification).where(Notification.recipient_user_id == user_id,
-                                      Notification.channel == Channel.IN_APP, Notification.read_at.is_(None))  # fmt: skip
+    stmt = update(Notification).where(
+        Notification.recipient_user_id == user_id,
+        Notification.channel == Channel.IN_APP,
+        Notification.read_at.is_(None),
+    )
     if notification_id is not None:
-        exists = db.session.scalar(select(Notification.id).where(Notification.id == notification_id,
-                                                                 Notification.recipient_user_id == user_id,
-                                                                 Notification.channel == Channel.IN_APP))  # fmt: skip
+        exists = db.session.scalar(
+            select(Notification.id).where(
+                Notification.id == notification_id,
+                Notification.recipient_user_id == user_id,
+                Notification.channel == Channel.IN_APP,
+            )
+        )
         if exists is None:
             raise NotFound("No such notification.")
         stmt = stmt.where(Notification.id == notification_id)
@@ -467,9 +575,13 @@ def set_preference(*, actor, template_code: str, channel: Channel | str, enabled
         raise Invalid.field("template_code", "No such notification.")
     if template.mandatory and not enabled:
         raise Conflict("This notice is required and cannot be turned off.")
-    row = db.session.scalar(select(NotificationPreference).where(
-        NotificationPreference.user_id == actor.id, NotificationPreference.template_code == template_code,
-        NotificationPreference.channel == channel))  # fmt: skip
+    row = db.session.scalar(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == actor.id,
+            NotificationPreference.template_code == template_code,
+            NotificationPreference.channel == channel,
+        )
+    )
     if row is None:
         row = NotificationPreference(user_id=actor.id, template_code=template_code, channel=channel)
         db.session.add(row)
@@ -477,6 +589,11 @@ def set_preference(*, actor, template_code: str, channel: Channel | str, enabled
     row.enabled = enabled
     db.session.flush()
     if before != enabled:
-        core.record_audit(actor, "update", "notification_preference", row.id,
-                          before={"enabled": before}, after={"enabled": enabled, "code": template_code,
-                                                             "channel": channel.value})  # fmt: skip
+        core.record_audit(
+            actor,
+            "update",
+            "notification_preference",
+            row.id,
+            before={"enabled": before},
+            after={"enabled": enabled, "code": template_code, "channel": channel.value},
+        )

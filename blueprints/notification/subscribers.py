@@ -36,8 +36,14 @@ def notify(event_name: str, event_id: int, payload: dict) -> None:
     context = dict(payload.get("context") or {})
     if event_name == "user.password_changed":
         context.setdefault("changed_at", clock.now().strftime("%Y-%m-%d %H:%M UTC"))
-    services.send(event_name, recipients, context, dedupe=f"event:{event_id}",
-                  institution_id=payload.get("institution_id"), company_id=payload.get("company_id"))  # fmt: skip
+    services.send(
+        event_name,
+        recipients,
+        context,
+        dedupe=f"event:{event_id}",
+        institution_id=payload.get("institution_id"),
+        company_id=payload.get("company_id"),
+    )
 
 
 def _handler(event_name: str):

@@ -34,8 +34,9 @@ def bell():
 def inbox():
     unread_only = request.args.get("unread") == "1"
     rows, paging = page_of(services.inbox_query(current_user.id, unread_only))
-    return render("notification/inbox.html", "notification/_inbox_rows.html", rows=rows, paging=paging,
-                  unread_only=unread_only)  # fmt: skip
+    return render(
+        "notification/inbox.html", "notification/_inbox_rows.html", rows=rows, paging=paging, unread_only=unread_only
+    )
 
 
 @bp.post("/notifications/<int:notification_id>/read")
@@ -71,8 +72,9 @@ def preferences():
                 wanted = request.form.get(key) == "on" or template.mandatory
                 current = services.preferences(current_user.id).get((template.code, template.channel), True)
                 if wanted != current:
-                    services.set_preference(actor=_actor(), template_code=template.code, channel=template.channel,
-                                            enabled=wanted)  # fmt: skip
+                    services.set_preference(
+                        actor=_actor(), template_code=template.code, channel=template.channel, enabled=wanted
+                    )
         except DomainError as exc:
             db.session.rollback()
             flash(exc.detail, "error")
@@ -80,8 +82,9 @@ def preferences():
         db.session.commit()
         flash("Your notification choices are saved.", "success")
         return redirect(url_for("notification.preferences"), 303)
-    return render_template("notification/preferences.html", catalogue=catalogue,
-                           chosen=services.preferences(current_user.id))  # fmt: skip
+    return render_template(
+        "notification/preferences.html", catalogue=catalogue, chosen=services.preferences(current_user.id)
+    )
 
 
 # --- delivery tracking (admins) ---------------------------------------------------------------
@@ -90,20 +93,34 @@ def preferences():
 @bp.get("/admin/notifications")
 @allow(Role.ADMIN)
 def deliveries():
-    status, channel, code = request.args.get("status", ""), request.args.get("channel", ""), request.args.get("code", "")
+    status, channel, code = (
+        request.args.get("status", ""),
+        request.args.get("channel", ""),
+        request.args.get("code", ""),
+    )
     stmt = services.delivery_query(tenant_of(current_user), status, channel, code[:80])
     rows, paging = page_of(stmt)
-    return render("notification/deliveries.html", "notification/_delivery_rows.html", rows=rows, paging=paging,
-                  statuses=list(Status), channels=list(Channel), status_filter=status, channel=channel, code=code,
-                  codes=CODES)  # fmt: skip
+    return render(
+        "notification/deliveries.html",
+        "notification/_delivery_rows.html",
+        rows=rows,
+        paging=paging,
+        statuses=list(Status),
+        channels=list(Channel),
+        status_filter=status,
+        channel=channel,
+        code=code,
+        codes=CODES,
+    )
 
 
 @bp.get("/admin/notifications/<int:notification_id>")
 @allow(Role.ADMIN)
 def delivery(notification_id: int):
     row = services.get_notification(notification_id, tenant_of(current_user))
-    return render_template("notification/delivery.html", row=row, log=services.history(row.id),
-                           receipts=services.receipts(row.id))  # fmt: skip
+    return render_template(
+        "notification/delivery.html", row=row, log=services.history(row.id), receipts=services.receipts(row.id)
+    )
 
 
 @bp.post("/admin/notifications/<int:notification_id>/resend")
@@ -148,9 +165,14 @@ def template_edit():
             form.subject.data, form.body.data = current.subject, current.body
     elif form.validate_on_submit():
         try:
-            services.save_template(actor=_actor(), code=form.code.data, channel=form.channel.data,
-                                   subject=form.subject.data or "", body=form.body.data,
-                                   description=form.description.data or "")  # fmt: skip
+            services.save_template(
+                actor=_actor(),
+                code=form.code.data,
+                channel=form.channel.data,
+                subject=form.subject.data or "",
+                body=form.body.data,
+                description=form.description.data or "",
+            )
         except DomainError as exc:
             db.session.rollback()
             show_errors(form, exc)
@@ -163,8 +185,9 @@ def template_edit():
         status = 422
     variables = current.variables if current else {}
     versions = services.template_versions(code, channel) if code else []
-    return render_template("notification/template_form.html", form=form, variables=variables, versions=versions,
-                           current=current), status  # fmt: skip
+    return render_template(
+        "notification/template_form.html", form=form, variables=variables, versions=versions, current=current
+    ), status
 
 
 @bp.post("/admin/notification-templates/preview")
@@ -179,8 +202,9 @@ def template_preview():
     current = services.active_template(code, channel)
     variables = current.variables if current else {}
     try:
-        subject, body = services.preview(request.form.get("subject", "")[:200], request.form.get("body", "")[:10_000],
-                                         variables)  # fmt: skip
+        subject, body = services.preview(
+            request.form.get("subject", "")[:200], request.form.get("body", "")[:10_000], variables
+        )
         error = None
     except Invalid as exc:
         subject, body = "", ""

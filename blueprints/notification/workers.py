@@ -51,8 +51,12 @@ def _describe(job) -> str:
 
 def overview() -> Overview:
     outbox = db.session.scalar(select(func.count()).where(OutboxEvent.dispatched_at.is_(None))) or 0
-    waiting = db.session.scalar(select(func.count()).where(
-        Notification.status.in_((Status.QUEUED, Status.FAILED, Status.SENDING)))) or 0  # fmt: skip
+    waiting = (
+        db.session.scalar(
+            select(func.count()).where(Notification.status.in_((Status.QUEUED, Status.FAILED, Status.SENDING)))
+        )
+        or 0
+    )
     if not current_app.config.get("REDIS_URL"):
         return Overview("inline", True, 0, [], outbox, waiting)
     from rq import Queue, Worker
@@ -64,15 +68,26 @@ def overview() -> Overview:
         for name in jobs.QUEUES:
             queue = Queue(name, connection=connection)
             failed = FailedJobRegistry(queue=queue)
-            info = QueueInfo(name, queued=len(queue), started=len(StartedJobRegistry(queue=queue)),
-                             scheduled=len(ScheduledJobRegistry(queue=queue)), failed=len(failed))  # fmt: skip
+            info = QueueInfo(
+                name,
+                queued=len(queue),
+                started=len(StartedJobRegistry(queue=queue)),
+                scheduled=len(ScheduledJobRegistry(queue=queue)),
+                failed=len(failed),
+            )
             for job in queue.job_class.fetch_many(failed.get_job_ids(0, 19), connection=connection):
                 if job is None:
                     continue
                 error = (job.latest_result().exc_string if job.latest_result() else "") or ""
-                info.failed_jobs.append(JobRow(job.id, _describe(job), job.get_status() or "failed",
-                                               job.enqueued_at.isoformat() if job.enqueued_at else "",
-                                               error.strip().splitlines()[-1][:300] if error else ""))  # fmt: skip
+                info.failed_jobs.append(
+                    JobRow(
+                        job.id,
+                        _describe(job),
+                        job.get_status() or "failed",
+                        job.enqueued_at.isoformat() if job.enqueued_at else "",
+                        error.strip().splitlines()[-1][:300] if error else "",
+                    )
+                )
             queues.append(info)
         return Overview("redis", True, len(Worker.all(connection=connection)), queues, outbox, waiting)
     except Exception:  # Redis down: the page says so instead of failing

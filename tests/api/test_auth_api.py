@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.core.models import RefreshToken, User
+from config import TestConfig
 from medcover import clock
 from medcover.extensions import db
 from medcover.rbac import Role
@@ -26,6 +27,8 @@ TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
 PROFILE_KEYS = {"id", "email", "full_name", "role", "institution_id", "company_id"}
 USER_KEYS = PROFILE_KEYS | {"active"}
 NEW_PASSWORD = "Another-horse-42"
+
+KEY = TestConfig.SECRET_KEY
 
 
 def _login(client, user, password: str = PASSWORD) -> dict:
@@ -89,10 +92,13 @@ def test_deactivated_user_cannot_log_in_and_gets_the_same_answer(client):
 
 @pytest.mark.parametrize(
     "body, field",
-    [({"email": "a@example.com"}, "password"), ({"password": PASSWORD}, "email"),
-     ({"email": "a@example.com", "password": PASSWORD, "remember": True}, "remember"),
-     ({"email": ["a@example.com"], "password": PASSWORD}, "email")],
-)  # fmt: skip
+    [
+        ({"email": "a@example.com"}, "password"),
+        ({"password": PASSWORD}, "email"),
+        ({"email": "a@example.com", "password": PASSWORD, "remember": True}, "remember"),
+        ({"email": ["a@example.com"], "password": PASSWORD}, "email"),
+    ],
+)
 def test_login_with_a_malformed_body_is_422(client, body, field):
     problem = assert_problem(client.post(LOGIN, json=body), 422)
     assert field in problem["errors"]
@@ -107,8 +113,14 @@ def test_profile_answers_exactly_the_contract_keys(client):
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == PROFILE_KEYS
-    assert body == {"id": user.id, "email": user.email, "full_name": user.full_name, "role": "billing_clerk",
-                    "institution_id": 7, "company_id": None}  # fmt: skip
+    assert body == {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": "billing_clerk",
+        "institution_id": 7,
+        "company_id": None,
+    }
 
 
 def _claims(client, user) -> dict:
@@ -123,19 +135,28 @@ def _claims(client, user) -> dict:
         pytest.param(lambda claims: {"Authorization": "Bearer"}, id="empty-bearer"),
         pytest.param(lambda claims: {"Authorization": "Bearer not.a.jwt"}, id="garbage"),
         pytest.param(lambda claims: {"Authorization": "Basic YWRtaW46cGFzc3dvcmQ="}, id="basic-auth"),
-        pytest.param(lambda claims: {"Authorization": "Token " + jwt.encode(claims, "test-secret-key", "HS256")},
-                     id="wrong-scheme"),
-        pytest.param(lambda claims: _bearer(jwt.encode(claims, "someone-elses-signing-key-0123456789", "HS256")),
-                     id="other-key"),
+        pytest.param(
+            lambda claims: {"Authorization": "Token " + jwt.encode(claims, KEY, "HS256")},
+            id="wrong-scheme",
+        ),
+        pytest.param(
+            lambda claims: _bearer(jwt.encode(claims, "someone-elses-signing-key-0123456789", "HS256")), id="other-key"
+        ),
         pytest.param(lambda claims: _bearer(f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."), id="alg-none"),
-        pytest.param(lambda claims: _bearer(jwt.encode({**claims, "aud": "another-api"}, "test-secret-key", "HS256")),
-                     id="wrong-audience"),
-        pytest.param(lambda claims: _bearer(jwt.encode({k: v for k, v in claims.items() if k != "exp"},
-                                                       "test-secret-key", "HS256")), id="no-expiry"),
-        pytest.param(lambda claims: _bearer(jwt.encode({**claims, "sub": "999999"}, "test-secret-key", "HS256")),
-                     id="unknown-user"),
+        pytest.param(
+            lambda claims: _bearer(jwt.encode({**claims, "aud": "another-api"}, KEY, "HS256")),
+            id="wrong-audience",
+        ),
+        pytest.param(
+            lambda claims: _bearer(jwt.encode({k: v for k, v in claims.items() if k != "exp"}, KEY, "HS256")),
+            id="no-expiry",
+        ),
+        pytest.param(
+            lambda claims: _bearer(jwt.encode({**claims, "sub": "999999"}, KEY, "HS256")),
+            id="unknown-user",
+        ),
     ],
-)  # fmt: skip
+)
 def test_missing_or_bad_token_is_401(client, make_header):
     claims = _claims(client, make_user(Role.ADMIN))
     problem = assert_problem(client.get(PROFILE, headers=make_header(claims)), 401)
@@ -145,7 +166,7 @@ def test_missing_or_bad_token_is_401(client, make_header):
 def test_a_correctly_signed_token_passes_the_same_checks(client):
     """The forgeries above differ from a good token only in the part under test."""
     claims = _claims(client, make_user(Role.ADMIN))
-    assert client.get(PROFILE, headers=_bearer(jwt.encode(claims, "test-secret-key", "HS256"))).status_code == 200
+    assert client.get(PROFILE, headers=_bearer(jwt.encode(claims, KEY, "HS256"))).status_code == 200
 
 
 def test_access_token_expires_after_15_minutes(client):
@@ -248,8 +269,7 @@ def test_refresh_token_of_a_deactivated_user_is_401(client):
 def test_logout_revokes_the_refresh_token(client):
     user = make_user(Role.RECEPTIONIST)
     pair = _login(client, user)
-    response = client.post(LOGOUT, json={"refresh_token": pair["refresh_token"]},
-                           headers=_bearer(pair["access_token"]))  # fmt: skip
+    response = client.post(LOGOUT, json={"refresh_token": pair["refresh_token"]}, headers=_bearer(pair["access_token"]))
     assert response.status_code == 204
     assert response.get_data() == b""
     assert_problem(_refresh(client, pair["refresh_token"]), 401)
@@ -259,8 +279,9 @@ def test_logout_with_a_spent_token_revokes_its_family(client):
     user = make_user(Role.RECEPTIONIST)
     first = _login(client, user)
     second = _refresh(client, first["refresh_token"]).get_json()
-    response = client.post(LOGOUT, json={"refresh_token": first["refresh_token"]},
-                           headers=_bearer(second["access_token"]))  # fmt: skip
+    response = client.post(
+        LOGOUT, json={"refresh_token": first["refresh_token"]}, headers=_bearer(second["access_token"])
+    )
     assert response.status_code == 204
     assert_problem(_refresh(client, second["refresh_token"]), 401)
 
@@ -274,8 +295,9 @@ def test_logout_needs_a_bearer_token(client):
 def test_logout_cannot_revoke_another_users_refresh_token(client):
     victim = _login(client, make_user(Role.RECEPTIONIST))
     caller = _login(client, make_user(Role.RECEPTIONIST))
-    response = client.post(LOGOUT, json={"refresh_token": victim["refresh_token"]},
-                           headers=_bearer(caller["access_token"]))  # fmt: skip
+    response = client.post(
+        LOGOUT, json={"refresh_token": victim["refresh_token"]}, headers=_bearer(caller["access_token"])
+    )
     assert_problem(response, 401)
     assert _refresh(client, victim["refresh_token"]).status_code == 200
 
@@ -284,8 +306,13 @@ def test_logout_cannot_revoke_another_users_refresh_token(client):
 
 
 def _new_user_body(**changes) -> dict:
-    body = {"email": "new.clerk@example.com", "full_name": "New Clerk", "role": "billing_clerk",
-            "password": "Fresh-horse-77", "institution_id": 1}  # fmt: skip
+    body = {
+        "email": "new.clerk@example.com",
+        "full_name": "New Clerk",
+        "role": "billing_clerk",
+        "password": "Fresh-horse-77",
+        "institution_id": 1,
+    }
     body.update(changes)
     return {key: value for key, value in body.items() if value is not ...}
 
@@ -353,8 +380,9 @@ def test_duplicate_email_is_409(client, api_token):
         pytest.param(_new_user_body(password="short"), {"password"}, id="password-too-weak"),
         pytest.param(_new_user_body(role="superuser"), {"role"}, id="unknown-role"),
         pytest.param(_new_user_body(role="admin' OR '1'='1"), {"role"}, id="role-injection"),
-        pytest.param(_new_user_body(email="x@example.com\r\nBcc: all@example.com"), {"email"},
-                     id="email-header-injection"),
+        pytest.param(
+            _new_user_body(email="x@example.com\r\nBcc: all@example.com"), {"email"}, id="email-header-injection"
+        ),
         pytest.param(_new_user_body(email="<script>@example.com"), {"email"}, id="email-markup"),
         pytest.param(_new_user_body(email="not-an-email"), {"email"}, id="email-invalid"),
         pytest.param(_new_user_body(full_name="Ro\x00bert"), {"full_name"}, id="name-nul-byte"),
@@ -365,7 +393,7 @@ def test_duplicate_email_is_409(client, api_token):
         pytest.param(_new_user_body(institution_id=None), {"institution_id"}, id="hospital-role-without-institution"),
         pytest.param(_new_user_body(company_id=1), {"company_id"}, id="two-tenants"),
     ],
-)  # fmt: skip
+)
 def test_invalid_user_bodies_are_422_by_field_and_create_nothing(client, api_token, body, fields):
     headers = api_token(make_user(Role.ADMIN))
     before = _user_count()
@@ -398,9 +426,11 @@ def test_oversized_body_is_refused_before_parsing(client, api_token):
 def test_tenant_admin_cannot_create_users_for_another_tenant(client, api_token):
     headers = api_token(make_user(Role.ADMIN, institution_id=1))
     before = _user_count()
-    other_tenants = (_new_user_body(institution_id=2),
-                     _new_user_body(role="adjudicator", institution_id=None, company_id=1),
-                     _new_user_body(role="auditor", institution_id=None))  # fmt: skip
+    other_tenants = (
+        _new_user_body(institution_id=2),
+        _new_user_body(role="adjudicator", institution_id=None, company_id=1),
+        _new_user_body(role="auditor", institution_id=None),
+    )
     for body in other_tenants:
         assert_problem(client.post(USERS, json=body, headers=headers), 403)
     assert _user_count() == before

@@ -64,11 +64,17 @@ def test_wrong_method_is_405_problem_json_with_allow(client, api_token):
 
 @pytest.mark.parametrize(
     "raw, content_type",
-    [(b"{not json", "application/json"), (b'{"email": "a@b.c",}', "application/json"),
-     (b"\xff\xfe", "application/json"),
-     (b"[1, 2]", "application/json"), (b'"text"', "application/json"), (b"42", "application/json"),
-     (b"", "application/json"), (b"email=a@b.c&password=x", "application/x-www-form-urlencoded")],
-)  # fmt: skip
+    [
+        (b"{not json", "application/json"),
+        (b'{"email": "a@b.c",}', "application/json"),
+        (b"\xff\xfe", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'"text"', "application/json"),
+        (b"42", "application/json"),
+        (b"", "application/json"),
+        (b"email=a@b.c&password=x", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_body_that_is_not_a_json_object_is_422_problem_json(client, raw, content_type):
     problem = assert_problem(client.post(f"{PREFIX}/auth/login", data=raw, content_type=content_type), 422)
     assert set(problem["errors"]) == {"body"}
@@ -163,10 +169,18 @@ def test_lists_are_paged(client, api_token):
 
 @pytest.mark.parametrize(
     "query, field",
-    [({"per_page": 201}, "per_page"), ({"per_page": 0}, "per_page"), ({"per_page": -5}, "per_page"),
-     ({"page": 0}, "page"), ({"page": -1}, "page"), ({"page": "abc"}, "page"), ({"per_page": "ten"}, "per_page"),
-     ({"page": "1.5"}, "page"), ({"page": ""}, "page")],
-)  # fmt: skip
+    [
+        ({"per_page": 201}, "per_page"),
+        ({"per_page": 0}, "per_page"),
+        ({"per_page": -5}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"page": -1}, "page"),
+        ({"page": "abc"}, "page"),
+        ({"per_page": "ten"}, "per_page"),
+        ({"page": "1.5"}, "page"),
+        ({"page": ""}, "page"),
+    ],
+)
 def test_bad_paging_parameters_are_422(client, api_token, query, field):
     headers = api_token(make_user(Role.ADMIN))
     for path in (f"{PREFIX}/users", f"{PREFIX}/audit-logs"):
@@ -258,8 +272,11 @@ def test_limits_of_one_app_do_not_leak_into_another(client, make_app):
 
 
 def _preflight(client, origin: str):
-    headers = {"Origin": origin, "Access-Control-Request-Method": "GET",
-               "Access-Control-Request-Headers": "Authorization"}  # fmt: skip
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization",
+    }
     return client.options(f"{PREFIX}/auth/profile", headers=headers)
 
 
@@ -315,8 +332,11 @@ def test_openapi_document_is_public_json(client):
     spec = response.get_json()
     assert spec["openapi"] == "3.1.0"
     assert spec["servers"] == [{"url": PREFIX}]
-    assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer",
-                                                                   "bearerFormat": "JWT"}  # fmt: skip
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
 
 
 def test_openapi_document_is_valid_openapi_3_1(client):

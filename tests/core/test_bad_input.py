@@ -38,8 +38,14 @@ def world(client, new_client, login) -> World:
     colleague = make_user(Role.RECEPTIONIST, full_name="Colleague One")
     tokens = []
     services.request_password_reset(colleague.email, lambda token: tokens.append(token) or token)
-    services.invite_user(actor=admin, email="invitee@example.com", role=Role.AUDITOR, institution_id=None,
-                         company_id=None, register_url=lambda token: tokens.append(token) or token)  # fmt: skip
+    services.invite_user(
+        actor=admin,
+        email="invitee@example.com",
+        role=Role.AUDITOR,
+        institution_id=None,
+        company_id=None,
+        register_url=lambda token: tokens.append(token) or token,
+    )
     reset_token, invitation_token = tokens
     return World(client, new_client(), colleague, reset_token, invitation_token)
 
@@ -53,31 +59,56 @@ class Form:
     numbers: tuple[str, ...] = field(default=())
 
     def address(self, world: World) -> str:
-        return self.url.format(reset_token=world.reset_token, invitation_token=world.invitation_token,
-                               colleague_id=world.colleague.id)  # fmt: skip
+        return self.url.format(
+            reset_token=world.reset_token, invitation_token=world.invitation_token, colleague_id=world.colleague.id
+        )
 
 
 TENANT = {"institution_id": "1"}
 FORMS = {
-    "login": Form("/auth/login", {"email": "someone@example.com", "password": PASSWORD}, ("email", "password"),
-                  signed_in=False),
+    "login": Form(
+        "/auth/login", {"email": "someone@example.com", "password": PASSWORD}, ("email", "password"), signed_in=False
+    ),
     "reset request": Form("/auth/reset-password", {"email": "someone@example.com"}, ("email",), signed_in=False),
-    "reset set": Form("/auth/reset-password/{reset_token}", {"new_password": NEW_PASSWORD}, ("new_password",),
-                      signed_in=False),
-    "change password": Form("/auth/change-password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-                            ("current_password", "new_password")),
-    "register": Form("/auth/register?token={invitation_token}", {"full_name": "Ivy Invitee", "password": NEW_PASSWORD},
-                     ("full_name", "password"), signed_in=False),
-    "user new": Form("/admin/users/new", {"email": "fresh@example.com", "full_name": "Fresh Person",
-                                          "role": "receptionist", "password": NEW_PASSWORD, **TENANT},
-                     ("email", "full_name", "role", "password", "institution_id"),
-                     numbers=("institution_id", "company_id")),
-    "user edit": Form("/admin/users/{colleague_id}/edit", {"full_name": "Renamed Person", "role": "billing_clerk",
-                                                           "active": "y", **TENANT},
-                      ("full_name", "role", "institution_id"), numbers=("institution_id", "company_id")),
-    "invite": Form("/admin/users/invite", {"email": "fresh@example.com", "role": "receptionist", **TENANT},
-                   ("email", "role", "institution_id"), numbers=("institution_id", "company_id")),
-}  # fmt: skip
+    "reset set": Form(
+        "/auth/reset-password/{reset_token}", {"new_password": NEW_PASSWORD}, ("new_password",), signed_in=False
+    ),
+    "change password": Form(
+        "/auth/change-password",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        ("current_password", "new_password"),
+    ),
+    "register": Form(
+        "/auth/register?token={invitation_token}",
+        {"full_name": "Ivy Invitee", "password": NEW_PASSWORD},
+        ("full_name", "password"),
+        signed_in=False,
+    ),
+    "user new": Form(
+        "/admin/users/new",
+        {
+            "email": "fresh@example.com",
+            "full_name": "Fresh Person",
+            "role": "receptionist",
+            "password": NEW_PASSWORD,
+            **TENANT,
+        },
+        ("email", "full_name", "role", "password", "institution_id"),
+        numbers=("institution_id", "company_id"),
+    ),
+    "user edit": Form(
+        "/admin/users/{colleague_id}/edit",
+        {"full_name": "Renamed Person", "role": "billing_clerk", "active": "y", **TENANT},
+        ("full_name", "role", "institution_id"),
+        numbers=("institution_id", "company_id"),
+    ),
+    "invite": Form(
+        "/admin/users/invite",
+        {"email": "fresh@example.com", "role": "receptionist", **TENANT},
+        ("email", "role", "institution_id"),
+        numbers=("institution_id", "company_id"),
+    ),
+}
 
 
 def cases():
@@ -98,8 +129,16 @@ def cases():
 def state() -> dict:
     """Everything a form could create or change (sessions aside: every visit touches those)."""
     db.session.expire_all()
-    columns = (User.id, User.email, User.full_name, User.role, User.institution_id, User.company_id, User.active,
-               User.password_hash)  # fmt: skip
+    columns = (
+        User.id,
+        User.email,
+        User.full_name,
+        User.role,
+        User.institution_id,
+        User.company_id,
+        User.active,
+        User.password_hash,
+    )
     users = db.session.execute(select(*columns).order_by(User.id)).all()
     return {
         "users": users,
@@ -116,7 +155,7 @@ def submit(world: World, form_name: str, data: dict):
     return browser.post(form.address(world), data=data)
 
 
-@pytest.mark.parametrize(("form_name", "field_name", "value"), cases())
+@pytest.mark.parametrize(("form_name", "field_name", "value"), list(cases()))
 def test_bad_input_gets_a_field_error_and_changes_nothing(world, form_name, field_name, value):
     data = dict(FORMS[form_name].valid)
     if value is None:
@@ -205,8 +244,9 @@ def test_bad_audit_filters_answer_the_page_with_a_field_error(world, url, query,
 
 @pytest.mark.parametrize("query", [SQL, "%", "_", SCRIPT, UNICODE, OVERSIZED, NUL])
 def test_hostile_user_searches_match_nothing_and_never_crash(world, query):
-    response = world.admin_client.get("/admin/users", query_string={"q": query, "page": "99999999999999999999",
-                                                                    "role": SCRIPT})  # fmt: skip
+    response = world.admin_client.get(
+        "/admin/users", query_string={"q": query, "page": "99999999999999999999", "role": SCRIPT}
+    )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "No users match." in body

@@ -43,8 +43,14 @@ def refuse(email: str, password: str = WRONG, ip: str = "127.0.0.1") -> services
 
 def open_session_for(user: User) -> UserSession:
     now = clock.now()
-    row = UserSession(token_hash=services.token_hash(services.new_token()), user_id=user.id, data={},
-                      created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=12))  # fmt: skip
+    row = UserSession(
+        token_hash=services.token_hash(services.new_token()),
+        user_id=user.id,
+        data={},
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=12),
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -54,8 +60,12 @@ def open_session_for(user: User) -> UserSession:
 
 
 def create(actor=None, **fields) -> User:
-    values = {"email": "new.person@example.com", "full_name": "New Person", "role": Role.AUDITOR,
-              "password": NEW_PASSWORD} | fields  # fmt: skip
+    values = {
+        "email": "new.person@example.com",
+        "full_name": "New Person",
+        "role": Role.AUDITOR,
+        "password": NEW_PASSWORD,
+    } | fields
     return services.create_user(actor=actor, **values)
 
 
@@ -88,7 +98,7 @@ def test_an_email_can_belong_to_one_user_only():
         (" Leading-space-1", "No spaces at the start or end."),
         ("x" * 129, "Use at most 128 characters."),
         ("new.person-2024", "Do not use your email name in the password."),
-    ],  # fmt: skip
+    ],
 )
 def test_weak_passwords_are_refused_with_the_reason(password, problem):
     with pytest.raises(Invalid) as invalid:
@@ -99,10 +109,14 @@ def test_weak_passwords_are_refused_with_the_reason(password, problem):
 
 @pytest.mark.parametrize(
     ("role", "tenant", "field"),
-    [(Role.RECEPTIONIST, {}, "institution_id"), (Role.ADJUDICATOR, {}, "company_id"),
-     (Role.INTEGRATION, {}, "institution_id"), (Role.AUDITOR, {"institution_id": 1, "company_id": 1}, "company_id")],
+    [
+        (Role.RECEPTIONIST, {}, "institution_id"),
+        (Role.ADJUDICATOR, {}, "company_id"),
+        (Role.INTEGRATION, {}, "institution_id"),
+        (Role.AUDITOR, {"institution_id": 1, "company_id": 1}, "company_id"),
+    ],
     ids=["receptionist without institution", "adjudicator without company", "integration without tenant", "both"],
-)  # fmt: skip
+)
 def test_a_role_needs_the_right_kind_of_organisation(role, tenant, field):
     with pytest.raises(Invalid) as invalid:
         create(role=role, **tenant)
@@ -144,8 +158,15 @@ def test_users_query_finds_by_name_or_email_and_role():
 def test_role_change_is_audited_with_only_what_changed():
     admin = make_user(Role.ADMIN)
     clerk = make_user(Role.RECEPTIONIST)
-    services.update_user(actor=admin, user_id=clerk.id, full_name=clerk.full_name, role="billing_clerk",
-                         institution_id=1, company_id=None, active=True)  # fmt: skip
+    services.update_user(
+        actor=admin,
+        user_id=clerk.id,
+        full_name=clerk.full_name,
+        role="billing_clerk",
+        institution_id=1,
+        company_id=None,
+        active=True,
+    )
     [entry] = entries("role_change")
     assert (entry.before, entry.after) == ({"role": "receptionist"}, {"role": "billing_clerk"})
 
@@ -153,16 +174,30 @@ def test_role_change_is_audited_with_only_what_changed():
 def test_saving_a_user_unchanged_writes_no_audit_entry():
     admin = make_user(Role.ADMIN)
     clerk = make_user(Role.RECEPTIONIST)
-    services.update_user(actor=admin, user_id=clerk.id, full_name=clerk.full_name, role=clerk.role,
-                         institution_id=1, company_id=None, active=True)  # fmt: skip
+    services.update_user(
+        actor=admin,
+        user_id=clerk.id,
+        full_name=clerk.full_name,
+        role=clerk.role,
+        institution_id=1,
+        company_id=None,
+        active=True,
+    )
     assert entries("update") == entries("role_change") == []
 
 
 def test_renaming_is_audited_as_an_update():
     admin = make_user(Role.ADMIN)
     clerk = make_user(Role.RECEPTIONIST, full_name="Old Name")
-    services.update_user(actor=admin, user_id=clerk.id, full_name="New Name", role=clerk.role,
-                         institution_id=1, company_id=None, active=True)  # fmt: skip
+    services.update_user(
+        actor=admin,
+        user_id=clerk.id,
+        full_name="New Name",
+        role=clerk.role,
+        institution_id=1,
+        company_id=None,
+        active=True,
+    )
     [entry] = entries("update")
     assert (entry.before, entry.after) == ({"full_name": "Old Name"}, {"full_name": "New Name"})
 
@@ -207,8 +242,12 @@ def test_authenticate_returns_the_user_and_audits_the_sign_in():
 @pytest.mark.parametrize("case", ["wrong password", "unknown email", "deactivated", "empty password"])
 def test_every_refused_sign_in_says_the_same(case):
     user = make_user(Role.ADMIN, active=case != "deactivated")
-    email, password = {"wrong password": (user.email, WRONG), "unknown email": ("nobody@example.com", WRONG),
-                       "deactivated": (user.email, PASSWORD), "empty password": (user.email, "")}[case]  # fmt: skip
+    email, password = {
+        "wrong password": (user.email, WRONG),
+        "unknown email": ("nobody@example.com", WRONG),
+        "deactivated": (user.email, PASSWORD),
+        "empty password": (user.email, ""),
+    }[case]
     refused = refuse(email, password)
     assert refused.message == services.BAD_CREDENTIALS
     assert refused.retry_after is None
@@ -435,8 +474,14 @@ def test_a_weak_password_on_reset_leaves_the_token_usable_once_rolled_back(outbo
 
 def invite(outbox, actor, email="invitee@example.com", role=Role.RECEPTIONIST, institution_id=1) -> str:
     tokens = []
-    services.invite_user(actor=actor, email=email, role=role, institution_id=institution_id, company_id=None,
-                         register_url=lambda token: tokens.append(token) or f"https://x/?token={token}")  # fmt: skip
+    services.invite_user(
+        actor=actor,
+        email=email,
+        role=role,
+        institution_id=institution_id,
+        company_id=None,
+        register_url=lambda token: tokens.append(token) or f"https://x/?token={token}",
+    )
     send_committed_mail()
     return tokens[0]
 

@@ -312,8 +312,7 @@ def test_changing_the_password_ends_every_session_and_retires_the_old_one(client
     login(user)
     phone = new_client()
     sign_in(phone, user.email)
-    response = client.post("/auth/change-password",
-                           data={"current_password": PASSWORD, "new_password": NEW_PASSWORD})  # fmt: skip
+    response = client.post("/auth/change-password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 303
     assert not signed_in(client)
     assert not signed_in(phone)
@@ -402,8 +401,9 @@ def test_weak_new_password_is_refused_and_the_link_stays_usable(client, outbox):
 
 def test_change_password_with_the_wrong_current_password_is_refused(client, new_client, login):
     user = login(make_user(Role.ADMIN))
-    response = client.post("/auth/change-password",
-                           data={"current_password": "Not-my-password-1", "new_password": NEW_PASSWORD})  # fmt: skip
+    response = client.post(
+        "/auth/change-password", data={"current_password": "Not-my-password-1", "new_password": NEW_PASSWORD}
+    )
     assert response.status_code == 422
     assert 'id="current_password-errors"' in text(response)
     assert "Your current password is not correct." in text(response)
@@ -516,8 +516,12 @@ def test_htmx_post_with_the_token_in_a_header_works(client, login):
     login(make_user(Role.ADMIN))
     nurse = make_user(Role.RECEPTIONIST)
     token = csrf_from(client.get("/admin/users"))
-    response = client.post(f"/admin/users/{nurse.id}/active", data={"active": "0"}, csrf=False,
-                           headers={"X-CSRFToken": token, "HX-Request": "true"})  # fmt: skip
+    response = client.post(
+        f"/admin/users/{nurse.id}/active",
+        data={"active": "0"},
+        csrf=False,
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert fresh(nurse).active is False
 
@@ -562,16 +566,29 @@ def test_search_treats_wildcards_as_plain_text(client, login):
 
 def test_admin_creates_a_user_and_the_audit_log_records_it_without_the_password(client, login):
     admin = login(make_user(Role.ADMIN))
-    response = client.post("/admin/users/new", data={
-        "email": "Rose.Reception@Example.com", "full_name": "Rose Reception", "role": "receptionist",
-        "password": NEW_PASSWORD, "institution_id": "1"})  # fmt: skip
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "email": "Rose.Reception@Example.com",
+            "full_name": "Rose Reception",
+            "role": "receptionist",
+            "password": NEW_PASSWORD,
+            "institution_id": "1",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/users"
     user = db.session.scalars(select(User).where(User.email == "rose.reception@example.com")).one()
     [entry] = entries("create")
     assert (entry.actor_id, entry.entity_type, entry.entity_id) == (admin.id, "user", str(user.id))
-    assert entry.after == {"email": "rose.reception@example.com", "full_name": "Rose Reception",
-                           "role": "receptionist", "institution_id": 1, "company_id": None, "active": True}  # fmt: skip
+    assert entry.after == {
+        "email": "rose.reception@example.com",
+        "full_name": "Rose Reception",
+        "role": "receptionist",
+        "institution_id": 1,
+        "company_id": None,
+        "active": True,
+    }
     everything = json.dumps([entry.before, entry.after, entry.summary])
     assert "password" not in everything
     assert user.password_hash not in everything and "$argon2" not in everything
@@ -580,8 +597,10 @@ def test_admin_creates_a_user_and_the_audit_log_records_it_without_the_password(
 def test_changing_a_role_is_audited_with_before_and_after(client, login):
     login(make_user(Role.ADMIN))
     clerk = make_user(Role.RECEPTIONIST)
-    response = client.post(f"/admin/users/{clerk.id}/edit", data={
-        "full_name": clerk.full_name, "role": "billing_clerk", "institution_id": "1", "active": "y"})  # fmt: skip
+    response = client.post(
+        f"/admin/users/{clerk.id}/edit",
+        data={"full_name": clerk.full_name, "role": "billing_clerk", "institution_id": "1", "active": "y"},
+    )
     assert response.status_code == 303
     assert fresh(clerk).role is Role.BILLING_CLERK
     [entry] = entries("role_change")
@@ -614,8 +633,9 @@ def test_reactivating_lets_them_sign_in_again(client, new_client, login):
 
 def test_admin_cannot_change_their_own_role(client, login):
     admin = login(make_user(Role.ADMIN))
-    response = client.post(f"/admin/users/{admin.id}/edit",
-                           data={"full_name": admin.full_name, "role": "auditor", "active": "y"})  # fmt: skip
+    response = client.post(
+        f"/admin/users/{admin.id}/edit", data={"full_name": admin.full_name, "role": "auditor", "active": "y"}
+    )
     assert response.status_code == 409
     assert "You cannot change your own role or deactivate yourself." in text(response)
     assert fresh(admin).role is Role.ADMIN
@@ -648,8 +668,12 @@ def test_tenant_admin_sees_only_their_own_institutions_users(client, login_as):
 
 def test_global_admin_sees_users_of_every_organisation(client, login_as):
     login_as(Role.ADMIN)
-    people = [make_user(Role.RECEPTIONIST, institution_id=1), make_user(Role.RECEPTIONIST, institution_id=2),
-              make_user(Role.ADJUDICATOR, company_id=3), make_user(Role.AUDITOR)]  # fmt: skip
+    people = [
+        make_user(Role.RECEPTIONIST, institution_id=1),
+        make_user(Role.RECEPTIONIST, institution_id=2),
+        make_user(Role.ADJUDICATOR, company_id=3),
+        make_user(Role.AUDITOR),
+    ]
     page = text(client.get("/admin/users"))
     assert all(person.email in page for person in people)
 
@@ -672,9 +696,10 @@ def test_tenant_admin_gets_404_for_another_institutions_user(client, login_as):
 def test_tenant_admin_cannot_move_their_user_to_another_institution(client, login_as):
     login_as(Role.ADMIN, institution_id=1)
     ours = make_user(Role.RECEPTIONIST, institution_id=1)
-    response = client.post(f"/admin/users/{ours.id}/edit",
-                           data={"full_name": ours.full_name, "role": "receptionist", "institution_id": "2",
-                                 "active": "y"})  # fmt: skip
+    response = client.post(
+        f"/admin/users/{ours.id}/edit",
+        data={"full_name": ours.full_name, "role": "receptionist", "institution_id": "2", "active": "y"},
+    )
     assert response.status_code == 403
     assert "You can manage users of your own organisation only." in text(response)
     assert fresh(ours).institution_id == 1
@@ -777,8 +802,10 @@ def test_csv_export_defuses_cells_a_spreadsheet_would_run(client, login_as):
     login_as(Role.ADMIN)
     prankster = make_user(Role.AUDITOR, email="=cmd|'/c calc'!a1@example.com", full_name="=HYPERLINK(1)")
     record_audit(prankster, "read", "claim", 1, summary="@SUM(1+1)")
-    client.post("/admin/users/new", data={"email": "formula@example.com", "full_name": "=1+2", "role": "auditor",
-                                          "password": NEW_PASSWORD})  # fmt: skip
+    client.post(
+        "/admin/users/new",
+        data={"email": "formula@example.com", "full_name": "=1+2", "role": "auditor", "password": NEW_PASSWORD},
+    )
     rows = read_csv(client.get("/admin/audit.csv"))
     [read] = [row for row in rows if row[2] == "read"]
     assert read[1] == "'=cmd|'/c calc'!a1@example.com"
@@ -851,8 +878,9 @@ def test_sign_out_is_audited(client, login):
 def test_role_change_is_audited_with_address_and_request_id(client, login):
     login(make_user(Role.ADMIN))
     clerk = make_user(Role.AUDITOR)
-    response = client.post(f"/admin/users/{clerk.id}/edit",
-                           data={"full_name": clerk.full_name, "role": "admin", "active": "y"})  # fmt: skip
+    response = client.post(
+        f"/admin/users/{clerk.id}/edit", data={"full_name": clerk.full_name, "role": "admin", "active": "y"}
+    )
     assert assert_audited("role_change", response).entity_id == str(clerk.id)
 
 

@@ -22,8 +22,14 @@ from tests.live_server import BIN, REPO, WebServer, app_env, flask, missing
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -59,12 +65,17 @@ def parse_demo_logins(output: str) -> tuple[str, dict[str, str]]:
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     db_path = tmp / "e2e.db"
-    env = app_env(DATABASE_URL=f"sqlite:///{db_path}", MAIL_BACKEND="file", MAIL_FILE_DIR=str(tmp / "mail"),
-                  SECRET_KEY="e2e-secret-key-not-for-production")  # fmt: skip
+    env = app_env(
+        DATABASE_URL=f"sqlite:///{db_path}",
+        MAIL_BACKEND="file",
+        MAIL_FILE_DIR=str(tmp / "mail"),
+        SECRET_KEY="e2e-secret-key-not-for-production",
+    )
     flask("db", "upgrade", env=env)
     password, emails = parse_demo_logins(flask("seed-demo", env=env))
-    made = subprocess.run([str(BIN / "python"), "-m", "tests.e2e.people"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    made = subprocess.run(
+        [str(BIN / "python"), "-m", "tests.e2e.people"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert made.returncode == 0, made.stderr
     people = json.loads(made.stdout.strip().splitlines()[-1])
     with closing(sqlite3.connect(db_path)) as conn:

@@ -60,9 +60,15 @@ def main() -> None:
     created = []
     with app.app_context():
         for full_name, role, institution_id, company_id in PEOPLE:
-            user = services.create_user(actor=None, email=email_of(full_name), full_name=full_name, role=role,
-                                        password=PASSWORD, institution_id=institution_id,
-                                        company_id=company_id)  # fmt: skip
+            user = services.create_user(
+                actor=None,
+                email=email_of(full_name),
+                full_name=full_name,
+                role=role,
+                password=PASSWORD,
+                institution_id=institution_id,
+                company_id=company_id,
+            )
             created.append({"id": user.id, "email": user.email, "full_name": user.full_name, "role": role.value})
         db.session.commit()
     print(json.dumps(created))

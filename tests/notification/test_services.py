@@ -16,8 +16,14 @@ from medcover.extensions import db
 from medcover.rbac import Role, Tenant
 from tests.factories import make_user
 
-CLAIM = {"claim_number": "CL-0001", "status": "approved", "total_billed": "1500.00", "total_approved": "1200.00",
-         "member_number": "M-1", "service_date": "2026-11-01"}  # fmt: skip
+CLAIM = {
+    "claim_number": "CL-0001",
+    "status": "approved",
+    "total_billed": "1500.00",
+    "total_approved": "1200.00",
+    "member_number": "M-1",
+    "service_date": "2026-11-01",
+}
 
 
 def _commit():
@@ -53,8 +59,12 @@ def test_a_rolled_back_change_sends_nothing(outbox):
 
 def test_hostile_context_is_rendered_as_text_and_shown_escaped(client, login):
     clerk = login(make_user(Role.BILLING_CLERK))
-    services.send("claim.decided", [Recipient(user_id=clerk.id)],
-                  CLAIM | {"total_approved": "<script>alert(1)</script>"}, [Channel.IN_APP])  # fmt: skip
+    services.send(
+        "claim.decided",
+        [Recipient(user_id=clerk.id)],
+        CLAIM | {"total_approved": "<script>alert(1)</script>"},
+        [Channel.IN_APP],
+    )
     _commit()
     row = db.session.query(Notification).one()
     assert row.body == "Approved <script>alert(1)</script> of 1500.00."
@@ -63,12 +73,15 @@ def test_hostile_context_is_rendered_as_text_and_shown_escaped(client, login):
     assert "<script>alert(1)</script>" not in page
 
 
-@pytest.mark.parametrize("body", [
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ recipient_name.__class__.__init__.__globals__ }}",
-    "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
-    "{{ cycler.__init__.__globals__.os }}",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ recipient_name.__class__.__init__.__globals__ }}",
+        "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
+        "{{ cycler.__init__.__globals__.os }}",
+    ],
+)
 def test_a_template_reaching_for_python_internals_fails_safely(body):
     admin = make_user(Role.ADMIN)
     with pytest.raises(Invalid):
@@ -83,8 +96,17 @@ def test_sandbox_failure_at_send_time_dead_letters_instead_of_raising():
     admin = make_user(Role.ADMIN)
     from blueprints.notification.models import NotificationTemplate
 
-    db.session.add(NotificationTemplate(code="claim.decided", channel=Channel.IN_APP, version=9, subject="s",
-                                        body="{{ recipient_name.__class__.__mro__ }}", variables={}, active=True))  # fmt: skip
+    db.session.add(
+        NotificationTemplate(
+            code="claim.decided",
+            channel=Channel.IN_APP,
+            version=9,
+            subject="s",
+            body="{{ recipient_name.__class__.__mro__ }}",
+            variables={},
+            active=True,
+        )
+    )
     db.session.flush()
     [row] = services.send("claim.decided", [Recipient(user_id=admin.id)], CLAIM, [Channel.IN_APP])
     assert row.status is Status.DEAD
@@ -93,28 +115,42 @@ def test_sandbox_failure_at_send_time_dead_letters_instead_of_raising():
 
 def test_saving_a_template_adds_a_version_and_uses_it():
     admin = make_user(Role.ADMIN)
-    first = services.save_template(actor=admin, code="claim.decided", channel=Channel.SMS, subject="",
-                                   body="Claim {{ claim_number }}: {{ status }}")  # fmt: skip
-    second = services.save_template(actor=admin, code="claim.decided", channel=Channel.SMS, subject="",
-                                    body="{{ claim_number }} is {{ status }}")  # fmt: skip
+    first = services.save_template(
+        actor=admin,
+        code="claim.decided",
+        channel=Channel.SMS,
+        subject="",
+        body="Claim {{ claim_number }}: {{ status }}",
+    )
+    second = services.save_template(
+        actor=admin, code="claim.decided", channel=Channel.SMS, subject="", body="{{ claim_number }} is {{ status }}"
+    )
     assert (first.version, second.version) == (1, 2)
     assert not first.active and second.active
     assert services.active_template("claim.decided", Channel.SMS).body == "{{ claim_number }} is {{ status }}"
     assert len(services.template_versions("claim.decided", Channel.SMS)) == 2
 
 
-@pytest.mark.parametrize(("field", "kwargs"), [
-    ("body", {"body": "Hello {{ unknown_thing }}"}),
-    ("body", {"body": "{% if %}"}),
-    ("body", {"body": "   "}),
-    ("body", {"body": "x" * 10_001}),
-    ("subject", {"subject": "y" * 201}),
-    ("code", {"code": "Not A Code"}),
-    ("channel", {"channel": "pigeon"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("body", {"body": "Hello {{ unknown_thing }}"}),
+        ("body", {"body": "{% if %}"}),
+        ("body", {"body": "   "}),
+        ("body", {"body": "x" * 10_001}),
+        ("subject", {"subject": "y" * 201}),
+        ("code", {"code": "Not A Code"}),
+        ("channel", {"channel": "pigeon"}),
+    ],
+)
 def test_bad_templates_are_refused_with_a_field_error(field, kwargs):
     admin = make_user(Role.ADMIN)
-    args = {"code": "claim.decided", "channel": "email", "subject": "Claim", "body": "Claim {{ claim_number }}"} | kwargs
+    args = {
+        "code": "claim.decided",
+        "channel": "email",
+        "subject": "Claim",
+        "body": "Claim {{ claim_number }}",
+    } | kwargs
     with pytest.raises(Invalid) as error:
         services.save_template(actor=admin, **args)
     assert field in error.value.errors
@@ -185,7 +221,10 @@ def test_events_reach_recipients_once_even_when_dispatched_twice(outbox):
     _commit()
     rows = db.session.query(Notification).filter_by(template_code="claim.decided").all()
     assert sorted((r.channel.value, r.status.value) for r in rows) == [
-        ("email", "sent"), ("in_app", "sent"), ("sms", "skipped")]  # no phone for a staff user
+        ("email", "sent"),
+        ("in_app", "sent"),
+        ("sms", "skipped"),
+    ]  # no phone for a staff user
     assert len(outbox) == 1
 
 
@@ -194,7 +233,6 @@ def test_password_change_sends_a_mandatory_security_email(outbox):
     from tests.factories import PASSWORD
 
     user = make_user(Role.RECEPTIONIST)
-    services.set_preference  # mandatory: opting out is refused
     with pytest.raises(Conflict):
         services.set_preference(actor=user, template_code="user.password_changed", channel="email", enabled=False)
     core.change_password(actor=user, current_password=PASSWORD, new_password="Another-pass-77")
@@ -244,8 +282,10 @@ def test_http_sms_adapter_posts_json_and_reads_the_message_id():
     provider = channels.HttpSmsProvider(f"http://127.0.0.1:{server.server_port}/sms", "key-1", "MedCover")
     assert provider.send("+254700000002", "hello", "n5") == "gw-77"
     server.server_close()
-    assert seen == {"auth": "Bearer key-1",
-                    "body": {"to": "+254700000002", "from": "MedCover", "text": "hello", "reference": "n5"}}  # fmt: skip
+    assert seen == {
+        "auth": "Bearer key-1",
+        "body": {"to": "+254700000002", "from": "MedCover", "text": "hello", "reference": "n5"},
+    }
     dead = channels.HttpSmsProvider("http://127.0.0.1:1/sms", "k", "M", timeout=2)
     with pytest.raises(channels.DeliveryError, match="unreachable"):
         dead.send("+254700000002", "hello", "n6")
@@ -253,8 +293,9 @@ def test_http_sms_adapter_posts_json_and_reads_the_message_id():
 
 def test_inbox_counts_and_mark_read_are_per_user():
     me, other = make_user(Role.BILLING_CLERK), make_user(Role.BILLING_CLERK)
-    rows = services.send("claim.decided", [Recipient(user_id=me.id), Recipient(user_id=other.id)], CLAIM,
-                         [Channel.IN_APP])  # fmt: skip
+    rows = services.send(
+        "claim.decided", [Recipient(user_id=me.id), Recipient(user_id=other.id)], CLAIM, [Channel.IN_APP]
+    )
     assert services.unread_count(me.id) == 1
     from medcover.errors import NotFound
 
@@ -266,10 +307,12 @@ def test_inbox_counts_and_mark_read_are_per_user():
 
 def test_delivery_list_is_scoped_to_the_tenant():
     make_user(Role.ADMIN)
-    a = services.send("payment.received", [Recipient(email="a@example.com")], {"amount": "1.00"}, [Channel.EMAIL],
-                      institution_id=1)  # fmt: skip
-    services.send("payment.received", [Recipient(email="b@example.com")], {"amount": "2.00"}, [Channel.EMAIL],
-                  institution_id=2)  # fmt: skip
+    a = services.send(
+        "payment.received", [Recipient(email="a@example.com")], {"amount": "1.00"}, [Channel.EMAIL], institution_id=1
+    )
+    services.send(
+        "payment.received", [Recipient(email="b@example.com")], {"amount": "2.00"}, [Channel.EMAIL], institution_id=2
+    )
     ids = db.session.scalars(services.delivery_query(Tenant(institution_id=1, company_id=None))).all()
     assert [r.id for r in ids] == [a[0].id]
     assert len(db.session.scalars(services.delivery_query(Tenant(None, None))).all()) == 2
@@ -280,17 +323,23 @@ def test_log_entries_record_each_step():
     [row] = services.send("claim.decided", [Recipient(user_id=clerk.id)], CLAIM, [Channel.EMAIL])
     _commit()
     assert [e.status for e in db.session.query(NotificationLog).filter_by(notification_id=row.id)] == [
-        "queued", "sending", "sent"]  # fmt: skip
+        "queued",
+        "sending",
+        "sent",
+    ]
 
 
-@pytest.mark.parametrize("raw", [
-    {"email": "a@b.com, other@evil.com"},
-    {"email": "a@b.com\r\nBcc: x@evil.com"},
-    {"email": "not-an-address"},
-    {"phone": "12"},
-    {},
-    {"user_id": True},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"email": "a@b.com, other@evil.com"},
+        {"email": "a@b.com\r\nBcc: x@evil.com"},
+        {"email": "not-an-address"},
+        {"phone": "12"},
+        {},
+        {"user_id": True},
+    ],
+)
 def test_recipients_must_be_one_plain_address_or_user(raw):
     with pytest.raises(Invalid) as error:
         Recipient.parse(raw)

@@ -15,8 +15,9 @@ CLAIM = {"claim_number": "CL-7", "status": "approved", "total_billed": "10.00", 
 
 def _in_app(user, n=1):
     for i in range(n):
-        services.send("claim.decided", [Recipient(user_id=user.id)], CLAIM | {"claim_number": f"CL-{i}"},
-                      [Channel.IN_APP])  # fmt: skip
+        services.send(
+            "claim.decided", [Recipient(user_id=user.id)], CLAIM | {"claim_number": f"CL-{i}"}, [Channel.IN_APP]
+        )
     db.session.commit()
 
 
@@ -57,8 +58,11 @@ def test_preferences_page_saves_opt_outs_but_keeps_mandatory_notices(client, log
     page = client.get("/notifications/preferences").get_data(as_text=True)
     assert 'name="user.password_changed|email"' in page and "disabled" in page
     # Everything ticked but claim emails.
-    form = {f"{t.code}|{t.channel.value}": "on" for t in services.catalogue()
-            if not (t.code == "claim.decided" and t.channel is Channel.EMAIL)}  # fmt: skip
+    form = {
+        f"{t.code}|{t.channel.value}": "on"
+        for t in services.catalogue()
+        if not (t.code == "claim.decided" and t.channel is Channel.EMAIL)
+    }
     assert client.post("/notifications/preferences", data=form).status_code == 303
     chosen = services.preferences(clerk.id)
     assert chosen[("claim.decided", Channel.EMAIL)] is False
@@ -67,8 +71,9 @@ def test_preferences_page_saves_opt_outs_but_keeps_mandatory_notices(client, log
 
 def test_admin_tracks_deliveries_and_resends_a_dead_one(client, login, outbox):
     admin = login(make_user(Role.ADMIN))
-    [row] = services.send("payment.received", [Recipient(email="payer@example.com")], {"amount": "5.00"},
-                          [Channel.EMAIL])  # fmt: skip
+    [row] = services.send(
+        "payment.received", [Recipient(email="payer@example.com")], {"amount": "5.00"}, [Channel.EMAIL]
+    )
     row.status, row.attempts, row.last_error = Status.DEAD, 5, "SMTP: refused"
     db.session.commit()
     db.session.info.pop("medcover_ready_jobs", None)
@@ -90,24 +95,42 @@ def test_admin_edits_a_template_with_live_preview(client, login):
     login(make_user(Role.ADMIN))
     form = client.get("/admin/notification-templates/edit?code=claim.decided&channel=email").get_data(as_text=True)
     assert "{{ claim_number }}" in form and "Variables" in form
-    preview = client.post("/admin/notification-templates/preview", headers={"HX-Request": "true"},
-                          data={"code": "claim.decided", "channel": "email", "subject": "Claim {{ claim_number }}",
-                                "body": "Hi {{ recipient_name }}"})  # fmt: skip
+    preview = client.post(
+        "/admin/notification-templates/preview",
+        headers={"HX-Request": "true"},
+        data={
+            "code": "claim.decided",
+            "channel": "email",
+            "subject": "Claim {{ claim_number }}",
+            "body": "Hi {{ recipient_name }}",
+        },
+    )
     assert "Claim [claim_number]" in preview.get_data(as_text=True)
-    bad = client.post("/admin/notification-templates/preview",
-                      data={"code": "claim.decided", "channel": "email", "subject": "", "body": "{{ nope }}"})
+    bad = client.post(
+        "/admin/notification-templates/preview",
+        data={"code": "claim.decided", "channel": "email", "subject": "", "body": "{{ nope }}"},
+    )
     assert "Unknown variable(s): nope" in bad.get_data(as_text=True)
-    saved = client.post("/admin/notification-templates/edit", data={
-        "code": "claim.decided", "channel": "email", "subject": "Decision on {{ claim_number }}",
-        "body": "Dear {{ recipient_name }}, decided.", "description": ""})  # fmt: skip
+    saved = client.post(
+        "/admin/notification-templates/edit",
+        data={
+            "code": "claim.decided",
+            "channel": "email",
+            "subject": "Decision on {{ claim_number }}",
+            "body": "Dear {{ recipient_name }}, decided.",
+            "description": "",
+        },
+    )
     assert saved.status_code == 303
     assert services.active_template("claim.decided", Channel.EMAIL).subject == "Decision on {{ claim_number }}"
 
 
 def test_a_broken_template_re_renders_the_form_with_the_error_and_stores_nothing(client, login):
     login(make_user(Role.ADMIN))
-    answer = client.post("/admin/notification-templates/edit", data={
-        "code": "claim.decided", "channel": "email", "subject": "x", "body": "{% for %}"})  # fmt: skip
+    answer = client.post(
+        "/admin/notification-templates/edit",
+        data={"code": "claim.decided", "channel": "email", "subject": "x", "body": "{% for %}"},
+    )
     assert answer.status_code == 422 and "Not a valid template" in answer.get_data(as_text=True)
     assert db.session.query(NotificationTemplate).count() == 0
 
@@ -118,8 +141,10 @@ def test_jobs_page_explains_inline_mode(client, login):
     assert "No Redis is configured" in page
 
 
-@pytest.mark.parametrize("url", ["/admin/notifications", "/admin/notification-templates", "/admin/jobs",
-                                 "/admin/notification-templates/edit"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/notifications", "/admin/notification-templates", "/admin/jobs", "/admin/notification-templates/edit"],
+)
 @pytest.mark.parametrize("role", [Role.RECEPTIONIST, Role.AUDITOR, Role.ADJUDICATOR])
 def test_admin_pages_are_forbidden_to_other_roles(client, login_as, url, role):
     login_as(role)
@@ -128,8 +153,9 @@ def test_admin_pages_are_forbidden_to_other_roles(client, login_as, url, role):
 
 def test_a_tenant_admin_cannot_open_another_tenants_delivery(client, login):
     login(make_user(Role.ADMIN, institution_id=1))
-    [row] = services.send("payment.received", [Recipient(email="x@example.com")], {"amount": "1.00"},
-                          [Channel.EMAIL], institution_id=2)  # fmt: skip
+    [row] = services.send(
+        "payment.received", [Recipient(email="x@example.com")], {"amount": "1.00"}, [Channel.EMAIL], institution_id=2
+    )
     db.session.commit()
     jobs.run_ready()
     assert client.get(f"/admin/notifications/{row.id}").status_code == 404

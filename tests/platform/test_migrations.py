@@ -114,7 +114,8 @@ def test_production_accepts_a_real_secret_and_postgresql():
 
 def test_a_production_process_with_the_default_secret_does_not_start():
     env = app_env(MEDCOVER_ENV="production", DATABASE_URL=POSTGRES)  # SECRET_KEY unset: the default
-    done = subprocess.run([str(BIN / "python"), "-c", "import wsgi"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "python"), "-c", "import wsgi"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "Production needs SECRET_KEY" in done.stderr

@@ -14,14 +14,17 @@ def _address_audited(proxies: int, forwarded_for: str) -> str:
     from medcover.app import create_app
     from medcover.extensions import db
 
-    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "TRUSTED_PROXY_COUNT": proxies,
-                              "WTF_CSRF_ENABLED": False})  # fmt: skip
+    app = create_app(
+        "test", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "TRUSTED_PROXY_COUNT": proxies, "WTF_CSRF_ENABLED": False}
+    )
     with app.app_context():
         upgrade()
     reply = app.test_client().post(
-        "/auth/login", data={"email": "nobody@hospital.example", "password": "wrong-pass-123"},
-        environ_base={"REMOTE_ADDR": PROXY}, headers={"X-Forwarded-For": forwarded_for},
-    )  # fmt: skip
+        "/auth/login",
+        data={"email": "nobody@hospital.example", "password": "wrong-pass-123"},
+        environ_base={"REMOTE_ADDR": PROXY},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
     assert reply.status_code == 401
     with app.app_context():
         address = db.session.scalar(text("SELECT ip_address FROM audit_logs WHERE action = 'login_failed'"))

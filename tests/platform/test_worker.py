@@ -47,8 +47,18 @@ def site(services, tmp_path_factory):
     with scratch_database(services.database_url, "medcover_worker") as database_url:
         site = Site(database_url, private_redis_url(services.redis_url), tmp)
         flask("db", "upgrade", env=site.env())
-        flask("users", "create", EMAIL, "--role", "admin", "--password", PASSWORD, "--name", "Wendy Worker",
-              env=site.env())  # fmt: skip
+        flask(
+            "users",
+            "create",
+            EMAIL,
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+            "--name",
+            "Wendy Worker",
+            env=site.env(),
+        )
         _empty_queues(site.redis_url)
         try:
             yield site
@@ -84,18 +94,29 @@ def _last_event_id(site: Site) -> int:
 
 
 def _events_after(site: Site, event_id: int):
-    return query(site.database_url, "SELECT id, dispatched_at FROM outbox_events WHERE name = :name AND id > :id",
-                 name=EVENT, id=event_id)  # fmt: skip
+    return query(
+        site.database_url,
+        "SELECT id, dispatched_at FROM outbox_events WHERE name = :name AND id > :id",
+        name=EVENT,
+        id=event_id,
+    )
 
 
 def test_the_worker_delivers_the_reset_email_that_a_web_request_enqueued(site):
     worker_mail, web_mail = site.tmp / "worker-mail", site.tmp / "web-mail"
-    worker = Process([str(BIN / "flask"), "--app", "wsgi", "worker"], env=site.env(MAIL_FILE_DIR=str(worker_mail)),
-                     log_path=site.tmp / "rq-worker.log")  # fmt: skip
+    worker = Process(
+        [str(BIN / "flask"), "--app", "wsgi", "worker"],
+        env=site.env(MAIL_FILE_DIR=str(worker_mail)),
+        log_path=site.tmp / "rq-worker.log",
+    )
     port = free_port()
     public = f"http://localhost:{port}"  # what the emails say, whatever Host a request came with
-    server = WebServer(env=site.env(MAIL_FILE_DIR=str(web_mail), PUBLIC_BASE_URL=public), port=port,
-                       log_path=site.tmp / "web.log", workers=1)  # fmt: skip
+    server = WebServer(
+        env=site.env(MAIL_FILE_DIR=str(web_mail), PUBLIC_BASE_URL=public),
+        port=port,
+        log_path=site.tmp / "web.log",
+        workers=1,
+    )
     try:
         server.wait_ready()
         before = _last_event_id(site)
@@ -161,8 +182,11 @@ def test_with_redis_down_a_reset_request_commits_and_the_outbox_keeps_the_event(
     # The reset email carries a one-time link that exists nowhere else, so with no queue the web
     # process sends it itself rather than lose it; the outbox event waits for Redis.
     dead_mail = site.tmp / "mail-dead-redis"
-    server = WebServer(env=site.env(REDIS_URL=DEAD_REDIS, MAIL_FILE_DIR=str(dead_mail)),
-                       log_path=site.tmp / "web-dead-redis.log", workers=1)  # fmt: skip
+    server = WebServer(
+        env=site.env(REDIS_URL=DEAD_REDIS, MAIL_FILE_DIR=str(dead_mail)),
+        log_path=site.tmp / "web-dead-redis.log",
+        workers=1,
+    )
     try:
         server.wait_ready()
         before = _last_event_id(site)

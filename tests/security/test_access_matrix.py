@@ -190,11 +190,17 @@ def test_the_walk_finds_an_undeclared_route_and_the_app_refuses_it(make_app, api
 
 
 def test_core_routes_are_declared_as_the_table_says(app):
-    core = {(route.rule, route.method): route for route in routes(app)
-            if route.endpoint.partition(".")[0] in CORE_BLUEPRINTS}  # fmt: skip
+    core = {
+        (route.rule, route.method): route
+        for route in routes(app)
+        if route.endpoint.partition(".")[0] in CORE_BLUEPRINTS
+    }
     assert set(core) == set(CORE_EXPECTED), "a core route was added or removed: update CORE_EXPECTED"
-    wrong = {str(route): (declared(app, route), CORE_EXPECTED[key])
-             for key, route in core.items() if declared(app, route) != CORE_EXPECTED[key]}  # fmt: skip
+    wrong = {
+        str(route): (declared(app, route), CORE_EXPECTED[key])
+        for key, route in core.items()
+        if declared(app, route) != CORE_EXPECTED[key]
+    }
     assert wrong == {}
 
 
@@ -221,8 +227,14 @@ def world():
         actor = make_user(role)
         target = make_user(Role.AUDITOR, institution_id=actor.institution_id, company_id=actor.company_id)
         now = clock.now()
-        spare = UserSession(token_hash=token_hash(secrets.token_urlsafe(32)), user_id=actor.id, data={},
-                            created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=1))  # fmt: skip
+        spare = UserSession(
+            token_hash=token_hash(secrets.token_urlsafe(32)),
+            user_id=actor.id,
+            data={},
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
         db.session.add(spare)
         db.session.commit()  # a refused request rolls back the session it shares with the test
         return actor, {"user_id": target.id, "session_id": spare.id}
@@ -237,9 +249,16 @@ def _signed_in_page_client(app, user):
         # the routes' own guard is what is tested (defence in depth).
         cookie = secrets.token_urlsafe(32)
         now = clock.now()
-        db.session.add(UserSession(token_hash=token_hash(cookie), user_id=user.id, created_at=now, last_seen_at=now,
-                                   data={"_user_id": str(user.id), "_fresh": True},
-                                   expires_at=now + timedelta(hours=1)))  # fmt: skip
+        db.session.add(
+            UserSession(
+                token_hash=token_hash(cookie),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                data={"_user_id": str(user.id), "_fresh": True},
+                expires_at=now + timedelta(hours=1),
+            )
+        )
         db.session.commit()
         client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     else:
@@ -268,8 +287,9 @@ def test_pages_answer_each_role_as_declared(app, world, role):
                 wrong.append(f"{route} ({url}): {response.status_code}, expected access")
         elif response.status_code != 403 or response.mimetype != "text/html":
             wrong.append(f"{route} ({url}): {response.status_code}, expected 403")
-    assert checked >= len([key for key, want in CORE_EXPECTED.items() if not key[0].startswith(PREFIX)
-                           and want != PUBLIC])  # fmt: skip
+    assert checked >= len(
+        [key for key, want in CORE_EXPECTED.items() if not key[0].startswith(PREFIX) and want != PUBLIC]
+    )
     assert wrong == []
 
 

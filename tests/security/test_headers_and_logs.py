@@ -21,8 +21,15 @@ INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc\s*=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<style\b|<[^>]+\sstyle\s*=", re.IGNORECASE)
 HTMX_CONFIG = re.compile(r"""<meta name="htmx-config" content='([^']*)'>""")
-PHI = {"first_name": "Amina", "last_name": "Otieno", "date_of_birth": "1990-04-01", "national_id": "29384756",
-       "phone": "+254712345678", "email": "amina.otieno@example.com", "member_number": "MC-000123"}  # fmt: skip
+PHI = {
+    "first_name": "Amina",
+    "last_name": "Otieno",
+    "date_of_birth": "1990-04-01",
+    "national_id": "29384756",
+    "phone": "+254712345678",
+    "email": "amina.otieno@example.com",
+    "member_number": "MC-000123",
+}
 SECRET_DETAIL = "lookup failed for amina.otieno@example.com, phone 0712345678"
 
 
@@ -218,11 +225,17 @@ def test_logs_hold_no_password_token_email_or_cookie(client, log_lines):
     lines = log_lines()
     assert len(lines) >= 10
     text = "\n".join(lines)
-    secrets = {"password": PASSWORD, "wrong password": "Wrong-horse-0", "access token": pair["access_token"],
-               "access token signature": pair["access_token"].rsplit(".", 1)[-1],
-               "refresh token": pair["refresh_token"], "rotated refresh token": fresh["refresh_token"],
-               "email": user.email, "email (url-encoded)": "jane.wanjiru%40example.com",
-               "session cookie": cookie}  # fmt: skip
+    secrets = {
+        "password": PASSWORD,
+        "wrong password": "Wrong-horse-0",
+        "access token": pair["access_token"],
+        "access token signature": pair["access_token"].rsplit(".", 1)[-1],
+        "refresh token": pair["refresh_token"],
+        "rotated refresh token": fresh["refresh_token"],
+        "email": user.email,
+        "email (url-encoded)": "jane.wanjiru%40example.com",
+        "session cookie": cookie,
+    }
     assert {name for name, secret in secrets.items() if secret in text} == set()
 
 
@@ -260,8 +273,14 @@ def test_logged_exceptions_are_masked(make_app, log_lines):
 
 
 def test_text_formatter_masks_too():
-    record = logging.makeLogRecord({"msg": "sent to %s with Bearer abc.def.ghi", "args": ("amina@example.com",),
-                                    "levelname": "INFO", "name": "medcover.test"})  # fmt: skip
+    record = logging.makeLogRecord(
+        {
+            "msg": "sent to %s with Bearer abc.def.ghi",
+            "args": ("amina@example.com",),
+            "levelname": "INFO",
+            "name": "medcover.test",
+        }
+    )
     line = TextFormatter().format(record)
     assert "amina@example.com" not in line and "abc.def.ghi" not in line and MASK in line
 
@@ -270,9 +289,11 @@ def test_text_formatter_masks_too():
 
 
 def test_mask_value_masks_phi_keys_at_any_depth():
-    payload = {"claim": {"id": 7, "status": "approved", "patient": dict(PHI)},
-               "lines": [{"service_code": "CONS01", "member_number": "MC-000123"}],
-               "Patient": {"First_Name": "Amina", "PHONE": "0712345678"}}  # fmt: skip
+    payload = {
+        "claim": {"id": 7, "status": "approved", "patient": dict(PHI)},
+        "lines": [{"service_code": "CONS01", "member_number": "MC-000123"}],
+        "Patient": {"First_Name": "Amina", "PHONE": "0712345678"},
+    }
     masked = mask_value("payload", payload)
     assert masked["claim"]["patient"] == dict.fromkeys(PHI, MASK)
     assert masked["claim"]["id"] == 7 and masked["claim"]["status"] == "approved"
