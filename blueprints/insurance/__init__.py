@@ -1,0 +1,25 @@
+"""Insurance domain: insurers, schemes and their benefit terms, premium rates, members and their cover,
+pre-authorisations, and coverage verification.
+
+Owns ``companies``, ``schemes``, ``benefit_categories``, ``benefits``, ``scheme_benefits``,
+``premium_rates``, ``members``, ``coverages`` and ``preauthorizations``. Other domains call
+``services`` (and ``coverage.verify``) and get plain values back.
+"""
+
+from flask import Blueprint
+
+from medcover.api import api_blueprint
+
+bp = Blueprint("insurance", __name__)
+api_bp = api_blueprint("api_insurance", __name__)
+
+
+def init_app(app) -> None:
+    from blueprints.insurance import services
+    from medcover import tenants
+
+    tenants.register("company", namer=services.company_name, resolver=services.company_id_for_code)
+    from blueprints.insurance import api, views  # noqa: F401 - registers the routes
+
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)

@@ -1,0 +1,3 @@
+"""Insurance pages."""
+
+from blueprints.insurance import bp  # noqa: F401
