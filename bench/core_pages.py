@@ -14,8 +14,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from tests.platform.backing import scratch_database
 
 SIZES = (1_000, 10_000)
 REQUESTS = 40
@@ -104,33 +105,11 @@ def _people(start: int, count: int, password_hash: str) -> list[dict]:
     return rows
 
 
-@contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url)
-    name = f"medcover_bench_{os.getpid()}"
-    maintenance = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-
-    def run(statement: str) -> None:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-    run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    run("CREATE DATABASE {}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-
-
 def _databases() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="medcover-bench-") as tmp:
         yield "sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}"
     if os.environ.get("BENCH_DATABASE_URL"):
-        with _postgres_database(os.environ["BENCH_DATABASE_URL"]) as url:
+        with scratch_database(os.environ["BENCH_DATABASE_URL"], "medcover_bench") as url:
             yield "postgresql", url
 
 

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from tests.platform.backing import scratch_database
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 N = 500
@@ -79,28 +81,6 @@ def _smtp() -> Iterator[tuple[int, Counter]]:
         yield controller.port, handler
     finally:
         controller.stop()
-
-
-@contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url)
-    name = f"medcover_bench_notify_{os.getpid()}"
-    maintenance = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-
-    def run(statement: str) -> None:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-    run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    run("CREATE DATABASE {}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 @contextmanager
@@ -229,7 +209,7 @@ def measure(n: int) -> dict:
     redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
     with (
         tempfile.TemporaryDirectory(prefix="medcover-bench-notify-") as tmp,
-        _postgres_database(server_url) as database_url,
+        scratch_database(server_url, "medcover_bench_notify") as database_url,
         _redis_database(redis_url),
         _smtp() as (smtp_port, inbox),
     ):

@@ -5,23 +5,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import g, has_request_context
+
 KINDS = ("institution", "company")
-_namers: dict[str, Callable[[int], str | None]] = {}
+#: kind -> a function returning {id: name} for every tenant of that kind (a short list: insurers, hospitals)
+_directories: dict[str, Callable[[], dict[int, str]]] = {}
 _resolvers: dict[str, Callable[[str], int | None]] = {}
 
 
-def register(kind: str, *, namer: Callable[[int], str | None], resolver: Callable[[str], int | None]) -> None:
+def register(kind: str, *, names: Callable[[], dict[int, str]], resolver: Callable[[str], int | None]) -> None:
     if kind not in KINDS:
         raise ValueError(kind)
-    _namers[kind], _resolvers[kind] = namer, resolver
+    _directories[kind], _resolvers[kind] = names, resolver
+
+
+def _names(kind: str) -> dict[int, str]:
+    """All names of a kind, read once per request however many rows a page labels."""
+    directory = _directories.get(kind)
+    if directory is None:
+        return {}
+    if not has_request_context():
+        return directory()
+    cache = g.setdefault("_tenant_names", {})
+    if kind not in cache:
+        cache[kind] = directory()
+    return cache[kind]
 
 
 def tenant_label(institution_id: int | None, company_id: int | None) -> str:
     for kind, ident in (("institution", institution_id), ("company", company_id)):
         if ident is not None:
-            namer = _namers.get(kind)
-            name = namer(ident) if namer else None
-            return name or f"{kind.capitalize()} #{ident}"
+            return _names(kind).get(ident) or f"{kind.capitalize()} #{ident}"
     return "All organisations"
 
 

@@ -18,7 +18,7 @@ def init_app(app) -> None:
     from blueprints.insurance import services
     from medcover import tenants
 
-    tenants.register("company", namer=services.company_name, resolver=services.company_id_for_code)
+    tenants.register("company", names=services.company_names, resolver=services.company_id_for_code)
     from blueprints.insurance import api, views  # noqa: F401 - registers the routes
 
     app.register_blueprint(bp)

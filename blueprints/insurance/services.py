@@ -167,6 +167,10 @@ def companies_query(tenant: Tenant):
     return stmt if tenant.is_global else stmt.where(Company.id == tenant.company_id)
 
 
+def company_names() -> dict[int, str]:
+    return dict(db.session.execute(select(Company.id, Company.name)).all())
+
+
 def company_name(company_id: int) -> str | None:
     return db.session.scalar(select(Company.name).where(Company.id == company_id))
 

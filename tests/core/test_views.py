@@ -923,3 +923,23 @@ def test_user_list_makes_the_same_number_of_queries_for_5_and_60_users(client, l
     assert page.status_code == 200
     assert text(page).count('<tr id="user-') == 50
     assert many.count == few.count <= 10
+
+
+def test_user_list_names_each_users_company_without_a_query_per_row(client, login, count_queries):
+    from blueprints.insurance.models import Company
+
+    login(make_user(Role.ADMIN))
+    companies = [Company(code=f"C{i}", name=f"Insurer {i}") for i in range(3)]
+    db.session.add_all(companies)
+    db.session.flush()
+    make_user(Role.ADJUDICATOR, company_id=companies[0].id)
+    db.session.commit()
+    with count_queries() as few:
+        client.get("/admin/users")
+    for i in range(30):
+        make_user(Role.ADJUDICATOR, company_id=companies[i % 3].id)
+    db.session.commit()
+    with count_queries() as many:
+        page = client.get("/admin/users")
+    assert all(f"Insurer {i}" in text(page) for i in range(3))
+    assert many.count == few.count

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from tests.live_server import BIN, HttpClient, Process, WebServer, app_env, flask, free_port, missing, wait_until
+from tests.platform.backing import scratch_database
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -134,28 +135,6 @@ def own_redis_url(redis_url: str) -> str:
     """
     url = make_url(redis_url)
     return url.set(database=str((int(url.database or 0) - 2) % 16)).render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on that server (named with our pid); dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    url = make_url(server_url)
-    name = f"{prefix}_{os.getpid()}"
-    maintenance = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-
-    def run(statement: str) -> None:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-    run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-    run("CREATE DATABASE {}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 def _redis(url: str):
