@@ -231,6 +231,7 @@ def _register_domains(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from blueprints.core.cli import seed_demo as seed_core
     from blueprints.core.cli import users_cli
+    from blueprints.insurance.cli import seed_demo as seed_insurance
     from blueprints.notification.cli import notifications_cli
     from medcover.worker import scheduler_command, worker_command
 
@@ -244,9 +245,20 @@ def _register_cli(app: Flask) -> None:
     @with_appcontext
     def seed_demo_command(if_empty: bool):
         """Load the demo world and print one login per role."""
-        logins = seed_core(if_empty=if_empty)
+        started = time.perf_counter()
+        # Insurers first, so the demo insurer staff belong to the real companies.
+        insurance = seed_insurance(if_empty=if_empty)
+        insurance_seconds = time.perf_counter() - started
+        logins = seed_core(if_empty=if_empty, company_ids=insurance["company_ids"])
         db.session.commit()
         jobs.run_ready()
+        if insurance["created"]:
+            click.echo(
+                "Insurance: {companies} insurers, {schemes} schemes, {benefits} benefits, {members} members "
+                "({dependants} dependants), {coverages} coverages ({suspended_or_lapsed} suspended or lapsed), "
+                "{preauthorizations} pre-authorisations".format(**insurance)
+                + f" in {insurance_seconds:.1f} s."
+            )
         if logins is None:
             click.echo("Demo data already loaded.")
             return

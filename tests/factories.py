@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
+from decimal import Decimal
 
 from blueprints.core.models import User
 from blueprints.core.passwords import hash_password
@@ -45,3 +47,123 @@ def make_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# --- insurance ------------------------------------------------------------------------------------
+
+
+def make_company(code: str | None = None, name: str | None = None):
+    from blueprints.insurance.models import Company
+
+    n = next(_seq)
+    company = Company(code=code or f"CO{n}", name=name or f"Insurer {n}", active=True)
+    db.session.add(company)
+    db.session.flush()
+    return company
+
+
+def make_category(code: str | None = None, name: str | None = None):
+    from blueprints.insurance.models import BenefitCategory
+
+    n = next(_seq)
+    category = BenefitCategory(code=code or f"CAT{n}", name=name or f"Category {n}")
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def make_benefit(code: str | None = None, name: str | None = None, category=None):
+    from blueprints.insurance.models import Benefit
+
+    n = next(_seq)
+    category = category or make_category()
+    benefit = Benefit(code=code or f"BEN-{n}", name=name or f"Benefit {n}", category_id=category.id)
+    db.session.add(benefit)
+    db.session.flush()
+    return benefit
+
+
+def make_scheme(company, **terms):
+    """A scheme of that company, active unless told; ``terms`` are Scheme columns (status as a string is fine)."""
+    from blueprints.insurance.models import Scheme, SchemeStatus
+
+    n = next(_seq)
+    values = {"code": f"SCH{n}", "name": f"Scheme {n}", "currency": "KES", "deductible": Decimal("0.00")} | terms
+    values["status"] = SchemeStatus(values.get("status", SchemeStatus.ACTIVE))
+    scheme = Scheme(company_id=company.id, **values)
+    db.session.add(scheme)
+    db.session.flush()
+    return scheme
+
+
+def add_benefit(scheme, benefit, **terms):
+    """The benefit's terms in the scheme; ``terms`` are SchemeBenefit columns."""
+    from blueprints.insurance.models import SchemeBenefit
+
+    values = {"covered": True, "copay_percent": Decimal("0"), "copay_fixed": Decimal("0.00")} | terms
+    row = SchemeBenefit(scheme_id=scheme.id, benefit_id=benefit.id, **values)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_rate(scheme, member_type: str, age_from: int, age_to: int, amount, effective_from, effective_to=None):
+    from blueprints.insurance.models import MemberType, PremiumRate
+
+    rate = PremiumRate(
+        scheme_id=scheme.id,
+        member_type=MemberType(member_type),
+        age_from=age_from,
+        age_to=age_to,
+        annual_amount=Decimal(str(amount)),
+        effective_from=effective_from,
+        effective_to=effective_to,
+    )
+    db.session.add(rate)
+    db.session.flush()
+    return rate
+
+
+def make_member(
+    company,
+    *,
+    member_number: str | None = None,
+    first_name: str = "Amani",
+    last_name: str | None = None,
+    date_of_birth: date = date(1985, 5, 17),
+    gender: str = "female",
+    principal=None,
+):
+    from blueprints.insurance.models import Member
+
+    n = next(_seq)
+    member = Member(
+        member_number=(member_number or f"M{n:06d}").upper(),
+        company_id=company.id,
+        first_name=first_name,
+        last_name=last_name or f"Wanjiru{n}",
+        date_of_birth=date_of_birth,
+        gender=gender,
+        principal_id=principal.id if principal is not None else None,
+    )
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def make_coverage(member, scheme, start: date, end: date | None = None, status: str = "active"):
+    """Written directly, so a test may build what the services refuse (a four-year cover, an overlap)."""
+    from blueprints.insurance.models import Coverage, CoverageStatus
+    from blueprints.insurance.periods import anniversary
+
+    coverage = Coverage(
+        member_id=member.id,
+        scheme_id=scheme.id,
+        company_id=member.company_id,
+        start_date=start,
+        end_date=end or anniversary(start, 1) - timedelta(days=1),
+        status=CoverageStatus(status),
+    )
+    db.session.add(coverage)
+    db.session.flush()
+    return coverage

@@ -23,3 +23,11 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+
+    from medcover.navigation import add_nav
+    from medcover.rbac import STAFF
+
+    add_nav("Schemes", "insurance.schemes", views.READERS, order=200)
+    add_nav("Members", "insurance.members", views.READERS, order=210)
+    add_nav("Pre-authorisations", "insurance.preauthorizations", views.READERS, order=220)
+    add_nav("Verify cover", "insurance.verify", STAFF, order=230)

@@ -144,6 +144,8 @@ def quote(
         raise Invalid.field("start_date", "Enter a date (YYYY-MM-DD).")
     year_end = anniversary(start_date, 1) - timedelta(days=1)
     end_date = end_date or year_end
+    if not isinstance(end_date, date):
+        raise Invalid.field("end_date", "Enter a date (YYYY-MM-DD).")
     if end_date < start_date:
         raise Invalid.field("end_date", "The end comes before the start.")
     if end_date > year_end:

@@ -106,7 +106,7 @@ def _amount(value, field: str, *, optional: bool = True) -> Decimal | None:
         raise Invalid.field(field, "This field is required.")
     try:
         amount = money(value if isinstance(value, Decimal | int) else str(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: 1e400 does not fit two places
         raise Invalid.field(field, "Enter an amount such as 1250.00.") from None
     if amount < 0:
         raise Invalid.field(field, "Amounts cannot be negative.")
@@ -180,7 +180,7 @@ def company_id_for_code(code: str) -> int | None:
 
 
 def get_company(tenant: Tenant, company_id: int) -> Company:
-    company = db.session.get(Company, company_id)
+    company = db.session.get(Company, company_id) if company_id else None
     if company is None or not tenant.owns(None, company.id):
         raise NotFound("No such insurance company.")
     return company
@@ -326,10 +326,12 @@ def update_scheme(*, actor, scheme_id: int, terms: SchemeTerms, reason: str = ""
 
 
 def _require_reason_when_live(scheme: Scheme, reason: str, before: dict, values: dict) -> None:
-    if scheme.status is not SchemeStatus.ACTIVE:
+    if scheme.status is SchemeStatus.DRAFT:
         return
     proposed = {key: json_safe(value) for key, value in values.items()}  # the same JSON form as ``before``
     terms_changed = any(before.get(k) != proposed.get(k) for k in values if k not in ("status", "name"))
+    if terms_changed and scheme.status is SchemeStatus.RETIRED:
+        raise Conflict("A retired scheme does not change; clone it as a new version.")
     if terms_changed and len((reason or "").strip()) < 5:
         raise Invalid.field(
             "reason", "This scheme is active: say why its terms change (it is audited), or clone it as a new version."
@@ -406,7 +408,7 @@ def _term_values(terms: BenefitTerms) -> dict:
         percent = Decimal(str(copay_percent)).quantize(Decimal("0.01"))
     except Exception:
         raise Invalid.field("copay_percent", "Enter a percentage from 0 to 100.") from None
-    if not Decimal(0) <= percent <= Decimal(100):
+    if not percent.is_finite() or not Decimal(0) <= percent <= Decimal(100):  # NaN cannot even be compared
         raise Invalid.field("copay_percent", "Enter a percentage from 0 to 100.")
     return {
         "covered": bool(terms.covered),
@@ -474,12 +476,17 @@ def update_scheme_benefit(*, actor, scheme_benefit_id: int, terms: BenefitTerms,
         raise Conflict("A retired scheme does not change.")
     values = _term_values(terms)
     before = snapshot(row, TERM_FIELDS)
+    # Refuse before touching the row: a refused edit must leave nothing pending in the session.
+    if (
+        changes(before, json_safe(values))[1]
+        and scheme.status is SchemeStatus.ACTIVE
+        and len((reason or "").strip()) < 5
+    ):
+        raise Invalid.field("reason", "This scheme is active: say why its terms change (it is audited).")
     for key, value in values.items():
         setattr(row, key, value)
     db.session.flush()
     old, new = changes(before, snapshot(row, TERM_FIELDS))
-    if new and scheme.status is SchemeStatus.ACTIVE and len((reason or "").strip()) < 5:
-        raise Invalid.field("reason", "This scheme is active: say why its terms change (it is audited).")
     if new:
         core.record_audit(
             actor,
@@ -600,7 +607,11 @@ def enrol(
     end_date: date | None = None,
 ) -> tuple[Member, list[Member]]:
     """A principal with dependants, each covered by the scheme from the start date: all or nothing."""
-    numbers = [principal.member_number.strip().upper()] + [d.member_number.strip().upper() for d in dependants]
+    # Every field first, so a bad dependant is refused before the principal is written.
+    _member_values(principal)
+    for i, details in enumerate(dependants):
+        _member_values(details, f"dependants.{i}.")
+    numbers = [(m.member_number or "").strip().upper() for m in [principal, *dependants]]
     if len(set(numbers)) != len(numbers):
         raise Invalid.field("dependants", "Every member needs a different member number.")
     head = create_member(actor=actor, company_id=company_id, details=principal)
@@ -685,13 +696,7 @@ def create_coverage(
         status = CoverageStatus(status)
     except ValueError:
         raise Invalid.field("status", "Choose active, suspended, lapsed or cancelled.") from None
-    overlap = select(Coverage.id).where(
-        Coverage.member_id == member.id,
-        Coverage.status == CoverageStatus.ACTIVE,
-        Coverage.start_date <= end_date,
-        Coverage.end_date >= start_date,
-    )
-    if status is CoverageStatus.ACTIVE and db.session.scalar(overlap):
+    if status is CoverageStatus.ACTIVE and _active_overlap(member.id, start_date, end_date):
         raise Conflict(
             "The member already has active cover in those dates.",
             {"start_date": ["Overlaps an active coverage of this member."]},
@@ -718,6 +723,17 @@ def create_coverage(
     return coverage
 
 
+def _active_overlap(member_id: int, start_date: date, end_date: date) -> int | None:
+    return db.session.scalar(
+        select(Coverage.id).where(
+            Coverage.member_id == member_id,
+            Coverage.status == CoverageStatus.ACTIVE,
+            Coverage.start_date <= end_date,
+            Coverage.end_date >= start_date,
+        )
+    )
+
+
 def change_coverage_status(*, actor, coverage_id: int, status: str, reason: str = "") -> Coverage:
     """Suspend, reinstate, cancel or lapse a coverage."""
     coverage = get_coverage(tenant_of(actor), coverage_id)
@@ -728,6 +744,11 @@ def change_coverage_status(*, actor, coverage_id: int, status: str, reason: str 
         raise Invalid.field("status", "Choose active, suspended, lapsed or cancelled.") from None
     if target not in COVERAGE_TRANSITIONS[coverage.status]:
         raise Conflict(f"A {coverage.status.value} coverage cannot become {target.value}.")
+    if target is CoverageStatus.ACTIVE and _active_overlap(coverage.member_id, coverage.start_date, coverage.end_date):
+        raise Conflict(
+            "The member has other active cover in those dates.",
+            {"status": ["Overlaps an active coverage of this member."]},
+        )
     before = coverage.status.value
     coverage.status = target
     db.session.flush()
@@ -841,16 +862,17 @@ def request_preauthorization(
 
 
 def decide_preauthorization(*, actor, preauthorization_id: int, approve: bool, notes: str = "") -> Preauthorization:
-    row = get_preauthorization(tenant_of(actor), preauthorization_id)
     tenant = tenant_of(actor)
+    # Before the lookup: hospital staff own no pre-authorisation, so they would get a misleading 404.
     if tenant.company_id is None and not tenant.is_global:
         raise Forbidden("Only the insurer decides pre-authorisations.")
+    row = get_preauthorization(tenant, preauthorization_id)
     if row.status is not PreauthStatus.REQUESTED:
         raise Conflict(f"This pre-authorisation is already {row.status.value}.")
     row.status = PreauthStatus.APPROVED if approve else PreauthStatus.DECLINED
     row.decided_by_id = actor.id
     if notes:
-        row.notes = ((row.notes or "") + "\n" + notes)[:2000]
+        row.notes = "\n".join(filter(None, [row.notes, notes]))[:2000]
     db.session.flush()
     core.record_audit(
         actor,
