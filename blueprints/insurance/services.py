@@ -643,6 +643,14 @@ def get_member(tenant: Tenant, member_id: int) -> Member:
     return member
 
 
+def members_by_id(tenant: Tenant, ids) -> list[Member]:
+    """Batch form: the tenant's members among ``ids``, in one query."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return []
+    return list(db.session.scalars(scope(select(Member), Member, tenant).where(Member.id.in_(ids))))
+
+
 def member_by_number(tenant: Tenant, member_number: str) -> Member:
     member = db.session.scalar(select(Member).where(Member.member_number == (member_number or "").strip().upper()))
     if member is None or not tenant.owns(None, member.company_id):

@@ -715,8 +715,7 @@ def _preauth_page(form=None, status: int = 200):
 
 
 def _members_of(rows) -> list:
-    ids = {row.member_id for row in rows}
-    return [services.get_member(_tenant(), member_id) for member_id in ids]
+    return services.members_by_id(_tenant(), {row.member_id for row in rows})
 
 
 @bp.get("/insurance/preauthorizations")

@@ -668,3 +668,33 @@ def test_nav_shows_insurance_entries_by_role(client, login_as, company):
     login_as(Role.RECEPTIONIST)
     html = client.get("/insurance/verify").get_data(as_text=True)
     assert ">Verify cover<" in html and ">Schemes<" not in html
+
+
+def test_preauthorisation_list_makes_the_same_number_of_queries_for_few_and_many(client, login_as, ins, count_queries):
+    from blueprints.insurance import services
+
+    admin = login_as(Role.ADMIN)
+    company = ins.company()
+    benefit = ins.benefit()
+    members = [ins.member(company) for _ in range(25)]
+
+    def request_for(member):
+        services.request_preauthorization(
+            actor=admin,
+            member_number=member.member_number,
+            benefit_code=benefit.code,
+            valid_from=date(2026, 1, 1),
+            valid_to=date(2026, 2, 1),
+        )
+
+    request_for(members[0])
+    db.session.commit()
+    with count_queries() as few:
+        assert client.get("/insurance/preauthorizations").status_code == 200
+    for member in members[1:]:
+        request_for(member)
+    db.session.commit()
+    with count_queries() as many:
+        page = client.get("/insurance/preauthorizations")
+    assert page.get_data(as_text=True).count('<tr id="preauth-') == 25
+    assert many.count == few.count
