@@ -217,13 +217,14 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import core, insurance, notification
+    from blueprints import core, hospital, insurance, notification
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
     core.init_app(app)
     notification.init_app(app)
     insurance.init_app(app)
+    hospital.init_app(app)
     jobs.every(30, "medcover.events:dispatch_pending")
     openapi.init_app(app)
 

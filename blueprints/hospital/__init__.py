@@ -1,0 +1,24 @@
+"""Hospital domain: institutions, personnel, patient intake, appointments, medical records, and
+pharmacy, lab and radiology orders.
+
+Owns ``medical_institutions``, ``medical_personnel``, ``patients``, ``appointments``,
+``medical_records``, ``medical_record_attachments``, ``clinical_orders`` and ``pharmacy_stock``.
+Fulfilled orders publish ``charge.created`` for billing.
+"""
+
+from flask import Blueprint
+
+from medcover.api import api_blueprint
+
+bp = Blueprint("hospital", __name__)
+api_bp = api_blueprint("api_hospital", __name__)
+
+
+def init_app(app) -> None:
+    from blueprints.hospital import api, services, views  # noqa: F401 - registers the routes
+    from medcover import jobs, tenants
+
+    tenants.register("institution", names=services.institution_names, resolver=services.institution_id_for_code)
+    jobs.every(3600, "blueprints.hospital.jobs:send_appointment_reminders", queue="notifications")
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)

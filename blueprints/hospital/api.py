@@ -1,0 +1,3 @@
+"""Hospital JSON endpoints."""
+
+from blueprints.hospital import api_bp  # noqa: F401

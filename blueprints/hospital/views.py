@@ -1,0 +1,3 @@
+"""Hospital pages."""
+
+from blueprints.hospital import bp  # noqa: F401
