@@ -16,11 +16,6 @@ def today() -> date:
     return now().date()
 
 
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @contextmanager
 def travel(delta: timedelta):
     global _offset

@@ -358,7 +358,7 @@ def _throttle_keys(email: str, ip_address: str | None) -> tuple[str, str]:
 
 def _blocked_seconds(rows: list[LoginThrottle]) -> int:
     now = clock.now()
-    waits = [(clock.aware(r.blocked_until) - now).total_seconds() for r in rows if r.blocked_until]
+    waits = [(r.blocked_until - now).total_seconds() for r in rows if r.blocked_until]
     wait = max(waits, default=0)
     return int(wait) + 1 if wait > 0 else 0
 
@@ -367,7 +367,7 @@ def _note_failure(row: LoginThrottle, lock_after: int, *, slow_down: bool = True
     config = current_app.config
     now = clock.now()
     window = timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
-    if row.last_failed_at and now - clock.aware(row.last_failed_at) > window:
+    if row.last_failed_at and now - row.last_failed_at > window:
         row.failures = 0  # an old run of failures is forgiven
     row.failures = (row.failures or 0) + 1
     row.last_failed_at = now
@@ -435,7 +435,7 @@ def active_sessions(user_id: int) -> list[UserSession]:
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now)
         .order_by(UserSession.last_seen_at.desc())
     ).all()
-    return [row for row in rows if now - clock.aware(row.last_seen_at) <= idle]
+    return [row for row in rows if now - row.last_seen_at <= idle]
 
 
 def revoke_session(*, actor: User, session_id: int) -> None:
@@ -553,7 +553,7 @@ def request_password_reset(email: str, reset_url) -> None:
 
 def _live_reset(token: str) -> PasswordReset | None:
     row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == token_hash(token or "")))
-    if row is None or row.used_at is not None or clock.aware(row.expires_at) <= clock.now():
+    if row is None or row.used_at is not None or row.expires_at <= clock.now():
         return None
     return row
 
@@ -635,7 +635,7 @@ def invite_user(
 
 def invitation_for(token: str) -> Invitation | None:
     row = db.session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token or "")))
-    if row is None or row.accepted_at is not None or clock.aware(row.expires_at) <= clock.now():
+    if row is None or row.accepted_at is not None or row.expires_at <= clock.now():
         return None
     return row
 

@@ -66,9 +66,9 @@ class ServerSessionInterface(SessionInterface):
 
     def _alive(self, app: Flask, row: UserSession) -> bool:
         now = clock.now()
-        if row.revoked_at is not None or clock.aware(row.expires_at) <= now:
+        if row.revoked_at is not None or row.expires_at <= now:
             return False
-        return now - clock.aware(row.last_seen_at) <= app.config["SESSION_IDLE_TIMEOUT"]
+        return now - row.last_seen_at <= app.config["SESSION_IDLE_TIMEOUT"]
 
     def save_session(self, app: Flask, session, response: Response) -> None:
         if not isinstance(session, ServerSession):
@@ -108,7 +108,7 @@ class ServerSessionInterface(SessionInterface):
                 row.expires_at = now + app.config["SESSION_ABSOLUTE_TIMEOUT"]
                 session.rotate = True
         passive = g.get("passive_request", False)  # background polling is not activity
-        if session.modified or (not passive and now - clock.aware(row.last_seen_at) >= TOUCH_EVERY):
+        if session.modified or (not passive and now - row.last_seen_at >= TOUCH_EVERY):
             row.last_seen_at = now
         token = session.token
         if session.rotate or token is None:

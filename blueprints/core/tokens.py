@@ -36,7 +36,7 @@ def _key() -> str:
 def _password_stamp(user: User) -> int:
     # Microseconds: whole seconds let a token issued just before a password change (in the same
     # second as the previous change) outlive it.
-    return (clock.aware(user.password_changed_at) - _EPOCH) // timedelta(microseconds=1)
+    return (user.password_changed_at - _EPOCH) // timedelta(microseconds=1)
 
 
 def access_token_for(user: User) -> tuple[str, int]:
@@ -105,7 +105,7 @@ def refresh(token: str) -> TokenPair:
     """Rotate: the presented token is spent and a new pair issued. A spent token presented again
     means it was stolen or replayed: the whole family is revoked."""
     row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash(token or "")))
-    if row is None or row.revoked_at is not None or clock.aware(row.expires_at) <= clock.now():
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         raise Unauthorized("The refresh token is not valid.")
     user = db.session.get(User, row.user_id)
     if row.used_at is not None or user is None or not user.active:
