@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app, make_response, render_template, request, url_for
 
 from medcover.extensions import htmx
@@ -74,3 +76,38 @@ def public_url(endpoint: str, **values) -> str:
     if base:
         return base.rstrip("/") + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)
+
+
+def form_failed(form, exc) -> int:
+    """A service refused the form: undo the request's writes, put the messages on the form, and give the
+    status to answer with. Another tenant's record (403/404 with no field messages) is an error page, not
+    a form message. htmx swaps only 422 (base.html's config), so htmx requests always get 422."""
+    from medcover.extensions import db
+
+    db.session.rollback()
+    if exc.status in (403, 404) and not exc.errors:
+        raise exc
+    show_errors(form, exc)
+    return 422 if wants_partial() else exc.status
+
+
+@dataclass
+class Submitted:
+    ok: bool
+    status: int
+    result: object = None
+
+
+def submit(form, action) -> Submitted:
+    """The usual form flow: validate, call the one service, commit once; or say how to answer the errors."""
+    from medcover.errors import DomainError
+    from medcover.extensions import db
+
+    if not form.validate_on_submit():
+        return Submitted(False, 422 if request.method == "POST" else 200)
+    try:
+        result = action()
+    except DomainError as exc:
+        return Submitted(False, form_failed(form, exc))
+    db.session.commit()
+    return Submitted(True, 303, result)

@@ -12,7 +12,7 @@ from blueprints.core import bp, services
 from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
 from medcover.errors import DomainError
 from medcover.extensions import db
-from medcover.pages import page_of, public_url, render, show_errors
+from medcover.pages import page_of, public_url, render, submit
 from medcover.rbac import Role, allow
 
 EXPORT_LIMIT = 50_000
@@ -38,29 +38,22 @@ def users():
 def user_new():
     form = UserCreateForm()
     _preset_tenant(form)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                actor=_actor(),
-                email=form.email.data,
-                full_name=form.full_name.data,
-                role=form.role.data,
-                password=form.password.data,
-                institution_id=form.institution_id.data,
-                company_id=form.company_id.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = exc.status  # 422 bad input, 409 conflict (own role, taken email), 403 other tenant
-        else:
-            db.session.commit()
-            flash(f"{user.full_name} can now sign in.", "success")
-            return redirect(url_for("core.users"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/user_form.html", form=form, user=None), status
+    done = submit(
+        form,
+        lambda: services.create_user(
+            actor=_actor(),
+            email=form.email.data,
+            full_name=form.full_name.data,
+            role=form.role.data,
+            password=form.password.data,
+            institution_id=form.institution_id.data,
+            company_id=form.company_id.data,
+        ),
+    )
+    if done.ok:
+        flash(f"{done.result.full_name} can now sign in.", "success")
+        return redirect(url_for("core.users"), 303)
+    return render_template("core/user_form.html", form=form, user=None), done.status
 
 
 @bp.route("/admin/users/invite", methods=["GET", "POST"])
@@ -68,28 +61,21 @@ def user_new():
 def user_invite():
     form = InviteForm()
     _preset_tenant(form)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.invite_user(
-                actor=_actor(),
-                email=form.email.data,
-                role=form.role.data,
-                institution_id=form.institution_id.data,
-                company_id=form.company_id.data,
-                register_url=lambda t: public_url("core.register", token=t),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {form.email.data}.", "success")
-            return redirect(url_for("core.users"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/invite_form.html", form=form), status
+    done = submit(
+        form,
+        lambda: services.invite_user(
+            actor=_actor(),
+            email=form.email.data,
+            role=form.role.data,
+            institution_id=form.institution_id.data,
+            company_id=form.company_id.data,
+            register_url=lambda t: public_url("core.register", token=t),
+        ),
+    )
+    if done.ok:
+        flash(f"Invitation sent to {form.email.data}.", "success")
+        return redirect(url_for("core.users"), 303)
+    return render_template("core/invite_form.html", form=form), done.status
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -99,30 +85,23 @@ def user_edit(user_id: int):
     form = UserEditForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
         form.role.data = user.role.value
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                actor=_actor(),
-                user_id=user.id,
-                full_name=form.full_name.data,
-                role=form.role.data,
-                institution_id=form.institution_id.data,
-                company_id=form.company_id.data,
-                active=form.active.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            user = services.get_user(_actor(), user_id)
-            show_errors(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(url_for("core.users"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/user_form.html", form=form, user=user), status
+    done = submit(
+        form,
+        lambda: services.update_user(
+            actor=_actor(),
+            user_id=user.id,
+            full_name=form.full_name.data,
+            role=form.role.data,
+            institution_id=form.institution_id.data,
+            company_id=form.company_id.data,
+            active=form.active.data,
+        ),
+    )
+    if done.ok:
+        flash("Saved.", "success")
+        return redirect(url_for("core.users"), 303)
+    # After a refusal the rollback expired ``user``: the page shows it as stored.
+    return render_template("core/user_form.html", form=form, user=user), done.status
 
 
 @bp.post("/admin/users/<int:user_id>/active")

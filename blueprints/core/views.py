@@ -7,9 +7,8 @@ from flask_login import current_user, login_user, logout_user
 
 from blueprints.core import bp, services
 from blueprints.core.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
-from medcover.errors import DomainError
 from medcover.extensions import db, limiter
-from medcover.pages import public_url, safe_next, show_errors
+from medcover.pages import public_url, safe_next, submit
 from medcover.rbac import STAFF, Role, allow, public
 
 
@@ -77,21 +76,13 @@ def register():
     if invitation is None:
         return render_template("core/register.html", form=None, invitation=None), 404
     form = RegisterForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.accept_invitation(token, full_name=form.full_name.data, password=form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(f"Welcome, {user.full_name}. Sign in with your new password.", "success")
-            return redirect(url_for("core.login"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/register.html", form=form, invitation=invitation), status
+    done = submit(
+        form, lambda: services.accept_invitation(token, full_name=form.full_name.data, password=form.password.data)
+    )
+    if done.ok:
+        flash(f"Welcome, {done.result.full_name}. Sign in with your new password.", "success")
+        return redirect(url_for("core.login"), 303)
+    return render_template("core/register.html", form=form, invitation=invitation), done.status
 
 
 @bp.route("/auth/reset-password", methods=["GET", "POST"])
@@ -115,21 +106,11 @@ def reset_password(token: str):
     if not services.reset_token_valid(token):
         return render_template("core/reset_password.html", form=None), 404
     form = NewPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.new_password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash("Your password is changed. Sign in with the new one.", "success")
-            return redirect(url_for("core.login"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/reset_password.html", form=form), status
+    done = submit(form, lambda: services.reset_password(token, form.new_password.data))
+    if done.ok:
+        flash("Your password is changed. Sign in with the new one.", "success")
+        return redirect(url_for("core.login"), 303)
+    return render_template("core/reset_password.html", form=form), done.status
 
 
 @bp.get("/auth/profile")
@@ -142,26 +123,19 @@ def profile():
 @allow(STAFF)
 def change_password():
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                actor=current_user._get_current_object(),
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            logout_user()
-            db.session.commit()
-            flash("Your password is changed and every session has ended. Sign in again.", "success")
-            return redirect(url_for("core.login"), 303)
-    elif request.method == "POST":
-        status = 422
-    return render_template("core/change_password.html", form=form), status
+    done = submit(
+        form,
+        lambda: services.change_password(
+            actor=current_user._get_current_object(),
+            current_password=form.current_password.data,
+            new_password=form.new_password.data,
+        ),
+    )
+    if done.ok:
+        logout_user()
+        flash("Your password is changed and every session has ended. Sign in again.", "success")
+        return redirect(url_for("core.login"), 303)
+    return render_template("core/change_password.html", form=form), done.status
 
 
 @bp.get("/auth/sessions")

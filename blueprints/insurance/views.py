@@ -30,7 +30,7 @@ from blueprints.insurance.models import CoverageStatus, PreauthStatus, SchemeSta
 from medcover import clock
 from medcover.errors import DomainError, Invalid
 from medcover.extensions import db
-from medcover.pages import page_of, render, show_errors
+from medcover.pages import form_failed, page_of, render
 from medcover.rbac import STAFF, Role, allow, tenant_of
 
 #: who reads insurer records; who changes them (company admins included: the services check the tenant)
@@ -87,10 +87,7 @@ def _company_id(form) -> int:
 
 def _fail(form, exc: DomainError) -> int:
     """Undo the request's writes, put the messages on the form, and give the status to answer with."""
-    db.session.rollback()
-    if exc.status in (403, 404) and not exc.errors:
-        raise exc
-    show_errors(form, exc)
+    form_failed(form, exc)
     # 422 for every form sent back with messages (a taken code too): htmx is configured to swap 422 only.
     return 422
 

@@ -11,7 +11,7 @@ from blueprints.notification.forms import TemplateForm
 from blueprints.notification.models import Channel, Status
 from medcover.errors import DomainError, Invalid
 from medcover.extensions import db
-from medcover.pages import page_of, render, show_errors
+from medcover.pages import page_of, render, submit
 from medcover.rbac import STAFF, Role, allow, tenant_of
 
 
@@ -163,26 +163,22 @@ def template_edit():
         form.code.data, form.channel.data = code, channel.value
         if current:
             form.subject.data, form.body.data = current.subject, current.body
-    elif form.validate_on_submit():
-        try:
-            services.save_template(
+    else:
+        done = submit(
+            form,
+            lambda: services.save_template(
                 actor=_actor(),
                 code=form.code.data,
                 channel=form.channel.data,
                 subject=form.subject.data or "",
                 body=form.body.data,
                 description=form.description.data or "",
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            show_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
+            ),
+        )
+        if done.ok:
             flash("Saved as a new version; it is used from now on.", "success")
             return redirect(url_for("notification.templates"), 303)
-    else:
-        status = 422
+        status = done.status
     variables = current.variables if current else {}
     versions = services.template_versions(code, channel) if code else []
     return render_template(
