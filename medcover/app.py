@@ -232,6 +232,7 @@ def _register_domains(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from blueprints.core.cli import seed_demo as seed_core
     from blueprints.core.cli import users_cli
+    from blueprints.hospital.cli import seed_demo as seed_hospital
     from blueprints.insurance.cli import seed_demo as seed_insurance
     from blueprints.notification.cli import notifications_cli
     from medcover.worker import scheduler_command, worker_command
@@ -250,7 +251,12 @@ def _register_cli(app: Flask) -> None:
         # Insurers first, so the demo insurer staff belong to the real companies.
         insurance = seed_insurance(if_empty=if_empty)
         insurance_seconds = time.perf_counter() - started
-        logins = seed_core(if_empty=if_empty, company_ids=insurance["company_ids"])
+        # Hospitals next: their patients carry the insurance demo's member numbers; core's staff join them.
+        hospital = seed_hospital(if_empty=if_empty)
+        hospital_seconds = time.perf_counter() - started - insurance_seconds
+        logins = seed_core(
+            if_empty=if_empty, company_ids=insurance["company_ids"], institution_ids=hospital["institution_ids"]
+        )
         db.session.commit()
         jobs.run_ready()
         if insurance["created"]:
@@ -259,6 +265,15 @@ def _register_cli(app: Flask) -> None:
                 "({dependants} dependants), {coverages} coverages ({suspended_or_lapsed} suspended or lapsed), "
                 "{preauthorizations} pre-authorisations".format(**insurance)
                 + f" in {insurance_seconds:.1f} s."
+            )
+        if hospital["created"]:
+            click.echo(
+                "Hospitals: {institutions} hospitals, {departments} departments, {clinicians} clinicians "
+                "({staff} staff), {patients} patients ({insured} insured), {appointments} appointments "
+                "({booked} booked, {checked_in} checked in, {completed} completed, {cancelled} cancelled)".format(
+                    **hospital
+                )
+                + f" in {hospital_seconds:.1f} s."
             )
         if logins is None:
             click.echo("Demo data already loaded.")

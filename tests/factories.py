@@ -167,3 +167,92 @@ def make_coverage(member, scheme, start: date, end: date | None = None, status: 
     db.session.add(coverage)
     db.session.flush()
     return coverage
+
+
+# --- hospital -------------------------------------------------------------------------------------
+
+
+def make_institution(code: str | None = None, name: str | None = None, kind: str = "hospital"):
+    from blueprints.hospital.models import MedicalInstitution
+
+    n = next(_seq)
+    institution = MedicalInstitution(code=code or f"H{n}", name=name or f"Hospital {n}", kind=kind, active=True)
+    db.session.add(institution)
+    db.session.flush()
+    return institution
+
+
+def make_personnel(
+    institution,
+    *,
+    full_name: str | None = None,
+    kind: str = "clinician",
+    department: str = "Outpatient",
+    specialty: str | None = None,
+    licence_number: str | None = None,
+    schedule: dict | None = None,
+    user=None,
+    active: bool = True,
+):
+    """Staff of that institution; clinicians get a licence number unless told."""
+    from blueprints.hospital.models import MedicalPersonnel, PersonnelKind
+
+    n = next(_seq)
+    kind = PersonnelKind(kind)
+    if licence_number is None and kind in (PersonnelKind.CLINICIAN, PersonnelKind.PHARMACIST):
+        licence_number = f"LIC-{n:05d}"
+    row = MedicalPersonnel(
+        institution_id=institution.id,
+        full_name=full_name or f"Dr Staff {n}",
+        kind=kind,
+        department=department,
+        specialty=specialty,
+        licence_number=licence_number,
+        schedule=schedule
+        if schedule is not None
+        else {d: ["08:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        user_id=user.id if user is not None else None,
+        active=active,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_patient(
+    institution,
+    *,
+    first_name: str = "Amani",
+    last_name: str | None = None,
+    date_of_birth: date = date(1990, 3, 14),
+    gender: str = "female",
+    phone: str | None = None,
+    email: str | None = None,
+    national_id: str | None = None,
+    member_number: str | None = None,
+    patient_number: str | None = None,
+):
+    """A patient written directly (search keys filled in as the service would), numbered CODE-9nnnnn so the
+    service's own sequence is not disturbed in tests that count."""
+    from blueprints.hospital.models import Patient
+    from blueprints.hospital.services import search_key
+
+    n = next(_seq)
+    last_name = last_name or f"Otieno{n}"
+    patient = Patient(
+        institution_id=institution.id,
+        patient_number=patient_number or f"{institution.code}-9{n:05d}",
+        first_name=first_name,
+        last_name=last_name,
+        first_name_key=search_key(first_name),
+        last_name_key=search_key(last_name),
+        date_of_birth=date_of_birth,
+        gender=gender,
+        phone=phone,
+        email=email,
+        national_id=national_id,
+        member_number=member_number,
+    )
+    db.session.add(patient)
+    db.session.flush()
+    return patient

@@ -1,3 +1,667 @@
-"""Hospital JSON endpoints."""
+"""Hospital JSON endpoints: institutions, personnel, patients (intake, search, merge) and appointments
+(API.md's fixed shapes for ``POST /institutions`` and ``POST /patients``).
 
-from blueprints.hospital import api_bp  # noqa: F401
+Who may call what. Tenancy is the services': hospital staff see and change only their institution's
+rows, and another institution's row answers 404 as if it did not exist. Callers bound to an insurance
+company get 403 on every hospital endpoint: insurer staff never see a hospital's patients.
+
+| resource                                   | read                         | write                                 |
+|--------------------------------------------|------------------------------|---------------------------------------|
+| institutions                               | READERS                      | ADMIN, platform admins only (global)  |
+| personnel                                  | READERS                      | ADMIN, INTEGRATION                    |
+| patients (+ merge)                         | READERS                      | WRITERS                               |
+| appointments (+ reschedule ... complete)   | READERS                      | WRITERS                               |
+| medical records (when records.py exists)   | records.py's clinical rules  | records.py's clinical rules           |
+
+WRITERS = ADMIN, RECEPTIONIST, BILLING_CLERK, INTEGRATION (bound to an institution, or a platform admin).
+READERS = WRITERS + AUDITOR. ADJUDICATOR and FINANCE_OFFICER are insurer roles: 403.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from flask import request
+from flask_login import current_user
+from pydantic import BeforeValidator, Field, Strict, create_model
+from sqlalchemy import select
+
+from blueprints.hospital import api_bp, services
+from blueprints.hospital.models import Appointment, AppointmentStatus, Patient, PersonnelKind
+from medcover.api import Id, Out, Schema, documented, jsonify_model, page_params, paginate, parse
+from medcover.errors import Forbidden, Invalid, NotFound
+from medcover.extensions import db
+from medcover.rbac import Role, allow, scope, tenant_of
+
+TAG = "Hospital"
+WRITERS = frozenset({Role.ADMIN, Role.RECEPTIONIST, Role.BILLING_CLERK, Role.INTEGRATION})
+READERS = WRITERS | {Role.AUDITOR}
+STAFF_WRITERS = frozenset({Role.ADMIN, Role.INTEGRATION})
+#: path ids: 1 .. 2**31-1, anything else is a 404 from the router
+ID = "int(min=1, max=2147483647)"
+PAGING = {"page": "page number", "per_page": "at most 200"}
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# --- input types: strict, so `true`, `"7"` or a timestamp are not taken for a number or a date ---------
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, str) and _DAY.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("Enter a date as YYYY-MM-DD.")
+
+
+def _moment(value: Any) -> datetime:
+    """An ISO 8601 date and time with its zone (``2026-05-04T09:00:00Z``), kept in UTC."""
+    if isinstance(value, str) and 16 <= len(value) <= 40 and _DAY.match(value[:10]) and value[10:11] in "Tt":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None:
+            if moment.tzinfo is None:
+                raise ValueError("Give the time with its zone, e.g. 2026-05-04T09:00:00Z.")
+            return moment.astimezone(UTC)
+    raise ValueError("Enter a date and time in ISO 8601 with its zone, e.g. 2026-05-04T09:00:00Z.")
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+Moment = Annotated[datetime, BeforeValidator(_moment)]
+Whole = Annotated[int, Strict()]
+Code = Annotated[str, Field(min_length=1, max_length=20)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+PersonName = Annotated[str, Field(min_length=1, max_length=80)]
+Short = Annotated[str, Field(max_length=80)]
+Phone = Annotated[str, Field(max_length=20)]
+Email = Annotated[str, Field(max_length=254)]
+NationalId = Annotated[str, Field(max_length=30)]
+MemberNumber = Annotated[str, Field(max_length=30)]
+Room = Annotated[str, Field(max_length=40)]
+Reason = Annotated[str, Field(max_length=300)]
+
+
+# --- request bodies ---------------------------------------------------------------------------------
+
+
+class InstitutionIn(Schema):
+    code: Code
+    name: Name
+    kind: Literal["hospital", "clinic", "pharmacy", "laboratory"] = "hospital"
+    phone: Phone | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+
+
+class PersonnelIn(Schema):
+    """``institution_id``: platform admins name the institution; hospital staff add to their own."""
+
+    full_name: Name
+    kind: PersonnelKind
+    department: Short
+    specialty: Short | None = None
+    licence_number: Annotated[str, Field(max_length=40)] | None = None
+    schedule: dict[str, list[str]] | None = Field(None, max_length=7)
+    institution_id: Id | None = None
+    user_id: Id | None = None
+
+
+class PatientIn(Schema):
+    first_name: PersonName
+    last_name: PersonName
+    date_of_birth: Day
+    gender: Annotated[str, Field(min_length=1, max_length=10)]
+    phone: Phone | None = None
+    email: Email | None = None
+    national_id: NationalId | None = None
+    member_number: MemberNumber | None = None
+    institution_id: Id
+
+
+class PatientUpdateIn(Schema):
+    """Fields left out keep their values; null clears phone, email, national id or member number."""
+
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    date_of_birth: Day | None = None
+    gender: Annotated[str, Field(min_length=1, max_length=10)] | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    national_id: NationalId | None = None
+    member_number: MemberNumber | None = None
+
+
+class MergeIn(Schema):
+    duplicate_id: Id
+
+
+class AppointmentIn(Schema):
+    patient_id: Id
+    personnel_id: Id
+    starts_at: Moment
+    duration_minutes: Whole = Field(20, ge=5, le=480)
+    room: Room | None = None
+    reason: Reason | None = None
+
+
+class RescheduleIn(Schema):
+    """``duration_minutes`` and ``room`` default to the appointment's."""
+
+    starts_at: Moment
+    duration_minutes: Whole | None = Field(None, ge=5, le=480)
+    room: Room | None = None
+
+
+class CancelIn(Schema):
+    reason: Reason = ""
+
+
+class EmptyIn(Schema):
+    """No fields: the body may be left out or be ``{}``."""
+
+
+# --- answers ----------------------------------------------------------------------------------------
+
+
+class InstitutionOut(Out):
+    id: int
+    code: str
+    name: str
+    kind: str
+    phone: str | None
+    address: str | None
+    active: bool
+
+
+class PersonnelOut(Out):
+    id: int
+    institution_id: int
+    user_id: int | None
+    full_name: str
+    kind: PersonnelKind
+    specialty: str | None
+    licence_number: str | None
+    department: str
+    schedule: dict
+    active: bool
+
+
+class PatientOut(Out):
+    id: int
+    institution_id: int
+    patient_number: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    gender: str
+    phone: str | None
+    email: str | None
+    national_id: str | None
+    member_number: str | None
+    merged_into_id: int | None
+    created_at: datetime
+
+
+class CoverOut(Out):
+    eligible: bool
+    reason_codes: list[str]
+
+
+class PatientDetailOut(PatientOut):
+    #: the insurance verdict for today when the patient has a member number, else null
+    cover: CoverOut | None
+
+
+class AppointmentOut(Out):
+    id: int
+    institution_id: int
+    patient_id: int
+    personnel_id: int
+    department: str
+    room: str | None
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    status: AppointmentStatus
+    reason: str | None
+    cancel_reason: str | None
+    coverage_checked_at: datetime | None
+    coverage_eligible: bool | None
+    coverage_reasons: list[str] | None
+    created_at: datetime
+
+
+def _page_of(item: type[Out]) -> type[Out]:
+    name = item.__name__.removesuffix("Out") + "Page"
+    return create_model(
+        name, __base__=Out, items=(list[item], ...), page=(int, ...), per_page=(int, ...), total=(int, ...)
+    )
+
+
+InstitutionPage = _page_of(InstitutionOut)
+PersonnelPage = _page_of(PersonnelOut)
+PatientPage = _page_of(PatientOut)
+AppointmentPage = _page_of(AppointmentOut)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _tenant():
+    """The caller's rows; insurer-side callers have none here and are refused outright."""
+    tenant = tenant_of(current_user)
+    if tenant.company_id is not None and tenant.institution_id is None:
+        raise Forbidden("Hospital records are for hospital staff.")
+    return tenant
+
+
+def _optional_body(model):
+    """A body that may be left out entirely (actions such as check-in or cancel)."""
+    if not request.get_data(cache=True).strip():
+        return parse(model, {})
+    return parse(model)
+
+
+def _referenced(field: str, lookup, *args):
+    """A record named in a request body: one the caller may not see is a field error, not a 404."""
+    try:
+        return lookup(*args)
+    except NotFound as exc:
+        raise Invalid.field(field, exc.detail) from None
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+        raise Invalid.field(name, "Use a record id (a whole number).")
+    return int(raw)
+
+
+def _choice_arg(name: str, choices) -> str:
+    value = request.args.get(name, "").strip()
+    if value and value not in {c.value for c in choices}:
+        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
+    return value
+
+
+def _day_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return _day(raw)
+    except ValueError as exc:
+        raise Invalid.field(name, str(exc)) from None
+
+
+def _text_arg(name: str, limit: int = 80) -> str:
+    return request.args.get(name, "").strip()[:limit]
+
+
+def _page(stmt, item: type[Out], page_model: type[Out], batch=None):
+    page = paginate(stmt, (lambda row: row) if batch else item.model_validate)
+    if batch:
+        page["items"] = batch(page["items"])
+    return jsonify_model(page_model.model_validate(page))
+
+
+def _created(model: Out):
+    db.session.commit()
+    return jsonify_model(model, status=201)
+
+
+def _saved(model: Out):
+    db.session.commit()
+    return jsonify_model(model)
+
+
+def _details(values: dict) -> services.PatientDetails:
+    return services.PatientDetails(**{key: values.get(key) for key in services.PatientDetails.__dataclass_fields__})
+
+
+def _patient_detail(patient) -> PatientDetailOut:
+    verdict = services.cover_for(patient)
+    cover = CoverOut(eligible=verdict.eligible, reason_codes=list(verdict.reason_codes)) if verdict else None
+    return PatientDetailOut(**PatientOut.model_validate(patient).model_dump(), cover=cover)
+
+
+def _appointment_out(row) -> AppointmentOut:
+    return AppointmentOut(
+        id=row.id,
+        institution_id=row.institution_id,
+        patient_id=row.patient_id,
+        personnel_id=row.personnel_id,
+        department=row.department,
+        room=row.room,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        duration_minutes=int((row.ends_at - row.starts_at).total_seconds() // 60),
+        status=row.status,
+        reason=row.reason,
+        cancel_reason=row.cancel_reason,
+        coverage_checked_at=row.coverage_checked_at,
+        coverage_eligible=row.coverage_eligible,
+        coverage_reasons=row.coverage_reasons,
+        created_at=row.created_at,
+    )
+
+
+# --- institutions -----------------------------------------------------------------------------------
+
+
+@api_bp.post("/institutions")
+@allow(Role.ADMIN)
+@documented(
+    "Add a medical institution (platform administrators only)",
+    tag=TAG,
+    body=InstitutionIn,
+    responses={201: InstitutionOut, 409: None},
+)
+def create_institution():
+    data = parse(InstitutionIn)
+    _tenant()
+    row = services.create_institution(actor=_actor(), **data.model_dump())
+    return _created(InstitutionOut.model_validate(row))
+
+
+@api_bp.get("/institutions")
+@allow(READERS)
+@documented("Medical institutions (hospital staff: their own)", tag=TAG, responses={200: InstitutionPage}, query=PAGING)
+def list_institutions():
+    return _page(services.institutions_query(_tenant()), InstitutionOut, InstitutionPage)
+
+
+@api_bp.get(f"/institutions/<{ID}:institution_id>")
+@allow(READERS)
+@documented("One medical institution", tag=TAG, responses={200: InstitutionOut, 404: None})
+def get_institution(institution_id: int):
+    return jsonify_model(InstitutionOut.model_validate(services.get_institution(_tenant(), institution_id)))
+
+
+# --- personnel --------------------------------------------------------------------------------------
+
+
+@api_bp.post("/personnel")
+@allow(STAFF_WRITERS)
+@documented(
+    "Add a clinician or staff member (clinicians and pharmacists need a licence number)",
+    tag=TAG,
+    body=PersonnelIn,
+    responses={201: PersonnelOut, 409: None},
+    description="institution_id: required for platform administrators; hospital staff add to their own. "
+    'schedule: weekly hours, e.g. {"mon": ["08:00", "16:00"]}.',
+)
+def create_personnel():
+    data = parse(PersonnelIn)
+    tenant = _tenant()
+    if tenant.institution_id is not None:
+        if data.institution_id not in (None, tenant.institution_id):
+            raise Invalid.field("institution_id", "No such institution.")
+        institution_id = tenant.institution_id
+    elif data.institution_id is None:
+        raise Invalid.field("institution_id", "Name the institution the staff member works at.")
+    else:
+        institution_id = _referenced("institution_id", services.get_institution, tenant, data.institution_id).id
+    row = services.create_personnel(
+        actor=_actor(),
+        **data.model_dump(exclude={"institution_id", "kind"}),
+        kind=data.kind.value,
+        institution_id=institution_id,
+    )
+    return _created(PersonnelOut.model_validate(row))
+
+
+@api_bp.get("/personnel")
+@allow(READERS)
+@documented(
+    "Clinicians and staff (hospital staff: their institution's)",
+    tag=TAG,
+    responses={200: PersonnelPage},
+    query={"department": "one department", "kind": "clinician, nurse, pharmacist, ...", **PAGING},
+)
+def list_personnel():
+    stmt = services.personnel_query(_tenant(), _text_arg("department"), _choice_arg("kind", PersonnelKind))
+    return _page(stmt, PersonnelOut, PersonnelPage)
+
+
+@api_bp.get(f"/personnel/<{ID}:personnel_id>")
+@allow(READERS)
+@documented("One clinician or staff member", tag=TAG, responses={200: PersonnelOut, 404: None})
+def get_personnel(personnel_id: int):
+    return jsonify_model(PersonnelOut.model_validate(services.get_personnel(_tenant(), personnel_id)))
+
+
+# --- patients ---------------------------------------------------------------------------------------
+
+
+@api_bp.post("/patients")
+@allow(WRITERS)
+@documented(
+    "Register a patient at an institution (hospital staff: their own)",
+    tag=TAG,
+    body=PatientIn,
+    responses={201: PatientDetailOut},
+    description="The answer's cover is the insurance verdict for today when a member number is given.",
+)
+def create_patient():
+    data = parse(PatientIn)
+    _referenced("institution_id", services.get_institution, _tenant(), data.institution_id)
+    patient = services.register_patient(
+        actor=_actor(), institution_id=data.institution_id, details=_details(data.model_dump())
+    )
+    return _created(_patient_detail(patient))
+
+
+@api_bp.get("/patients")
+@allow(READERS)
+@documented(
+    "Patients (hospital staff: their institution's); with q, the best matches of a search",
+    tag=TAG,
+    responses={200: PatientPage},
+    query={"q": "name, phone, national id, member or patient number starts with (2+ characters)", **PAGING},
+    description="With q the answer is one page of the best per_page matches (merged records left out).",
+)
+def list_patients():
+    tenant = _tenant()
+    query = request.args.get("q", "").strip()
+    if query:
+        _page_number, per_page = page_params()
+        found = services.search_patients(tenant, query[:100], limit=per_page)
+        items = [PatientOut.model_validate(p) for p in found]
+        return jsonify_model(PatientPage(items=items, page=1, per_page=per_page, total=len(items)))
+    stmt = (
+        scope(select(Patient), Patient, tenant)
+        .where(Patient.merged_into_id.is_(None))
+        .order_by(Patient.last_name_key, Patient.first_name_key, Patient.id)
+    )
+    return _page(stmt, PatientOut, PatientPage)
+
+
+@api_bp.get(f"/patients/<{ID}:patient_id>")
+@allow(READERS)
+@documented("One patient with today's insurance cover verdict", tag=TAG, responses={200: PatientDetailOut, 404: None})
+def get_patient(patient_id: int):
+    return jsonify_model(_patient_detail(services.get_patient(_tenant(), patient_id)))
+
+
+@api_bp.put(f"/patients/<{ID}:patient_id>")
+@allow(WRITERS)
+@documented(
+    "Change a patient's details",
+    tag=TAG,
+    body=PatientUpdateIn,
+    responses={200: PatientDetailOut, 404: None},
+    description="Fields left out keep their values; null clears phone, email, national_id or member_number.",
+)
+def update_patient(patient_id: int):
+    data = parse(PatientUpdateIn)
+    patient = services.get_patient(_tenant(), patient_id)
+    current = {field: getattr(patient, field) for field in services.PatientDetails.__dataclass_fields__}
+    given = data.model_dump(exclude_unset=True)
+    required = ("first_name", "last_name", "date_of_birth", "gender")
+    nulled = [key for key in required if key in given and given[key] is None]
+    if nulled:
+        raise Invalid("The request has invalid fields.", {key: ["This field cannot be empty."] for key in nulled})
+    patient = services.update_patient(actor=_actor(), patient_id=patient.id, details=_details(current | given))
+    return _saved(_patient_detail(patient))
+
+
+@api_bp.post(f"/patients/<{ID}:patient_id>/merge")
+@allow(WRITERS)
+@documented(
+    "Fold a duplicate registration into this patient (audited); the duplicate is hidden from search",
+    tag=TAG,
+    body=MergeIn,
+    responses={200: PatientDetailOut, 404: None, 409: None},
+)
+def merge_patient(patient_id: int):
+    data = parse(MergeIn)
+    tenant = _tenant()
+    services.get_patient(tenant, patient_id)
+    _referenced("duplicate_id", services.get_patient, tenant, data.duplicate_id)
+    kept = services.merge_patients(actor=_actor(), keep_id=patient_id, duplicate_id=data.duplicate_id)
+    return _saved(_patient_detail(kept))
+
+
+# --- appointments -----------------------------------------------------------------------------------
+
+
+@api_bp.post("/appointments")
+@allow(WRITERS)
+@documented(
+    "Book an appointment with a clinician (double booking of the clinician or the room: 409)",
+    tag=TAG,
+    body=AppointmentIn,
+    responses={201: AppointmentOut, 409: None},
+    description="starts_at: ISO 8601 with its zone; answers are in UTC.",
+)
+def create_appointment():
+    data = parse(AppointmentIn)
+    tenant = _tenant()
+    _referenced("patient_id", services.get_patient, tenant, data.patient_id)
+    _referenced("personnel_id", services.get_personnel, tenant, data.personnel_id)
+    row = services.book_appointment(actor=_actor(), **data.model_dump())
+    return _created(_appointment_out(row))
+
+
+@api_bp.get("/appointments")
+@allow(READERS)
+@documented(
+    "Appointments (hospital staff: their institution's); newest first, or a day in time order",
+    tag=TAG,
+    responses={200: AppointmentPage},
+    query={
+        "date": "one day (YYYY-MM-DD, UTC)",
+        "personnel_id": "one clinician",
+        "department": "one department",
+        "patient_id": "one patient",
+        "status": "booked, checked_in, completed, cancelled or no_show",
+        **PAGING,
+    },
+)
+def list_appointments():
+    day = _day_arg("date")
+    stmt = services.appointments_query(_tenant(), _int_arg("patient_id"), _choice_arg("status", AppointmentStatus), day)
+    personnel_id = _int_arg("personnel_id")
+    if personnel_id:
+        stmt = stmt.where(Appointment.personnel_id == personnel_id)
+    department = _text_arg("department")
+    if department:
+        stmt = stmt.where(Appointment.department == department)
+    if day:
+        stmt = stmt.order_by(None).order_by(Appointment.starts_at, Appointment.id)
+    return _page(stmt, AppointmentOut, AppointmentPage, lambda rows: [_appointment_out(r) for r in rows])
+
+
+@api_bp.get(f"/appointments/<{ID}:appointment_id>")
+@allow(READERS)
+@documented("One appointment", tag=TAG, responses={200: AppointmentOut, 404: None})
+def get_appointment(appointment_id: int):
+    return jsonify_model(_appointment_out(services.get_appointment(_tenant(), appointment_id)))
+
+
+@api_bp.post(f"/appointments/<{ID}:appointment_id>/reschedule")
+@allow(WRITERS)
+@documented(
+    "Move a booked appointment (double booking: 409)",
+    tag=TAG,
+    body=RescheduleIn,
+    responses={200: AppointmentOut, 404: None, 409: None},
+)
+def reschedule_appointment(appointment_id: int):
+    data = parse(RescheduleIn)
+    services.get_appointment(_tenant(), appointment_id)
+    row = services.reschedule_appointment(actor=_actor(), appointment_id=appointment_id, **data.model_dump())
+    return _saved(_appointment_out(row))
+
+
+@api_bp.post(f"/appointments/<{ID}:appointment_id>/check-in")
+@allow(WRITERS)
+@documented(
+    "The patient has arrived: records today's insurance cover verdict on the appointment",
+    tag=TAG,
+    body=EmptyIn,
+    responses={200: AppointmentOut, 404: None, 409: None},
+    description="coverage_eligible is null when the patient has no member number.",
+)
+def check_in_appointment(appointment_id: int):
+    _optional_body(EmptyIn)
+    services.get_appointment(_tenant(), appointment_id)
+    return _saved(_appointment_out(services.check_in(actor=_actor(), appointment_id=appointment_id)))
+
+
+def _status_change(appointment_id: int, status: AppointmentStatus, reason: str | None = None):
+    services.get_appointment(_tenant(), appointment_id)
+    row = services.change_appointment_status(
+        actor=_actor(), appointment_id=appointment_id, status=status.value, reason=reason
+    )
+    return _saved(_appointment_out(row))
+
+
+@api_bp.post(f"/appointments/<{ID}:appointment_id>/cancel")
+@allow(WRITERS)
+@documented(
+    "Cancel a booked or checked-in appointment",
+    tag=TAG,
+    body=CancelIn,
+    responses={200: AppointmentOut, 404: None, 409: None},
+)
+def cancel_appointment(appointment_id: int):
+    data = _optional_body(CancelIn)
+    return _status_change(appointment_id, AppointmentStatus.CANCELLED, data.reason)
+
+
+@api_bp.post(f"/appointments/<{ID}:appointment_id>/no-show")
+@allow(WRITERS)
+@documented(
+    "Mark a booked appointment as a no-show",
+    tag=TAG,
+    body=EmptyIn,
+    responses={200: AppointmentOut, 404: None, 409: None},
+)
+def no_show_appointment(appointment_id: int):
+    _optional_body(EmptyIn)
+    return _status_change(appointment_id, AppointmentStatus.NO_SHOW)
+
+
+@api_bp.post(f"/appointments/<{ID}:appointment_id>/complete")
+@allow(WRITERS)
+@documented(
+    "Complete a checked-in appointment",
+    tag=TAG,
+    body=EmptyIn,
+    responses={200: AppointmentOut, 404: None, 409: None},
+)
+def complete_appointment(appointment_id: int):
+    _optional_body(EmptyIn)
+    return _status_change(appointment_id, AppointmentStatus.COMPLETED)
