@@ -22,3 +22,9 @@ def init_app(app) -> None:
     jobs.every(3600, "blueprints.hospital.jobs:send_appointment_reminders", queue="notifications")
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+
+    from medcover.navigation import add_nav
+
+    add_nav("Patients", "hospital.patients", views.HOSPITAL_STAFF, order=100)
+    add_nav("Appointments", "hospital.appointments", views.HOSPITAL_STAFF, order=110)
+    add_nav("Staff", "hospital.staff", views.HOSPITAL_STAFF, order=120)

@@ -384,6 +384,16 @@ def get_patient(tenant: Tenant, patient_id: int) -> Patient:
     return patient
 
 
+def patient_by_number(tenant: Tenant, patient_number: str) -> Patient:
+    """The tenant's patient with this hospital number (as printed on the card), merged or not."""
+    number = (patient_number or "").strip().upper()[:30]
+    stmt = scope(select(Patient), Patient, tenant).where(Patient.patient_number == number)
+    patient = db.session.scalars(stmt.limit(1)).first() if number else None
+    if patient is None:
+        raise NotFound("No such patient.")
+    return patient
+
+
 def patients_by_id(ids) -> dict[int, Patient]:
     """Batch form for pages and other domains: many patients in one query."""
     ids = {i for i in ids if i}
