@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FileField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -90,3 +91,9 @@ class PersonnelForm(Form):
     department = StringField("Department", validators=[DataRequired(), Length(max=80)])
     specialty = StringField("Specialty", validators=[Optional(), Length(max=80)])
     licence_number = StringField("Licence number", validators=[Optional(), Length(max=40)], render_kw=OFF)
+
+
+class AttachmentForm(Form):
+    """A file for a medical record; the CSRF token is checked here, the file itself by records.py."""
+
+    file = FileField("File")

@@ -11,7 +11,9 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.hospital import bp, records, services
+from blueprints.hospital.api import attachment_download
 from blueprints.hospital.forms import (
+    AttachmentForm,
     BookForm,
     MergeForm,
     PatientForm,
@@ -27,7 +29,7 @@ from medcover import clock
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
 from medcover.pages import render, safe_next, submit, wants_partial
-from medcover.rbac import Role, allow, tenant_of
+from medcover.rbac import STAFF, Role, allow, tenant_of
 
 #: the hospital's own staff accounts; services keep each to its institution (platform admins see all)
 HOSPITAL_STAFF = frozenset({Role.ADMIN, Role.RECEPTIONIST, Role.BILLING_CLERK})
@@ -208,6 +210,7 @@ def _appointments_context(patient, book_form=None, failed: dict | None = None) -
 def _patient_page(patient, status: int = 200, **forms):
     tenant = _tenant()
     clinical = records.may_access_records(_actor(), patient.institution_id)
+    medical_records = records.records_for_patient(actor=_actor(), patient_id=patient.id) if clinical else []
     return render(
         "hospital/patient.html",
         status=status,
@@ -218,7 +221,9 @@ def _patient_page(patient, status: int = 200, **forms):
         duplicates=[p for p in services.likely_duplicates(tenant, _details_of(patient)) if p.id != patient.id],
         merged_into=services.get_patient(tenant, patient.merged_into_id) if patient.merged_into_id else None,
         clinical=clinical,
-        medical_records=records.records_for_patient(actor=_actor(), patient_id=patient.id) if clinical else [],
+        medical_records=medical_records,
+        record_attachments=records.attachments_of(r.id for r in medical_records),
+        attachment_form=AttachmentForm(formdata=None),
         **_appointments_context(patient, forms.get("book_form")),
     )
 
@@ -481,3 +486,43 @@ def staff_add():
         flash(f"{done.result.full_name} added to the staff.", "success")
         return redirect(url_for("hospital.staff"), 303)
     return _staff_page(form, done.status)
+
+
+# --- medical record attachments ------------------------------------------------------------------
+
+
+@bp.post("/hospital/records/<int:record_id>/attachments")
+@allow(HOSPITAL_STAFF)
+def record_attachment_upload(record_id: int):
+    """Attach a file to a record from the patient page; the outcome is flashed there (303)."""
+    record = records.record_for_write(_actor(), record_id)  # not clinical: 403; another hospital's: 404
+    back = url_for("hospital.patient", patient_id=record.patient_id, _anchor=f"record-{record.id}")
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        errors = list(form.form_errors) + [m for f in form for m in f.errors]
+        flash(" ".join(errors) or "The form expired; reload the page and try again.", "error")
+        return redirect(back, 303)
+    upload = request.files.get("file")
+    stream = upload.stream if upload is not None and upload.filename else None
+    try:
+        row = records.add_attachment(
+            actor=_actor(),
+            record_id=record.id,
+            filename=upload.filename if stream is not None else "",
+            stream=stream,
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        messages = [m for field_messages in (exc.errors or {}).values() for m in field_messages]
+        flash("The file was not attached: " + (" ".join(messages) or exc.detail), "error")
+        return redirect(back, 303)
+    db.session.commit()
+    flash(f"{row.filename} attached.", "success")
+    return redirect(back, 303)
+
+
+@bp.get("/hospital/attachments/<int:attachment_id>")
+@allow(STAFF)
+def record_attachment_download(attachment_id: int):
+    """A record's attachment as a download, for those who may read the record."""
+    return attachment_download(attachment_id)
