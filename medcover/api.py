@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict, ValidationError
 from sqlalchemy import func, select
 
-from medcover.errors import Invalid
+from medcover.errors import Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
 from medcover.ratelimit import client_address, client_key
 
@@ -163,3 +163,36 @@ def paginate(stmt, serialize: Callable[[Any], Any]) -> dict:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": [serialize(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+
+
+def optional_body(model: type[T]) -> T:
+    """A body that may be left out entirely (actions such as check-in, suspend or approve)."""
+    if not request.get_data(cache=True).strip():
+        return parse(model, {})
+    return parse(model)
+
+
+def referenced(field: str, lookup, *args):
+    """A record named in a request body: one the caller may not see is a field error, not a 404."""
+    try:
+        return lookup(*args)
+    except NotFound as exc:
+        raise Invalid.field(field, exc.detail) from None
+
+
+def int_arg(name: str) -> int | None:
+    """An optional id in the query string."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+        raise Invalid.field(name, "Use a record id (a whole number).")
+    return int(raw)
+
+
+def choice_arg(name: str, choices) -> str:
+    """An optional enum value in the query string (an allowlist, never SQL text)."""
+    value = request.args.get(name, "").strip()
+    if value and value not in {c.value for c in choices}:
+        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
+    return value

@@ -30,8 +30,21 @@ from sqlalchemy import select
 
 from blueprints.hospital import api_bp, records, services
 from blueprints.hospital.models import Appointment, AppointmentStatus, Patient, PersonnelKind
-from medcover.api import Id, Out, Schema, documented, jsonify_model, page_params, paginate, parse
-from medcover.errors import Forbidden, Invalid, NotFound
+from medcover.api import (
+    Id,
+    Out,
+    Schema,
+    choice_arg,
+    documented,
+    int_arg,
+    jsonify_model,
+    optional_body,
+    page_params,
+    paginate,
+    parse,
+    referenced,
+)
+from medcover.errors import Forbidden, Invalid
 from medcover.extensions import db
 from medcover.rbac import Role, allow, scope, tenant_of
 
@@ -263,37 +276,6 @@ def _tenant():
     return tenant
 
 
-def _optional_body(model):
-    """A body that may be left out entirely (actions such as check-in or cancel)."""
-    if not request.get_data(cache=True).strip():
-        return parse(model, {})
-    return parse(model)
-
-
-def _referenced(field: str, lookup, *args):
-    """A record named in a request body: one the caller may not see is a field error, not a 404."""
-    try:
-        return lookup(*args)
-    except NotFound as exc:
-        raise Invalid.field(field, exc.detail) from None
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-        raise Invalid.field(name, "Use a record id (a whole number).")
-    return int(raw)
-
-
-def _choice_arg(name: str, choices) -> str:
-    value = request.args.get(name, "").strip()
-    if value and value not in {c.value for c in choices}:
-        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
-    return value
-
-
 def _day_arg(name: str) -> date | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -411,7 +393,7 @@ def create_personnel():
     elif data.institution_id is None:
         raise Invalid.field("institution_id", "Name the institution the staff member works at.")
     else:
-        institution_id = _referenced("institution_id", services.get_institution, tenant, data.institution_id).id
+        institution_id = referenced("institution_id", services.get_institution, tenant, data.institution_id).id
     row = services.create_personnel(
         actor=_actor(),
         **data.model_dump(exclude={"institution_id", "kind"}),
@@ -430,7 +412,7 @@ def create_personnel():
     query={"department": "one department", "kind": "clinician, nurse, pharmacist, ...", **PAGING},
 )
 def list_personnel():
-    stmt = services.personnel_query(_tenant(), _text_arg("department"), _choice_arg("kind", PersonnelKind))
+    stmt = services.personnel_query(_tenant(), _text_arg("department"), choice_arg("kind", PersonnelKind))
     return _page(stmt, PersonnelOut, PersonnelPage)
 
 
@@ -455,7 +437,7 @@ def get_personnel(personnel_id: int):
 )
 def create_patient():
     data = parse(PatientIn)
-    _referenced("institution_id", services.get_institution, _tenant(), data.institution_id)
+    referenced("institution_id", services.get_institution, _tenant(), data.institution_id)
     patient = services.register_patient(
         actor=_actor(), institution_id=data.institution_id, details=_details(data.model_dump())
     )
@@ -528,7 +510,7 @@ def merge_patient(patient_id: int):
     data = parse(MergeIn)
     tenant = _tenant()
     services.get_patient(tenant, patient_id)
-    _referenced("duplicate_id", services.get_patient, tenant, data.duplicate_id)
+    referenced("duplicate_id", services.get_patient, tenant, data.duplicate_id)
     kept = services.merge_patients(actor=_actor(), keep_id=patient_id, duplicate_id=data.duplicate_id)
     return _saved(_patient_detail(kept))
 
@@ -548,8 +530,8 @@ def merge_patient(patient_id: int):
 def create_appointment():
     data = parse(AppointmentIn)
     tenant = _tenant()
-    _referenced("patient_id", services.get_patient, tenant, data.patient_id)
-    _referenced("personnel_id", services.get_personnel, tenant, data.personnel_id)
+    referenced("patient_id", services.get_patient, tenant, data.patient_id)
+    referenced("personnel_id", services.get_personnel, tenant, data.personnel_id)
     row = services.book_appointment(actor=_actor(), **data.model_dump())
     return _created(_appointment_out(row))
 
@@ -571,8 +553,8 @@ def create_appointment():
 )
 def list_appointments():
     day = _day_arg("date")
-    stmt = services.appointments_query(_tenant(), _int_arg("patient_id"), _choice_arg("status", AppointmentStatus), day)
-    personnel_id = _int_arg("personnel_id")
+    stmt = services.appointments_query(_tenant(), int_arg("patient_id"), choice_arg("status", AppointmentStatus), day)
+    personnel_id = int_arg("personnel_id")
     if personnel_id:
         stmt = stmt.where(Appointment.personnel_id == personnel_id)
     department = _text_arg("department")
@@ -615,7 +597,7 @@ def reschedule_appointment(appointment_id: int):
     description="coverage_eligible is null when the patient has no member number.",
 )
 def check_in_appointment(appointment_id: int):
-    _optional_body(EmptyIn)
+    optional_body(EmptyIn)
     services.get_appointment(_tenant(), appointment_id)
     return _saved(_appointment_out(services.check_in(actor=_actor(), appointment_id=appointment_id)))
 
@@ -637,7 +619,7 @@ def _status_change(appointment_id: int, status: AppointmentStatus, reason: str |
     responses={200: AppointmentOut, 404: None, 409: None},
 )
 def cancel_appointment(appointment_id: int):
-    data = _optional_body(CancelIn)
+    data = optional_body(CancelIn)
     return _status_change(appointment_id, AppointmentStatus.CANCELLED, data.reason)
 
 
@@ -650,7 +632,7 @@ def cancel_appointment(appointment_id: int):
     responses={200: AppointmentOut, 404: None, 409: None},
 )
 def no_show_appointment(appointment_id: int):
-    _optional_body(EmptyIn)
+    optional_body(EmptyIn)
     return _status_change(appointment_id, AppointmentStatus.NO_SHOW)
 
 
@@ -663,7 +645,7 @@ def no_show_appointment(appointment_id: int):
     responses={200: AppointmentOut, 404: None, 409: None},
 )
 def complete_appointment(appointment_id: int):
-    _optional_body(EmptyIn)
+    optional_body(EmptyIn)
     return _status_change(appointment_id, AppointmentStatus.COMPLETED)
 
 

@@ -46,7 +46,20 @@ from blueprints.insurance.models import (
     SchemeStatus,
 )
 from medcover import clock
-from medcover.api import Id, Money, Out, Schema, documented, jsonify_model, paginate, parse
+from medcover.api import (
+    Id,
+    Money,
+    Out,
+    Schema,
+    choice_arg,
+    documented,
+    int_arg,
+    jsonify_model,
+    optional_body,
+    paginate,
+    parse,
+    referenced,
+)
 from medcover.errors import Forbidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import ALL_ROLES, Role, allow, tenant_of
@@ -456,41 +469,10 @@ def _tenant():
     return tenant_of(current_user)
 
 
-def _optional_body(model):
-    """A body that may be left out entirely (actions such as suspend or approve)."""
-    if not request.get_data(cache=True).strip():
-        return parse(model, {})
-    return parse(model)
-
-
 def _changes(data, nullable: set[str]) -> dict:
     """The fields an update names; null clears a field that may be empty and keeps any other."""
     given = data.model_dump(exclude_unset=True, exclude={"reason"})
     return {key: value for key, value in given.items() if value is not None or key in nullable}
-
-
-def _referenced(field: str, lookup, *args):
-    """A record named in a request body: one the caller may not see is a field error, not a 404."""
-    try:
-        return lookup(*args)
-    except NotFound as exc:
-        raise Invalid.field(field, exc.detail) from None
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-        raise Invalid.field(name, "Use a record id (a whole number).")
-    return int(raw)
-
-
-def _choice_arg(name: str, choices) -> str:
-    value = request.args.get(name, "").strip()
-    if value and value not in {c.value for c in choices}:
-        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
-    return value
 
 
 def _numbers_of(member_ids) -> dict[int, str]:
@@ -682,7 +664,7 @@ def create_benefit():
 )
 def list_benefits():
     stmt = services.benefits_query()
-    category_id = _int_arg("category_id")
+    category_id = int_arg("category_id")
     if category_id:
         stmt = stmt.where(Benefit.category_id == category_id)
     return _page(stmt, BenefitOut, BenefitPage)
@@ -696,7 +678,7 @@ def list_benefits():
 @documented("Create a scheme for a company", tag=TAG, body=SchemeIn, responses={201: SchemeDetailOut, 409: None})
 def create_scheme():
     data = parse(SchemeIn)
-    _referenced("company_id", services.get_company, _tenant(), data.company_id)
+    referenced("company_id", services.get_company, _tenant(), data.company_id)
     terms = services.SchemeTerms(**data.model_dump(exclude={"company_id"}))
     scheme = services.create_scheme(actor=_actor(), company_id=data.company_id, terms=terms)
     return _created(_scheme_detail(scheme))
@@ -713,8 +695,8 @@ def create_scheme():
 def list_schemes():
     stmt = services.schemes_query(
         _tenant(),
-        company_id=_int_arg("company_id"),
-        status=_choice_arg("status", SchemeStatus),
+        company_id=int_arg("company_id"),
+        status=choice_arg("status", SchemeStatus),
         search=request.args.get("q", "")[:60],
     )
     return _page(stmt, SchemeOut, SchemePage)
@@ -825,7 +807,7 @@ def update_scheme_benefit(scheme_id: int, scheme_benefit_id: int):
     query={"reason": "why the benefit goes, if not in the body"},
 )
 def remove_scheme_benefit(scheme_id: int, scheme_benefit_id: int):
-    data = _optional_body(ReasonIn)
+    data = optional_body(ReasonIn)
     row = _scheme_benefit(scheme_id, scheme_benefit_id)
     reason = data.reason or request.args.get("reason", "")[:500].strip()
     services.remove_scheme_benefit(actor=_actor(), scheme_benefit_id=row.id, reason=reason)
@@ -847,7 +829,7 @@ def remove_scheme_benefit(scheme_id: int, scheme_benefit_id: int):
 )
 def create_rate():
     data = parse(RateIn)
-    scheme = _referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
+    scheme = referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
     rate = premiums.add_rate(
         actor=_actor(),
         scheme_id=scheme.id,
@@ -865,7 +847,7 @@ def create_rate():
 @allow(READERS)
 @documented("Premium rates", tag=TAG, responses={200: RatePage}, query={"scheme_id": "one scheme", **PAGING})
 def list_rates():
-    return _page(premiums.rates_query(_tenant(), _int_arg("scheme_id")), RateOut, RatePage)
+    return _page(premiums.rates_query(_tenant(), int_arg("scheme_id")), RateOut, RatePage)
 
 
 @api_bp.post("/premium-rates/quote")
@@ -880,7 +862,7 @@ def list_rates():
 )
 def quote():
     data = parse(QuoteIn)
-    _referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
+    referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
     result = premiums.quote(tenant=_tenant(), **data.model_dump())
     return jsonify_model(QuoteOut.model_validate(result))
 
@@ -898,7 +880,7 @@ def _enrolling_company(requested: int | None) -> int:
         return tenant.company_id
     if requested is None:
         raise Invalid.field("company_id", "Name the insurance company the member is enrolled with.")
-    return _referenced("company_id", services.get_company, tenant, requested).id
+    return referenced("company_id", services.get_company, tenant, requested).id
 
 
 @api_bp.post("/members")
@@ -951,8 +933,8 @@ def get_member(member_id: int):
 )
 def create_coverage():
     data = parse(CoverageIn)
-    _referenced("member_number", services.member_by_number, _tenant(), data.member_number)
-    _referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
+    referenced("member_number", services.member_by_number, _tenant(), data.member_number)
+    referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
     row = services.create_coverage(
         actor=_actor(),
         member_number=data.member_number,
@@ -974,7 +956,7 @@ def create_coverage():
 )
 def list_coverages():
     stmt = services.coverages_query(
-        _tenant(), request.args.get("member_number", "")[:30], _choice_arg("status", CoverageStatus)
+        _tenant(), request.args.get("member_number", "")[:30], choice_arg("status", CoverageStatus)
     )
     return _page(stmt, CoverageOut, CoveragePage, _coverages_out)
 
@@ -987,7 +969,7 @@ def get_coverage(coverage_id: int):
 
 
 def _coverage_action(coverage_id: int, status: CoverageStatus):
-    data = _optional_body(ReasonIn)
+    data = optional_body(ReasonIn)
     row = services.change_coverage_status(
         actor=_actor(), coverage_id=coverage_id, status=status.value, reason=data.reason
     )
@@ -1026,10 +1008,10 @@ def cancel_coverage(coverage_id: int):
     responses={201: CoverageOut, 404: None, 409: None},
 )
 def renew_coverage(coverage_id: int):
-    data = _optional_body(RenewIn)
+    data = optional_body(RenewIn)
     services.get_coverage(_tenant(), coverage_id)
     if data.scheme_id is not None:
-        _referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
+        referenced("scheme_id", services.get_scheme, _tenant(), data.scheme_id)
     row = services.renew_coverage(actor=_actor(), coverage_id=coverage_id, scheme_id=data.scheme_id)
     return _created(_coverages_out([row])[0])
 
@@ -1063,7 +1045,7 @@ def create_preauthorization():
     query={"status": "requested, approved or declined", **PAGING},
 )
 def list_preauthorizations():
-    stmt = services.preauthorizations_query(_tenant(), _choice_arg("status", PreauthStatus))
+    stmt = services.preauthorizations_query(_tenant(), choice_arg("status", PreauthStatus))
     return _page(stmt, PreauthOut, PreauthPage, _preauths_out)
 
 
@@ -1075,7 +1057,7 @@ def get_preauthorization(preauth_id: int):
 
 
 def _decide(preauth_id: int, approve: bool):
-    data = _optional_body(DecisionIn)
+    data = optional_body(DecisionIn)
     row = services.decide_preauthorization(
         actor=_actor(), preauthorization_id=preauth_id, approve=approve, notes=data.notes
     )
