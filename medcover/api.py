@@ -196,3 +196,13 @@ def choice_arg(name: str, choices) -> str:
     if value and value not in {c.value for c in choices}:
         raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
     return value
+
+
+def page_model(item: type[BaseModel]) -> type[BaseModel]:
+    """The list shape for an item model: {"items", "page", "per_page", "total"} (named ItemPage)."""
+    from pydantic import create_model
+
+    name = item.__name__.removesuffix("Out") + "Page"
+    return create_model(
+        name, __base__=Out, items=(list[item], ...), page=(int, ...), per_page=(int, ...), total=(int, ...)
+    )

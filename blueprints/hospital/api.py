@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from flask import request, send_file
 from flask_login import current_user
-from pydantic import BeforeValidator, Field, Strict, create_model
+from pydantic import BeforeValidator, Field, Strict
 from sqlalchemy import select
 
 from blueprints.hospital import api_bp, records, services
@@ -39,6 +39,7 @@ from medcover.api import (
     int_arg,
     jsonify_model,
     optional_body,
+    page_model,
     page_params,
     paginate,
     parse,
@@ -248,17 +249,10 @@ class AppointmentOut(Out):
     created_at: datetime
 
 
-def _page_of(item: type[Out]) -> type[Out]:
-    name = item.__name__.removesuffix("Out") + "Page"
-    return create_model(
-        name, __base__=Out, items=(list[item], ...), page=(int, ...), per_page=(int, ...), total=(int, ...)
-    )
-
-
-InstitutionPage = _page_of(InstitutionOut)
-PersonnelPage = _page_of(PersonnelOut)
-PatientPage = _page_of(PatientOut)
-AppointmentPage = _page_of(AppointmentOut)
+InstitutionPage = page_model(InstitutionOut)
+PersonnelPage = page_model(PersonnelOut)
+PatientPage = page_model(PatientOut)
+AppointmentPage = page_model(AppointmentOut)
 
 
 # --- helpers ----------------------------------------------------------------------------------------

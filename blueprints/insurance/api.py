@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 from flask import request
 from flask_login import current_user
-from pydantic import BeforeValidator, Field, Strict, StrictBool, create_model
+from pydantic import BeforeValidator, Field, Strict, StrictBool
 from sqlalchemy import select
 
 from blueprints.insurance import api_bp, coverage, premiums, services
@@ -56,6 +56,7 @@ from medcover.api import (
     int_arg,
     jsonify_model,
     optional_body,
+    page_model,
     paginate,
     parse,
     referenced,
@@ -441,21 +442,14 @@ class VerificationOut(Out):
     benefits: list[BenefitStatusOut]
 
 
-def _page_of(item: type[Out]) -> type[Out]:
-    name = item.__name__.removesuffix("Out") + "Page"
-    return create_model(
-        name, __base__=Out, items=(list[item], ...), page=(int, ...), per_page=(int, ...), total=(int, ...)
-    )
-
-
-CompanyPage = _page_of(CompanyOut)
-CategoryPage = _page_of(CategoryOut)
-BenefitPage = _page_of(BenefitOut)
-SchemePage = _page_of(SchemeOut)
-RatePage = _page_of(RateOut)
-MemberPage = _page_of(MemberOut)
-CoveragePage = _page_of(CoverageOut)
-PreauthPage = _page_of(PreauthOut)
+CompanyPage = page_model(CompanyOut)
+CategoryPage = page_model(CategoryOut)
+BenefitPage = page_model(BenefitOut)
+SchemePage = page_model(SchemeOut)
+RatePage = page_model(RateOut)
+MemberPage = page_model(MemberOut)
+CoveragePage = page_model(CoverageOut)
+PreauthPage = page_model(PreauthOut)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
