@@ -217,7 +217,7 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import core, hospital, insurance, notification
+    from blueprints import billing, core, hospital, insurance, notification
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
@@ -225,6 +225,7 @@ def _register_domains(app: Flask) -> None:
     notification.init_app(app)
     insurance.init_app(app)
     hospital.init_app(app)
+    billing.init_app(app)
     jobs.every(30, "medcover.events:dispatch_pending")
     openapi.init_app(app)
 

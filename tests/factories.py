@@ -256,3 +256,33 @@ def make_patient(
     db.session.add(patient)
     db.session.flush()
     return patient
+
+
+# --- billing --------------------------------------------------------------------------------------
+
+
+def make_tariff(
+    institution,
+    service_code: str,
+    unit_price,
+    *,
+    benefit_code: str = "OUTPATIENT",
+    description: str | None = None,
+    effective_from: date = date(2020, 1, 1),
+    effective_to: date | None = None,
+):
+    """A price written directly; the benefit code is not checked against the catalogue here."""
+    from blueprints.billing.models import ServiceTariff
+
+    row = ServiceTariff(
+        institution_id=institution.id,
+        service_code=service_code,
+        description=description or service_code.replace("-", " ").title(),
+        benefit_code=benefit_code,
+        unit_price=Decimal(str(unit_price)),
+        effective_from=effective_from,
+        effective_to=effective_to,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row

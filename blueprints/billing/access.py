@@ -1,0 +1,20 @@
+"""Who may change billing: the institution's own staff (or a platform admin); insurer staff only read
+the invoices that bill their company."""
+
+from __future__ import annotations
+
+from blueprints.hospital import services as hospital
+from medcover.errors import Forbidden
+from medcover.rbac import Role, tenant_of
+
+#: roles that change billing data; everyone else with access reads
+WRITERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER})
+
+
+def institution_for_write(actor, institution_id: int):
+    """The institution, when the actor may change its billing; another tenant's is reported missing."""
+    tenant = tenant_of(actor)
+    institution = hospital.get_institution(tenant, institution_id)
+    if actor.role not in WRITERS or not (tenant.is_global or tenant.institution_id == institution.id):
+        raise Forbidden("Only the institution's billing staff change its billing.")
+    return institution
