@@ -231,6 +231,7 @@ def _register_domains(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from blueprints.billing.cli import seed_demo as seed_billing
     from blueprints.core.cli import seed_demo as seed_core
     from blueprints.core.cli import users_cli
     from blueprints.hospital.cli import seed_demo as seed_hospital
@@ -258,6 +259,9 @@ def _register_cli(app: Flask) -> None:
         logins = seed_core(
             if_empty=if_empty, company_ids=insurance["company_ids"], institution_ids=hospital["institution_ids"]
         )
+        billing_started = time.perf_counter()
+        billing = seed_billing(if_empty=if_empty, institution_ids=hospital["institution_ids"])
+        billing_seconds = time.perf_counter() - billing_started
         db.session.commit()
         jobs.run_ready()
         if insurance["created"]:
@@ -275,6 +279,12 @@ def _register_cli(app: Flask) -> None:
                     **hospital
                 )
                 + f" in {hospital_seconds:.1f} s."
+            )
+        if billing["created"]:
+            click.echo(
+                "Billing: {tariffs} prices, {invoices} invoices ({paid} paid, {partly_paid} paid by the patient "
+                "and waiting for the insurer, {open} open)".format(**billing)
+                + f" in {billing_seconds:.1f} s."
             )
         if logins is None:
             click.echo("Demo data already loaded.")
