@@ -402,6 +402,17 @@ def patients_by_id(ids) -> dict[int, Patient]:
     return {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(ids)))}
 
 
+def first_patients(institution_id: int, limit: int) -> list[Patient]:
+    """The institution's earliest registered patients (not merged away): demo seeds and samples."""
+    stmt = (
+        select(Patient)
+        .where(Patient.institution_id == institution_id, Patient.merged_into_id.is_(None))
+        .order_by(Patient.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def _prefix(column, text: str):
     # A range, not LIKE: it uses the b-tree index on SQLite and PostgreSQL alike.
     return (column >= text) & (column < text + "\uffff")
