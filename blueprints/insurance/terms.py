@@ -1,0 +1,145 @@
+"""What the claims engine reads of insurance, as plain values and in a fixed number of queries for any
+number of members: each member's coverages with their scheme's terms, and their pre-authorisations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from blueprints.insurance.models import Benefit, Coverage, Member, Preauthorization, Scheme, SchemeBenefit
+from medcover.extensions import db
+
+
+@dataclass(frozen=True)
+class BenefitTermsOut:
+    benefit_code: str
+    covered: bool
+    annual_limit: Decimal | None
+    per_visit_limit: Decimal | None
+    copay_percent: Decimal
+    copay_fixed: Decimal
+    waiting_period_days: int
+    requires_preauth: bool
+    max_visits: int | None
+
+
+@dataclass(frozen=True)
+class SchemeTermsOut:
+    scheme_id: int
+    company_id: int
+    code: str
+    name: str
+    deductible: Decimal
+    annual_limit: Decimal | None
+    timely_filing_days: int
+    review_threshold: Decimal | None
+    benefits: dict[str, BenefitTermsOut]
+
+
+@dataclass(frozen=True)
+class CoverageOut:
+    coverage_id: int
+    start_date: date
+    end_date: date
+    status: str
+    scheme: SchemeTermsOut
+
+
+@dataclass(frozen=True)
+class PreauthOut:
+    code: str
+    benefit_code: str
+    status: str
+    valid_from: date
+    valid_to: date
+
+
+@dataclass(frozen=True)
+class MemberCover:
+    member_id: int
+    member_number: str
+    company_id: int
+    full_name: str
+    email: str | None
+    phone: str | None
+    coverages: tuple[CoverageOut, ...] = ()
+    preauths: tuple[PreauthOut, ...] = field(default=())
+
+
+def member_covers(member_numbers) -> dict[str, MemberCover]:
+    """Members by number with every coverage (any status: the engine decides which applies) and every
+    pre-authorisation; five queries however many members."""
+    numbers = {str(n).strip().upper() for n in member_numbers if n}
+    if not numbers:
+        return {}
+    members = db.session.scalars(select(Member).where(Member.member_number.in_(numbers))).all()
+    if not members:
+        return {}
+    ids = [m.id for m in members]
+    coverages = db.session.scalars(select(Coverage).where(Coverage.member_id.in_(ids))).all()
+    scheme_ids = {c.scheme_id for c in coverages}
+    schemes = (
+        {s.id: s for s in db.session.scalars(select(Scheme).where(Scheme.id.in_(scheme_ids)))} if scheme_ids else {}
+    )
+    terms: dict[int, dict[str, BenefitTermsOut]] = {sid: {} for sid in schemes}
+    if scheme_ids:
+        for row, code in db.session.execute(
+            select(SchemeBenefit, Benefit.code)
+            .join(Benefit, Benefit.id == SchemeBenefit.benefit_id)
+            .where(SchemeBenefit.scheme_id.in_(scheme_ids))
+        ):
+            terms[row.scheme_id][code] = BenefitTermsOut(
+                code,
+                row.covered,
+                row.annual_limit,
+                row.per_visit_limit,
+                row.copay_percent,
+                row.copay_fixed,
+                row.waiting_period_days,
+                row.requires_preauth,
+                row.max_visits,
+            )
+    scheme_out = {
+        sid: SchemeTermsOut(
+            s.id,
+            s.company_id,
+            s.code,
+            s.name,
+            s.deductible,
+            s.annual_limit,
+            s.timely_filing_days,
+            s.review_threshold,
+            terms[sid],
+        )
+        for sid, s in schemes.items()
+    }
+    preauths: dict[int, list[PreauthOut]] = {}
+    for row, code in db.session.execute(
+        select(Preauthorization, Benefit.code)
+        .join(Benefit, Benefit.id == Preauthorization.benefit_id)
+        .where(Preauthorization.member_id.in_(ids))
+    ):
+        preauths.setdefault(row.member_id, []).append(
+            PreauthOut(row.code, code, row.status.value, row.valid_from, row.valid_to)
+        )
+    by_member: dict[int, list[CoverageOut]] = {}
+    for c in coverages:
+        by_member.setdefault(c.member_id, []).append(
+            CoverageOut(c.id, c.start_date, c.end_date, c.status.value, scheme_out[c.scheme_id])
+        )
+    return {
+        m.member_number: MemberCover(
+            m.id,
+            m.member_number,
+            m.company_id,
+            f"{m.first_name} {m.last_name}",
+            m.email,
+            m.phone,
+            tuple(sorted(by_member.get(m.id, []), key=lambda c: c.start_date)),
+            tuple(preauths.get(m.id, [])),
+        )
+        for m in members
+    }
