@@ -22,7 +22,7 @@ from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.money import format_money
-from medcover.navigation import nav_for
+from medcover.navigation import has_panels, nav_for, panels_for
 from medcover.rbac import access_of
 from medcover.tenants import tenant_label
 
@@ -209,7 +209,9 @@ def _page_detail(code: int) -> str:
 
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.globals.update(nav_for=nav_for, tenant_label=tenant_label)
+    app.jinja_env.globals.update(
+        nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
+    )
 
     @app.context_processor
     def _request_id():
@@ -217,7 +219,7 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import billing, core, hospital, insurance, notification
+    from blueprints import billing, claims, core, hospital, insurance, notification
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
@@ -226,6 +228,7 @@ def _register_domains(app: Flask) -> None:
     insurance.init_app(app)
     hospital.init_app(app)
     billing.init_app(app)
+    claims.init_app(app)
     jobs.every(30, "medcover.events:dispatch_pending")
     openapi.init_app(app)
 

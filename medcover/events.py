@@ -67,6 +67,15 @@ def publish(name: str, payload: dict) -> OutboxEvent:
     return row
 
 
+def publish_many(name: str, payloads: list[dict]) -> None:
+    """Many events of one name in one flush (batch jobs deciding thousands of rows)."""
+    if not payloads:
+        return
+    db.session.add_all([OutboxEvent(name=name, payload=payload, attempts=0) for payload in payloads])
+    db.session.flush()
+    jobs.enqueue(dispatch_pending)
+
+
 def dispatch_pending(limit: int = 200) -> int:
     """Deliver undispatched events to their subscribers, oldest first. Returns how many were done."""
     stmt = (

@@ -75,6 +75,35 @@ def tariff_prices(institution_id: int, service_codes, day: date) -> dict[str, Ta
     return {row.service_code: _price_of(row) for row in rows}
 
 
+def prices_on(requests) -> dict[tuple[int, str, date], TariffPrice]:
+    """Prices for many (institution, service code, day) at once, in one query: the claims engine's batch
+    read. Missing keys have no price that day."""
+    wanted = {(int(i), str(c).strip().upper(), d) for i, c, d in requests}
+    if not wanted:
+        return {}
+    institutions = {i for i, _c, _d in wanted}
+    codes = {c for _i, c, _d in wanted}
+    earliest, latest = min(d for *_x, d in wanted), max(d for *_x, d in wanted)
+    rows = db.session.scalars(
+        select(ServiceTariff).where(
+            ServiceTariff.institution_id.in_(institutions),
+            ServiceTariff.service_code.in_(codes),
+            ServiceTariff.effective_from <= latest,
+            or_(ServiceTariff.effective_to.is_(None), ServiceTariff.effective_to >= earliest),
+        )
+    ).all()
+    by_key: dict[tuple[int, str], list[ServiceTariff]] = {}
+    for row in rows:
+        by_key.setdefault((row.institution_id, row.service_code), []).append(row)
+    found = {}
+    for institution_id, code, day in wanted:
+        for row in by_key.get((institution_id, code), ()):
+            if row.effective_from <= day and (row.effective_to is None or row.effective_to >= day):
+                found[(institution_id, code, day)] = _price_of(row)
+                break
+    return found
+
+
 @dataclass(frozen=True)
 class TariffInput:
     service_code: str

@@ -1,0 +1,3 @@
+"""Claims JSON API: /claims, /disputes, /reconciliation."""
+
+from blueprints.claims import api_bp  # noqa: F401

@@ -1,0 +1,234 @@
+"""Everything the engine needs about a set of claims, read in a fixed number of queries however many claims
+there are: members and their coverages with scheme terms and pre-authorisations (insurance), tariff prices
+(billing), the members' finalised usage and the standing claims that make a line a duplicate (claims)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from blueprints.billing import tariffs
+from blueprints.claims import engine
+from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
+from blueprints.insurance import terms
+from medcover.extensions import db
+from medcover.money import ZERO, money
+
+FINALISED_LINE = ("approved", "adjusted")
+
+
+def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
+    return engine.ClaimIn(
+        claim_id=claim.id,
+        member_number=claim.member_number,
+        institution_id=claim.institution_id,
+        service_date=claim.service_date,
+        submitted_on=claim.submitted_on or claim.service_date,
+        lines=tuple(
+            engine.LineIn(i.line_no, i.service_code, i.quantity, i.unit_price, i.preauth_code)
+            for i in sorted(items, key=lambda i: i.line_no)
+        ),
+    )
+
+
+def _coverage_terms(cover: terms.CoverageOut) -> engine.CoverageTerms:
+    scheme = cover.scheme
+    return engine.CoverageTerms(
+        start_date=cover.start_date,
+        end_date=cover.end_date,
+        status=cover.status,
+        coverage_id=cover.coverage_id,
+        scheme=engine.SchemeTerms(
+            scheme_id=scheme.scheme_id,
+            deductible=scheme.deductible,
+            annual_limit=scheme.annual_limit,
+            timely_filing_days=scheme.timely_filing_days,
+            review_threshold=scheme.review_threshold,
+            benefits={
+                code: engine.BenefitTerms(
+                    covered=b.covered,
+                    annual_limit=b.annual_limit,
+                    per_visit_limit=b.per_visit_limit,
+                    copay_percent=b.copay_percent,
+                    copay_fixed=b.copay_fixed,
+                    waiting_period_days=b.waiting_period_days,
+                    requires_preauth=b.requires_preauth,
+                    max_visits=b.max_visits,
+                )
+                for code, b in scheme.benefits.items()
+            },
+        ),
+    )
+
+
+@dataclass
+class _UsageRow:
+    claim_id: int
+    service_date: date
+    benefit_code: str | None
+    deductible: Decimal
+    approved: Decimal
+    decision: str | None
+    claim_total: Decimal
+
+
+@dataclass
+class FactBook:
+    """The batch's facts; ``facts_for`` assembles one claim's, and ``record`` folds a decision back in
+    so later claims of the same batch see it (usage once finalised, duplicates while it stands)."""
+
+    covers: dict[str, terms.MemberCover]
+    prices: dict[tuple[int, str, date], tariffs.TariffPrice]
+    usage_rows: dict[str, list[_UsageRow]]
+    #: (member, institution, service date, code) -> [(submitted order key, claim id)]
+    standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]]
+    order: dict[int, tuple] = field(default_factory=dict)
+
+    def coverage_terms(self, member_number: str) -> tuple[engine.CoverageTerms, ...]:
+        cover = self.covers.get(member_number)
+        return tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
+
+    def facts_for(self, claim: Claim, items: list[ClaimItem]) -> engine.Facts:
+        cover = self.covers.get(claim.member_number)
+        if cover is None:
+            return engine.Facts(member_found=False)
+        coverages = self.coverage_terms(claim.member_number)
+        tariff_map = {
+            i.service_code: engine.Tariff(price.unit_price, price.benefit_code)
+            for i in items
+            if (price := self.prices.get((claim.institution_id, i.service_code, claim.service_date))) is not None
+        }
+        applicable = engine.applicable_coverage(coverages, claim.service_date)
+        usage = engine.Usage()
+        if applicable is not None:
+            start, end = engine.benefit_period(applicable.start_date, claim.service_date)
+            usage = self._usage(claim.member_number, claim.id, start, end)
+        me = self.order.get(claim.id, (claim.submitted_at, claim.id))
+        duplicates = frozenset(
+            i.service_code
+            for i in items
+            if any(
+                other_id != claim.id and key < me
+                for key, other_id in self.standing.get(
+                    (claim.member_number, claim.institution_id, claim.service_date, i.service_code), ()
+                )
+            )
+        )
+        return engine.Facts(
+            member_found=True,
+            coverages=coverages,
+            tariffs=tariff_map,
+            usage=usage,
+            preauths=tuple(
+                engine.PreAuth(p.code, p.benefit_code, p.status, p.valid_from, p.valid_to) for p in cover.preauths
+            ),
+            duplicates=duplicates,
+        )
+
+    def _usage(self, member_number: str, claim_id: int, start: date, end: date) -> engine.Usage:
+        deductible = ZERO
+        approved: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        visits: dict[str, set[int]] = defaultdict(set)
+        totals: dict[int, Decimal] = {}
+        for row in self.usage_rows.get(member_number, ()):
+            if row.claim_id == claim_id or not start <= row.service_date <= end:
+                continue
+            deductible += row.deductible
+            totals[row.claim_id] = row.claim_total
+            if row.decision in FINALISED_LINE and row.benefit_code:
+                approved[row.benefit_code] += row.approved
+                visits[row.benefit_code].add(row.claim_id)
+        return engine.Usage(
+            deductible_applied=money(deductible),
+            approved_by_benefit={code: money(amount) for code, amount in approved.items()},
+            approved_total=money(sum(totals.values(), ZERO)),
+            visits_by_benefit={code: len(ids) for code, ids in visits.items()},
+        )
+
+    def record(self, claim: Claim, decision: engine.Decision) -> None:
+        """Fold a decision into the book for the claims decided after it in the same batch."""
+        key_order = self.order.get(claim.id, (claim.submitted_at, claim.id))
+        for lists in self.standing.values():
+            lists[:] = [(k, cid) for k, cid in lists if cid != claim.id]
+        if decision.status != engine.ClaimOutcome.REJECTED:
+            for line in decision.lines:
+                self.standing.setdefault(
+                    (claim.member_number, claim.institution_id, claim.service_date, line.service_code), []
+                ).append((key_order, claim.id))
+        rows = [r for r in self.usage_rows.get(claim.member_number, []) if r.claim_id != claim.id]
+        if decision.status in (engine.ClaimOutcome.APPROVED, engine.ClaimOutcome.PARTIALLY_APPROVED):
+            rows += [
+                _UsageRow(
+                    claim.id,
+                    claim.service_date,
+                    line.benefit_code,
+                    line.deductible,
+                    line.approved,
+                    line.decision.value,
+                    decision.total_approved,
+                )
+                for line in decision.lines
+            ]
+        self.usage_rows[claim.member_number] = rows
+
+
+def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> FactBook:
+    """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1)."""
+    members = {c.member_number for c in claims}
+    covers = terms.member_covers(members)
+    prices = tariffs.prices_on(
+        (c.institution_id, i.service_code, c.service_date) for c in claims for i in items_by_claim.get(c.id, ())
+    )
+    usage_rows: dict[str, list[_UsageRow]] = defaultdict(list)
+    standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]] = defaultdict(list)
+    order = {c.id: (c.submitted_at, c.id) for c in claims}
+    if claims:
+        earliest = min(c.service_date for c in claims).replace(month=1, day=1)
+        earliest = date(earliest.year - 1, 1, 1)  # a benefit period reaches back at most a year
+        latest = max(c.service_date for c in claims)
+        latest = date(latest.year + 1, 12, 31)
+        for claim_id, member, day, total, benefit, deductible, approved, decision in db.session.execute(
+            select(
+                Claim.id,
+                Claim.member_number,
+                Claim.service_date,
+                Claim.total_approved,
+                ClaimItem.benefit_code,
+                ClaimItem.deductible,
+                ClaimItem.approved,
+                ClaimItem.decision,
+            )
+            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+            .where(
+                Claim.member_number.in_(members),
+                Claim.status.in_(FINALISED),
+                Claim.service_date.between(earliest, latest),
+            )
+        ):
+            usage_rows[member].append(_UsageRow(claim_id, day, benefit, deductible, approved, decision, total))
+        days = {c.service_date for c in claims}
+        for claim_id, member, institution, day, code, submitted_at in db.session.execute(
+            select(
+                Claim.id,
+                Claim.member_number,
+                Claim.institution_id,
+                Claim.service_date,
+                ClaimItem.service_code,
+                Claim.submitted_at,
+            )
+            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+            .where(
+                Claim.member_number.in_(members),
+                Claim.service_date.in_(days),
+                Claim.status.in_(STANDING),
+            )
+        ):
+            # Only claims submitted before the one decided make its line a duplicate: of two claims for
+            # one service, the first submitted stands and the later one is the duplicate.
+            standing[(member, institution, day, code)].append(((submitted_at, claim_id), claim_id))
+            order.setdefault(claim_id, (submitted_at, claim_id))
+    return FactBook(covers, prices, usage_rows, standing, order)
