@@ -244,8 +244,7 @@ def test_remaining_limit_is_limit_minus_usage_never_below_zero(scheme, outpatien
     assert calls == [(member.id, D("2026-03-15"), D("2027-03-14"))]
 
 
-def test_nothing_used_without_a_usage_provider(scheme, outpatient, member):
-    assert coverage._usage_providers == []
+def test_nothing_used_before_any_claim(scheme, outpatient, member):
     make_coverage(member, scheme, D("2026-01-01"))
 
     (status,) = coverage.verify("ACME-0001", D("2026-02-01")).benefits
