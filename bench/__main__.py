@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["core_pages", "notifications", "patient_search"]  # notifications needs PostgreSQL and Redis
+BENCHMARKS = ["core_pages", "invoice_pdf", "notifications", "patient_search"]  # notifications: PostgreSQL, Redis
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -286,3 +286,57 @@ def make_tariff(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+# --- hospital: encounters, orders and pharmacy stock ------------------------------------------------
+
+
+def make_record(patient, *, encounter_date: date | None = None, diagnoses: list[str] | None = None):
+    """An encounter of the patient, written directly."""
+    from blueprints.hospital.models import MedicalRecord
+
+    row = MedicalRecord(
+        institution_id=patient.institution_id,
+        patient_id=patient.id,
+        encounter_date=encounter_date or date.today(),
+        diagnoses=diagnoses or ["J06.9"],
+        procedures=[],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_order(record, kind: str = "pharmacy", service_code: str = "AMOX-500", *, quantity: int = 1, **values):
+    """A clinical order on that encounter, ``ordered`` unless told (``status`` as a string is fine)."""
+    from blueprints.hospital.models import ClinicalOrder, OrderKind, OrderStatus
+
+    values["status"] = OrderStatus(values.get("status", OrderStatus.ORDERED))
+    row = ClinicalOrder(
+        institution_id=record.institution_id,
+        record_id=record.id,
+        patient_id=record.patient_id,
+        kind=OrderKind(kind),
+        service_code=service_code,
+        description=values.pop("description", service_code.replace("-", " ").title()),
+        quantity=quantity,
+        **values,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def make_stock(institution, item_code: str = "AMOX-500", quantity: int = 10, *, name: str | None = None):
+    from blueprints.hospital.models import PharmacyStock
+
+    row = PharmacyStock(
+        institution_id=institution.id,
+        item_code=item_code,
+        name=name or item_code.title(),
+        unit="tab",
+        quantity=quantity,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -59,8 +59,8 @@ def _bounds(key: str, as_of: date) -> tuple[date | None, date | None]:
     return earliest, latest
 
 
-def _scoped(tenant: Tenant, institution_id: int | None):
-    stmt = scope(select(AccountReceivable), AccountReceivable, tenant)
+def _scoped(tenant: Tenant, institution_id: int | None, as_of: date):
+    stmt = scope(select(AccountReceivable), AccountReceivable, tenant).where(AccountReceivable.issued_on <= as_of)
     if tenant.company_id is not None and tenant.institution_id is None:
         # An insurer sees only what it owes, never the patients' parts of the same invoices.
         stmt = stmt.where(AccountReceivable.payer == Payer.INSURER)
@@ -71,13 +71,13 @@ def _scoped(tenant: Tenant, institution_id: int | None):
 
 def aging(tenant: Tenant, as_of: date, *, institution_id: int | None = None) -> AgingReport:
     """Balances per payer in the five buckets; patients together as one payer, each insurer apart."""
-    base = _scoped(tenant, institution_id).subquery()
+    base = _scoped(tenant, institution_id, as_of).subquery()
     receivable = db.aliased(AccountReceivable, base)
     age = receivable.issued_on
     sums = []
     for key in BUCKET_KEYS:
         earliest, latest = _bounds(key, as_of)
-        conditions = [age <= as_of]
+        conditions = []
         if earliest is not None:
             conditions.append(age >= earliest)
         if latest is not None:
@@ -112,7 +112,9 @@ def receivables_query(
 ):
     """The drill-down: the open receivables behind one cell of the report, oldest first, with their invoice."""
     stmt = (
-        _scoped(tenant, institution_id).add_columns(Invoice).join(Invoice, Invoice.id == AccountReceivable.invoice_id)
+        _scoped(tenant, institution_id, as_of)
+        .add_columns(Invoice)
+        .join(Invoice, Invoice.id == AccountReceivable.invoice_id)
     )
     if payer in {p.value for p in Payer}:
         stmt = stmt.where(AccountReceivable.payer == Payer(payer))

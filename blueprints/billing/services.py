@@ -881,6 +881,9 @@ class InvoiceSummary:
     insurer_balance: Decimal
     patient_balance: Decimal
     lines: tuple[LineSummary, ...]
+    #: each payer's part less the credit notes on it: what payments may cover in all
+    insurer_due: Decimal = ZERO
+    patient_due: Decimal = ZERO
 
 
 def invoice_summaries(ids) -> dict[int, InvoiceSummary]:
@@ -908,10 +911,11 @@ def invoice_summaries(ids) -> dict[int, InvoiceSummary]:
                 line.insurer_amount,
             )
         )
-    balances: dict[tuple[int, Payer], Decimal] = {
-        (row.invoice_id, row.payer): row.balance
-        for row in db.session.scalars(select(AccountReceivable).where(AccountReceivable.invoice_id.in_(wanted)))
-    }
+    balances: dict[tuple[int, Payer], Decimal] = {}
+    due: dict[tuple[int, Payer], Decimal] = {}
+    for row in db.session.scalars(select(AccountReceivable).where(AccountReceivable.invoice_id.in_(wanted))):
+        balances[(row.invoice_id, row.payer)] = row.balance
+        due[(row.invoice_id, row.payer)] = money(row.amount - row.credited)
     return {
         inv.id: InvoiceSummary(
             inv.id,
@@ -932,6 +936,8 @@ def invoice_summaries(ids) -> dict[int, InvoiceSummary]:
             balances.get((inv.id, Payer.INSURER), ZERO),
             balances.get((inv.id, Payer.PATIENT), ZERO),
             tuple(lines.get(inv.id, ())),
+            due.get((inv.id, Payer.INSURER), ZERO),
+            due.get((inv.id, Payer.PATIENT), ZERO),
         )
         for inv in invoices
     }

@@ -664,6 +664,41 @@ def payable(tenant: Tenant, claim_id: int) -> Decimal:
     return max(ZERO, money(claim.total_approved - claim.total_paid))
 
 
+@dataclass(frozen=True)
+class PayableClaim:
+    id: int
+    claim_number: str
+    company_id: int | None
+    institution_id: int
+    member_number: str
+    service_date: date
+    total_approved: Decimal
+    invoice_id: int | None
+
+
+def approved_claims(tenant: Tenant, *, institution_id: int, start: date, end: date) -> list[PayableClaim]:
+    """A provider's approved and partly approved claims with service dates in a period (settlements)."""
+    rows = db.session.scalars(
+        claims_query(tenant, institution_id=institution_id, sort="age").where(
+            Claim.status.in_((ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)),
+            Claim.service_date.between(start, end),
+        )
+    )
+    return [
+        PayableClaim(
+            c.id,
+            c.claim_number,
+            c.company_id,
+            c.institution_id,
+            c.member_number,
+            c.service_date,
+            c.total_approved,
+            c.invoice_id,
+        )
+        for c in rows
+    ]
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ api_bp = api_blueprint("api_hospital", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.hospital import api, services, views  # noqa: F401 - registers the routes
+    from blueprints.hospital import api, order_api, order_views, services, views  # noqa: F401 - registers the routes
     from medcover import jobs, tenants
 
     tenants.register("institution", names=services.institution_names, resolver=services.institution_id_for_code)
@@ -28,3 +28,8 @@ def init_app(app) -> None:
     add_nav("Patients", "hospital.patients", views.HOSPITAL_STAFF, order=100)
     add_nav("Appointments", "hospital.appointments", views.HOSPITAL_STAFF, order=110)
     add_nav("Staff", "hospital.staff", views.HOSPITAL_STAFF, order=120)
+    # The queues are the clinical staff's (records.py's rule); the nav can only filter by role, so reception
+    # and billing see the links and get a 403 page that says why.
+    add_nav("Pharmacy", "hospital.pharmacy", views.HOSPITAL_STAFF, order=130)
+    add_nav("Lab", "hospital.lab", views.HOSPITAL_STAFF, order=140)
+    add_nav("Radiology", "hospital.radiology", views.HOSPITAL_STAFF, order=150)

@@ -28,8 +28,9 @@ from flask_login import current_user
 from pydantic import BeforeValidator, Field, Strict
 from sqlalchemy import select
 
-from blueprints.hospital import api_bp, records, services
+from blueprints.hospital import api_bp, records, schedules, services
 from blueprints.hospital.models import Appointment, AppointmentStatus, Patient, PersonnelKind
+from medcover import uploads
 from medcover.api import (
     Id,
     Out,
@@ -122,6 +123,12 @@ class PersonnelIn(Schema):
     schedule: dict[str, list[str]] | None = Field(None, max_length=7)
     institution_id: Id | None = None
     user_id: Id | None = None
+
+
+class ScheduleIn(Schema):
+    """Weekly hours: for each weekday a list of [start, end] intervals, HH:MM; days left out are off."""
+
+    schedule: dict[str, Any]
 
 
 class PatientIn(Schema):
@@ -415,6 +422,26 @@ def list_personnel():
 @documented("One clinician or staff member", tag=TAG, responses={200: PersonnelOut, 404: None})
 def get_personnel(personnel_id: int):
     return jsonify_model(PersonnelOut.model_validate(services.get_personnel(_tenant(), personnel_id)))
+
+
+@api_bp.put(f"/personnel/<{ID}:personnel_id>/schedule")
+@allow(STAFF_WRITERS)
+@documented(
+    "Replace a staff member's weekly hours (audited)",
+    tag=TAG,
+    body=ScheduleIn,
+    responses={200: PersonnelOut, 404: None},
+    description='schedule: {"mon": [["08:00", "13:00"], ["14:00", "17:00"]], "sat": [["09:00", "12:00"]]}; '
+    f"times HH:MM (24-hour), each interval ending after it starts, no overlaps, at most "
+    f"{schedules.MAX_INTERVALS} a day; a day left out (or given []) is off. A bare pair such as "
+    '"mon": ["08:00", "16:00"] (the form personnel creation takes) counts as one interval. The answer\'s '
+    "schedule is in the list form; staff never given hours this way may still show the bare pair.",
+)
+def put_personnel_schedule(personnel_id: int):
+    data = parse(ScheduleIn)
+    services.get_personnel(_tenant(), personnel_id)
+    row = schedules.set_schedule(actor=_actor(), personnel_id=personnel_id, schedule=data.schedule)
+    return _saved(PersonnelOut.model_validate(row))
 
 
 # --- patients ---------------------------------------------------------------------------------------
@@ -776,7 +803,7 @@ def attachment_download(attachment_id: int):
         path,
         mimetype=row.content_type,
         as_attachment=True,
-        download_name=records.clean_filename(row.filename),
+        download_name=uploads.clean_filename(row.filename),
         conditional=False,
         etag=False,
         max_age=0,

@@ -7,17 +7,21 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FieldList,
     FileField,
+    FormField,
     HiddenField,
     IntegerField,
     SelectField,
     StringField,
+    TextAreaField,
 )
+from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from blueprints.core.forms import Form
-from blueprints.hospital.models import PersonnelKind
+from blueprints.hospital.models import OrderKind, PersonnelKind
 
 ID = [Optional(), NumberRange(min=1, max=2**31 - 1)]
 GENDER_CHOICES = [
@@ -29,6 +33,8 @@ GENDER_CHOICES = [
 ]
 KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ").capitalize()) for k in PersonnelKind]
 OFF = {"autocomplete": "off"}
+ORDER_KIND_CHOICES = [SelectChoice(k.value, k.value.capitalize()) for k in OrderKind]
+LAB_ROWS = 6
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -97,3 +103,74 @@ class AttachmentForm(Form):
     """A file for a medical record; the CSRF token is checked here, the file itself by records.py."""
 
     file = FileField("File")
+
+
+# --- encounters and orders -----------------------------------------------------------------------
+
+
+class EncounterForm(Form):
+    """A new encounter on the patient page; records.py checks the codes and the limits."""
+
+    encounter_date = DateField("Encounter date", validators=[InputRequired()])
+    diagnoses = StringField(
+        "Diagnoses (ICD-10)", validators=[DataRequired(), Length(max=400)], render_kw={"placeholder": "J06.9, R50.9"}
+    )
+    procedures = TextAreaField("Procedures (one a line)", validators=[Optional(), Length(max=4000)])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=20_000)])
+
+
+class OrderForm(Form):
+    """A pharmacy, lab or radiology order from one encounter."""
+
+    kind = SelectField("Kind", choices=ORDER_KIND_CHOICES, default="pharmacy")
+    service_code = StringField("Service code", validators=[DataRequired(), Length(max=30)], render_kw=OFF)
+    description = StringField("Description", validators=[DataRequired(), Length(max=200)])
+    quantity = IntegerField("Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=1000)])
+
+
+class OrderActionForm(Form):
+    """Dispense and cancel: one button each."""
+
+    next = HiddenField()
+
+
+class AnalyteForm(SubForm):
+    """One line of a lab result; a line left blank is ignored."""
+
+    analyte = StringField("Test", validators=[Optional(), Length(max=40)])
+    value = StringField("Value", validators=[Optional(), Length(max=40)])
+    unit = StringField("Unit", validators=[Optional(), Length(max=20)])
+    range = StringField("Reference range", validators=[Optional(), Length(max=40)])
+
+
+class LabResultForm(Form):
+    values = FieldList(FormField(AnalyteForm), min_entries=LAB_ROWS, max_entries=100)
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)])
+    next = HiddenField()
+
+
+class RadiologyResultForm(Form):
+    report = TextAreaField("Report", validators=[DataRequired(), Length(max=20_000)])
+    next = HiddenField()
+
+
+class StockForm(Form):
+    """A delivery to the pharmacy: adds to the item's stock, creating the item the first time."""
+
+    institution_id = SelectField("Hospital", coerce=int, validate_choice=False, validators=ID)
+    item_code = StringField("Item code", validators=[DataRequired(), Length(max=30)], render_kw=OFF)
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    quantity = IntegerField("Quantity received", validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
+    unit = StringField("Unit", default="unit", validators=[Optional(), Length(max=20)])
+
+
+class ScheduleForm(Form):
+    """A week of hours, one text box a day: "08:00-13:00, 14:00-17:00"; empty is a day off."""
+
+    mon = StringField("Monday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    tue = StringField("Tuesday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    wed = StringField("Wednesday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    thu = StringField("Thursday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    fri = StringField("Friday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    sat = StringField("Saturday", validators=[Optional(), Length(max=200)], render_kw=OFF)
+    sun = StringField("Sunday", validators=[Optional(), Length(max=200)], render_kw=OFF)

@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from blueprints.core import services as core
 from blueprints.hospital import services
 from blueprints.hospital.models import ClinicalOrder, OrderKind, OrderStatus, PharmacyStock
-from blueprints.hospital.records import record_for_write, require_clinical_access
+from blueprints.hospital.records import may_access_records, record_for_write, require_clinical_access
 from medcover import clock
 from medcover.errors import Conflict, Invalid, NotFound
 from medcover.events import publish
 from medcover.extensions import db
-from medcover.rbac import Tenant, scope, tenant_of
+from medcover.rbac import Role, Tenant, scope, tenant_of
 
 #: a tariff or stock code: letters, digits, dots, dashes, underscores (upper-cased)
 SERVICE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]{0,29}")
@@ -129,6 +129,22 @@ def orders_query(tenant: Tenant, kind: str = "", status: str = "", *, patient_id
     if patient_id:
         stmt = stmt.where(ClinicalOrder.patient_id == patient_id)
     return stmt
+
+
+def may_use_queues(actor) -> bool:
+    """The work queues and the stock list follow the record rule: the clinical staff of the caller's
+    institution, its admins, and platform admins."""
+    tenant = tenant_of(actor)
+    if tenant.institution_id is not None:
+        return may_access_records(actor, tenant.institution_id)
+    return tenant.is_global and actor.role == Role.ADMIN
+
+
+def queue_query(actor, kind: str = "", status: str = "", *, patient_id: int | None = None):
+    """The orders the caller may work on; for callers outside the record rule, none (as ``scope`` does for
+    another tenant's rows). A single order refused is ``get_order``'s 403/404."""
+    stmt = orders_query(tenant_of(actor), kind, status, patient_id=patient_id)
+    return stmt if may_use_queues(actor) else stmt.where(False)
 
 
 def _check_transition(order: ClinicalOrder, target: OrderStatus) -> None:
@@ -328,6 +344,24 @@ def receive_stock(
         institution_id=institution.id,
     )
     return row
+
+
+def stock_on_hand(rows) -> dict[tuple[int, str], int]:
+    """Batch form for a queue page: the stock of each pharmacy order's item, in one query."""
+    wanted = {(o.institution_id, o.service_code) for o in rows if o.kind is OrderKind.PHARMACY}
+    if not wanted:
+        return {}
+    stmt = select(PharmacyStock.institution_id, PharmacyStock.item_code, PharmacyStock.quantity).where(
+        PharmacyStock.institution_id.in_({i for i, _code in wanted}),
+        PharmacyStock.item_code.in_({code for _i, code in wanted}),
+    )
+    return {(i, code): quantity for i, code, quantity in db.session.execute(stmt) if (i, code) in wanted}
+
+
+def stock_for(actor, q: str = ""):
+    """The stock the caller may see: none outside the record rule (as ``queue_query``)."""
+    stmt = stock_query(tenant_of(actor), q)
+    return stmt if may_use_queues(actor) else stmt.where(False)
 
 
 def stock_query(tenant: Tenant, q: str = ""):

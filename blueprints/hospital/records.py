@@ -8,20 +8,17 @@ outside the web root under a generated name, and served only through ``open_atta
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from blueprints.core import services as core
 from blueprints.hospital import services
 from blueprints.hospital.models import Appointment, MedicalPersonnel, MedicalRecord, RecordAttachment
-from medcover import clock
+from medcover import clock, uploads
 from medcover.errors import Forbidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Role, tenant_of
@@ -32,15 +29,7 @@ MAX_DIAGNOSES = 20
 MAX_PROCEDURES = 20
 PROCEDURE_CHARS = 200
 NOTES_CHARS = 20_000
-FILENAME_CHARS = 120
-DEFAULT_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-#: content signatures of the files we accept; the name and the declared type are never believed
-SIGNATURES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-STORED_NAME = re.compile(r"[0-9a-f]{32}")
+ATTACHMENT_FOLDER = "attachments"
 
 
 # --- who may see records -------------------------------------------------------------------------
@@ -242,78 +231,21 @@ def attachments_of(record_ids) -> dict[int, list[RecordAttachment]]:
 # --- attachments ---------------------------------------------------------------------------------
 
 
-def clean_filename(name) -> str:
-    """The upload's name for display only: its last path part, control characters dropped, at most 120
-    characters (the extension kept). HTML stays as text; templates escape it."""
-    text = unicodedata.normalize("NFC", str(name or ""))
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    # Cc: control characters; Cf: invisible formatting such as right-to-left overrides that disguise extensions
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
-    text = " ".join(text.split())
-    if not text.strip(". "):
-        return "attachment"
-    if len(text) > FILENAME_CHARS:
-        stem, dot, ext = text.rpartition(".")
-        if dot and stem and 0 < len(ext) <= 10:
-            text = stem[: FILENAME_CHARS - len(ext) - 1] + "." + ext
-        else:
-            text = text[:FILENAME_CHARS]
-    return text
-
-
-def sniff_type(data: bytes) -> str | None:
-    for signature, content_type in SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None
-
-
-def attachment_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "attachments"
-
-
-def _max_bytes() -> int:
-    return int(current_app.config.get("ATTACHMENT_MAX_BYTES") or DEFAULT_ATTACHMENT_MAX_BYTES)
-
-
-def _read_upload(stream, limit: int) -> bytes:
-    if stream is None or not hasattr(stream, "read"):
-        raise Invalid.field("file", "Choose a file to attach.")
-    data = stream.read(limit + 1)
-    if isinstance(data, str):
-        raise Invalid.field("file", "Only PDF, PNG or JPEG files can be attached.")
-    return data or b""
-
-
 def add_attachment(
     *, actor, record_id: int, filename: str, stream, declared_type: str | None = None
 ) -> RecordAttachment:
     """Check, store and register a file on a record. ``declared_type`` (the browser's word) is ignored on
     purpose: the content decides. Nothing is written unless every check passes."""
     record = record_for_write(actor, record_id)
-    limit = _max_bytes()
-    data = _read_upload(stream, limit)
-    if not data:
-        raise Invalid.field("file", "The file is empty.")
-    if len(data) > limit:
-        raise Invalid.field("file", f"The file is larger than {limit / (1024 * 1024):g} MB.")
-    content_type = sniff_type(data)
-    if content_type is None:
-        raise Invalid.field("file", "Only PDF, PNG or JPEG files can be attached.")
-    directory = attachment_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    path = directory / stored_name
-    with open(path, "xb") as handle:  # "x": never overwrite, should two names ever collide
-        handle.write(data)
+    stored = uploads.store(ATTACHMENT_FOLDER, filename, stream)
     try:
         row = RecordAttachment(
             record_id=record.id,
-            filename=clean_filename(filename),
-            stored_name=stored_name,
-            content_type=content_type,
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            filename=stored.filename,
+            stored_name=stored.stored_name,
+            content_type=stored.content_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
             uploaded_by_id=actor.id,
         )
         db.session.add(row)
@@ -323,11 +255,11 @@ def add_attachment(
             "create",
             "medical_record_attachment",
             row.id,
-            after={"record_id": record.id, "content_type": content_type, "size_bytes": len(data)},
+            after={"record_id": record.id, "content_type": stored.content_type, "size_bytes": stored.size_bytes},
             institution_id=record.institution_id,
         )
     except BaseException:
-        path.unlink(missing_ok=True)
+        uploads.discard(ATTACHMENT_FOLDER, stored.stored_name)
         raise
     return row
 
@@ -339,10 +271,6 @@ def open_attachment(*, actor, attachment_id: int) -> tuple[Path, RecordAttachmen
     if record is None:
         raise NotFound("No such attachment.")
     require_clinical_access(actor, record.institution_id)
-    if not STORED_NAME.fullmatch(row.stored_name or ""):
-        raise NotFound("No such attachment.")
-    path = attachment_dir() / row.stored_name
-    if not path.is_file():
-        raise NotFound("The attachment's file is missing; ask an administrator.")
+    path = uploads.stored_path(ATTACHMENT_FOLDER, row.stored_name)
     _audit_read(actor, record.id, record.institution_id, f"attachment {row.id}")
     return path, row

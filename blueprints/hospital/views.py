@@ -10,16 +10,19 @@ from datetime import UTC, date, datetime, timedelta
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from blueprints.hospital import bp, records, services
+from blueprints.hospital import bp, orders, records, schedules, services
 from blueprints.hospital.api import attachment_download
 from blueprints.hospital.forms import (
     AttachmentForm,
     BookForm,
+    EncounterForm,
     MergeForm,
+    OrderForm,
     PatientForm,
     PersonnelForm,
     RegisterForm,
     RescheduleForm,
+    ScheduleForm,
     StatusForm,
     choices,
 )
@@ -207,6 +210,14 @@ def _appointments_context(patient, book_form=None, failed: dict | None = None) -
     }
 
 
+def _orders_by_record(patient) -> dict[int, list]:
+    """The patient's orders under their encounters, in one query."""
+    found: dict[int, list] = defaultdict(list)
+    for order in db.session.scalars(orders.orders_query(_tenant(), patient_id=patient.id)):
+        found[order.record_id].append(order)
+    return found
+
+
 def _patient_page(patient, status: int = 200, **forms):
     tenant = _tenant()
     clinical = records.may_access_records(_actor(), patient.institution_id)
@@ -224,6 +235,12 @@ def _patient_page(patient, status: int = 200, **forms):
         medical_records=medical_records,
         record_attachments=records.attachments_of(r.id for r in medical_records),
         attachment_form=AttachmentForm(formdata=None),
+        encounter_form=forms.get("encounter_form") or EncounterForm(formdata=None, encounter_date=clock.today()),
+        record_orders=_orders_by_record(patient) if clinical else {},
+        order_form=OrderForm(formdata=None),
+        #: a refused order, shown with its messages on the encounter it was for
+        failed_order=forms.get("order_form"),
+        failed_order_record=forms.get("order_record_id"),
         **_appointments_context(patient, forms.get("book_form")),
     )
 
@@ -486,6 +503,61 @@ def staff_add():
         flash(f"{done.result.full_name} added to the staff.", "success")
         return redirect(url_for("hospital.staff"), 303)
     return _staff_page(form, done.status)
+
+
+# --- weekly schedule of a staff member -------------------------------------------------------------
+
+
+def _week_of(form: ScheduleForm) -> dict:
+    """The day boxes ("08:00-13:00, 14:00-17:00") as the service takes them; the service checks the times."""
+    week = {}
+    for day in schedules.WEEKDAYS:
+        text = (getattr(form, day).data or "").replace("–", "-")
+        pieces = [piece.strip() for piece in text.split(",") if piece.strip()]
+        if pieces:
+            week[day] = [[part.strip() for part in piece.partition("-")[::2]] for piece in pieces]
+    return week
+
+
+def _schedule_page(person, form=None, status: int = 200):
+    week = schedules.shifts(person.schedule)
+    if form is None:
+        shown = {day: ", ".join(f"{start}-{end}" for start, end in week[day]) for day in schedules.WEEKDAYS}
+        form = ScheduleForm(formdata=None, data=shown)
+    return render(
+        "hospital/schedule.html",
+        status=status,
+        person=person,
+        week=week,
+        day_names=schedules.DAY_NAMES,
+        form=form,
+        can_edit=current_user.role in STAFF_ADMINS,
+    )
+
+
+@bp.get("/hospital/staff/<int:personnel_id>/schedule")
+@allow(HOSPITAL_STAFF)
+def staff_schedule(personnel_id: int):
+    return _schedule_page(services.get_personnel(_tenant(), personnel_id))
+
+
+@bp.post("/hospital/staff/<int:personnel_id>/schedule")
+@allow(STAFF_ADMINS)
+def staff_schedule_save(personnel_id: int):
+    person = services.get_personnel(_tenant(), personnel_id)
+    form = ScheduleForm()
+
+    def save():
+        try:
+            return schedules.set_schedule(actor=_actor(), personnel_id=person.id, schedule=_week_of(form))
+        except Invalid as exc:  # the service names a day "schedule.mon"; on this form the day is the field
+            raise Invalid(exc.detail, {k.removeprefix("schedule."): v for k, v in exc.errors.items()}) from None
+
+    done = submit(form, save)
+    if done.ok:
+        flash(f"Hours of {done.result.full_name} saved.", "success")
+        return redirect(url_for("hospital.staff_schedule", personnel_id=personnel_id), 303)
+    return _schedule_page(services.get_personnel(_tenant(), personnel_id), form, done.status)
 
 
 # --- medical record attachments ------------------------------------------------------------------

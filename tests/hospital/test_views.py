@@ -232,7 +232,9 @@ def test_patient_page_shows_demographics_cover_appointments_and_placeholders(
     assert "Wanjiru Kamau" in text and patient.patient_number in text
     assert ">ELIGIBLE<" in text and "Covered by GOLD" in text
     assert 'id="patient-appointments"' in text and "Dr Achieng Odhiambo" in text and "Check in" in text
-    assert "Medical records are open to the clinical staff" in text and "Billing comes later" in text
+    assert "Medical records are open to the clinical staff" in text
+    # billing registers its panel for this page, for its own staff; the desk sees where billing is instead
+    assert "Charges and invoices are open to the billing staff." in text and "/billing/patients/" not in text
     assert 'id="merge"' in text
 
 

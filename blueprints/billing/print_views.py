@@ -1,0 +1,102 @@
+"""Printing pages: one invoice as an inline PDF, and batch printing a day's invoices with a progress widget
+that re-renders itself until the PDF is ready to download."""
+
+from __future__ import annotations
+
+from flask import g, make_response, redirect, request, send_file, url_for
+from flask_login import current_user
+
+from blueprints.billing import bp, printing, services
+from blueprints.billing.access import WRITERS
+from medcover import clock
+from medcover.errors import Invalid
+from medcover.extensions import db
+from medcover.pages import render, wants_partial
+from medcover.rbac import Role, allow, tenant_of
+
+#: who reads (and so prints) invoices; the services keep each to its own institution or insurer
+READERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER, Role.AUDITOR})
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/billing/invoices/<int:invoice_id>.pdf")
+@allow(READERS)
+def print_invoice(invoice_id: int):
+    tenant = tenant_of(current_user)
+    invoice = services.get_invoice(tenant, invoice_id)  # another hospital's invoice: 404
+    response = make_response(printing.invoice_pdf(tenant, invoice.id))
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{printing.pdf_filename(invoice)}"'
+    return _no_store(response)
+
+
+def _print_page(*, batch=None, error: str = "", day=None, institution_id=None, status: int = 200):
+    actor = _actor()
+    return render(
+        "billing/print.html",
+        "billing/_print_progress.html",
+        status=status,
+        batch=batch,
+        error=error,
+        day=day or clock.today(),
+        institution_id=institution_id,
+        institutions=printing.printable_institutions(actor),
+        may_start=actor.role in WRITERS and actor.company_id is None,
+    )
+
+
+@bp.get("/billing/print")
+@allow(READERS)
+def print_page():
+    return _print_page()
+
+
+@bp.post("/billing/print")
+@allow(WRITERS)
+def print_start():
+    day, institution_id = request.form.get("day", "")[:10], request.form.get("institution_id", "")[:12]
+    if current_user.institution_id is not None:
+        institution_id = current_user.institution_id  # staff print their own hospital's invoices
+    try:
+        batch = printing.print_batch(actor=_actor(), institution_id=institution_id, day=day)
+    except Invalid as exc:
+        db.session.rollback()
+        message = "; ".join(m for messages in exc.errors.values() for m in messages) or exc.detail
+        return _print_page(error=message, day=day, institution_id=institution_id, status=422)
+    db.session.commit()  # the batch job leaves after this commit (runs right after the response when inline)
+    if wants_partial():
+        return render("billing/print.html", "billing/_print_progress.html", batch=batch, error="")
+    return redirect(url_for("billing.print_progress", token=batch.token), 303)
+
+
+@bp.get("/billing/print/<token>")
+@allow(READERS)
+def print_progress(token: str):
+    g.passive_request = True  # polling must not keep an idle session alive
+    batch = printing.batch_status(tenant_of(current_user), token)
+    return _print_page(batch=batch, day=batch.day, institution_id=batch.institution_id)
+
+
+@bp.get("/billing/print/<token>.pdf")
+@allow(READERS)
+def print_download(token: str):
+    tenant = tenant_of(current_user)
+    path = printing.batch_file(tenant, token)
+    batch = printing.batch_status(tenant, token)
+    response = send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"invoices-{batch.day.isoformat()}.pdf",
+        conditional=False,
+        etag=False,
+    )
+    return _no_store(response)

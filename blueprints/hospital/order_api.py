@@ -1,0 +1,226 @@
+"""Hospital JSON endpoints for clinical orders (pharmacy, lab, radiology) and pharmacy stock.
+
+Who may call: the hospital's accounts (api.WRITERS) and, on top, records.py's clinical rule: the clinical
+staff of the institution, its admins and platform admins. Reception and billing staff get 403 on an order
+and on every change, and empty lists (lists show the rows a caller may see, as ``rbac.scope`` does);
+another institution's orders answer 404 as if they did not exist; an id in a body the caller may not see is
+a 422 on that field. Dispensing and entering a result publish one ``charge.created`` event for billing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from flask import request
+from pydantic import Field, Strict
+
+from blueprints.hospital import api_bp, orders, records, services
+from blueprints.hospital.api import ID, PAGING, TAG, WRITERS, _actor, _created, _page, _saved, _tenant
+from blueprints.hospital.models import OrderKind, OrderStatus
+from medcover.api import (
+    Id,
+    Out,
+    Schema,
+    choice_arg,
+    documented,
+    int_arg,
+    jsonify_model,
+    optional_body,
+    page_model,
+    parse,
+    referenced,
+)
+from medcover.rbac import allow
+
+ORDER_ROLES = WRITERS
+OrderQuantity = Annotated[int, Strict(), Field(ge=1, le=orders.MAX_QUANTITY)]
+StockQuantity = Annotated[int, Strict(), Field(ge=1, le=orders.MAX_STOCK_RECEIPT)]
+
+
+class OrderIn(Schema):
+    record_id: Id
+    kind: OrderKind
+    service_code: Annotated[str, Field(min_length=1, max_length=30)]
+    description: Annotated[str, Field(min_length=1, max_length=200)]
+    quantity: OrderQuantity = 1
+
+
+class ResultIn(Schema):
+    """``result``: lab values ``{"values": {"HB": {"value": "13.2", "unit": "g/dL", "range": "12-16"}},
+    "comment": "..."}`` or a radiology report ``{"report": "..."}``."""
+
+    result: dict[str, Any]
+
+
+class OrderActionIn(Schema):
+    """No fields: the body may be left out or be ``{}``."""
+
+
+class StockIn(Schema):
+    institution_id: Id
+    item_code: Annotated[str, Field(min_length=1, max_length=30)]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    quantity: StockQuantity
+    unit: Annotated[str, Field(min_length=1, max_length=20)] = "unit"
+
+
+class OrderOut(Out):
+    id: int
+    institution_id: int
+    record_id: int
+    patient_id: int
+    kind: OrderKind
+    service_code: str
+    description: str
+    quantity: int
+    status: OrderStatus
+    #: lab values or a radiology report once resulted, else null
+    result: dict | None
+    ordered_by_id: int | None
+    fulfilled_by_id: int | None
+    fulfilled_at: datetime | None
+    created_at: datetime
+
+
+class StockOut(Out):
+    id: int
+    institution_id: int
+    item_code: str
+    name: str
+    unit: str
+    quantity: int
+
+
+OrderPage = page_model(OrderOut)
+StockPage = page_model(StockOut)
+
+
+def _order(row) -> OrderOut:
+    return OrderOut.model_validate(row)
+
+
+# --- orders -----------------------------------------------------------------------------------------
+
+
+@api_bp.post("/orders")
+@allow(ORDER_ROLES)
+@documented(
+    "Order a medicine, a test or an imaging study from an encounter (clinical staff of the institution)",
+    tag=TAG,
+    body=OrderIn,
+    responses={201: OrderOut},
+    description="record_id: the encounter (medical record). service_code: the tariff's code billing prices it "
+    "with; for pharmacy orders also the stock item's code.",
+)
+def create_order():
+    data = parse(OrderIn)
+    _tenant()
+    referenced("record_id", records.record_for_write, _actor(), data.record_id)
+    row = orders.place_order(actor=_actor(), **data.model_dump(exclude={"kind"}), kind=data.kind.value)
+    return _created(_order(row))
+
+
+@api_bp.get("/orders")
+@allow(ORDER_ROLES)
+@documented(
+    "Clinical orders of the caller's institution, oldest first (a work queue; empty for non-clinical staff)",
+    tag=TAG,
+    responses={200: OrderPage},
+    query={
+        "kind": "pharmacy, lab or radiology",
+        "status": "ordered, dispensed, resulted or cancelled",
+        "patient_id": "one patient",
+        **PAGING,
+    },
+)
+def list_orders():
+    _tenant()
+    stmt = orders.queue_query(
+        _actor(), choice_arg("kind", OrderKind), choice_arg("status", OrderStatus), patient_id=int_arg("patient_id")
+    )
+    return _page(stmt, OrderOut, OrderPage)
+
+
+@api_bp.get(f"/orders/<{ID}:order_id>")
+@allow(ORDER_ROLES)
+@documented("One clinical order with its result", tag=TAG, responses={200: OrderOut, 404: None})
+def get_order(order_id: int):
+    _tenant()
+    return jsonify_model(_order(orders.get_order(actor=_actor(), order_id=order_id)))
+
+
+@api_bp.post(f"/orders/<{ID}:order_id>/dispense")
+@allow(ORDER_ROLES)
+@documented(
+    "Dispense a pharmacy order: the stock goes down by its quantity (not enough stock: 409)",
+    tag=TAG,
+    body=OrderActionIn,
+    responses={200: OrderOut, 404: None, 409: None},
+    description="Publishes charge.created for billing.",
+)
+def dispense_order(order_id: int):
+    optional_body(OrderActionIn)
+    _tenant()
+    return _saved(_order(orders.dispense(actor=_actor(), order_id=order_id)))
+
+
+@api_bp.post(f"/orders/<{ID}:order_id>/result")
+@allow(ORDER_ROLES)
+@documented(
+    "Enter a lab or radiology order's result; the order becomes resulted",
+    tag=TAG,
+    body=ResultIn,
+    responses={200: OrderOut, 404: None, 409: None},
+    description='Lab: {"result": {"values": {"HB": {"value": "13.2", "unit": "g/dL", "range": "12-16"}}, '
+    '"comment": "..."}}. Radiology: {"result": {"report": "..."}}. Publishes charge.created for billing.',
+)
+def result_order(order_id: int):
+    data = parse(ResultIn)
+    _tenant()
+    return _saved(_order(orders.enter_result(actor=_actor(), order_id=order_id, result=data.result)))
+
+
+@api_bp.post(f"/orders/<{ID}:order_id>/cancel")
+@allow(ORDER_ROLES)
+@documented(
+    "Cancel an order that is not fulfilled yet",
+    tag=TAG,
+    body=OrderActionIn,
+    responses={200: OrderOut, 404: None, 409: None},
+)
+def cancel_order(order_id: int):
+    optional_body(OrderActionIn)
+    _tenant()
+    return _saved(_order(orders.cancel_order(actor=_actor(), order_id=order_id)))
+
+
+# --- pharmacy stock ---------------------------------------------------------------------------------
+
+
+@api_bp.get("/pharmacy/stock")
+@allow(ORDER_ROLES)
+@documented(
+    "Pharmacy stock of the caller's institution, by name (empty for non-clinical staff)",
+    tag=TAG,
+    responses={200: StockPage},
+    query={"q": "item code starts with", **PAGING},
+)
+def list_stock():
+    _tenant()
+    return _page(orders.stock_for(_actor(), request.args.get("q", "")[:30]), StockOut, StockPage)
+
+
+@api_bp.post("/pharmacy/stock")
+@allow(ORDER_ROLES)
+@documented(
+    "Receive a delivery: adds to the item's stock, creating the item the first time",
+    tag=TAG,
+    body=StockIn,
+    responses={201: StockOut},
+)
+def receive_stock():
+    data = parse(StockIn)
+    referenced("institution_id", services.get_institution, _tenant(), data.institution_id)
+    row = orders.receive_stock(actor=_actor(), **data.model_dump())
+    return _created(StockOut.model_validate(row))
