@@ -7,14 +7,16 @@ from blueprints.hospital import services as hospital
 from medcover.errors import Forbidden
 from medcover.rbac import Role, tenant_of
 
-#: roles that change billing data; everyone else with access reads
+#: roles that change billing data on the pages; everyone else with access reads
 WRITERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER})
+#: and through the API, where an integration account bound to the hospital writes for it
+API_WRITERS = WRITERS | {Role.INTEGRATION}
 
 
 def institution_for_write(actor, institution_id: int):
     """The institution, when the actor may change its billing; another tenant's is reported missing."""
     tenant = tenant_of(actor)
     institution = hospital.get_institution(tenant, institution_id)
-    if actor.role not in WRITERS or not (tenant.is_global or tenant.institution_id == institution.id):
+    if actor.role not in API_WRITERS or not (tenant.is_global or tenant.institution_id == institution.id):
         raise Forbidden("Only the institution's billing staff change its billing.")
     return institution
