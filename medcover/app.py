@@ -219,7 +219,7 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import billing, claims, core, hospital, insurance, notification
+    from blueprints import billing, claims, core, hospital, insurance, notification, payment
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
@@ -229,6 +229,7 @@ def _register_domains(app: Flask) -> None:
     hospital.init_app(app)
     billing.init_app(app)
     claims.init_app(app)
+    payment.init_app(app)
     jobs.every(30, "medcover.events:dispatch_pending")
     openapi.init_app(app)
 

@@ -1,0 +1,3 @@
+"""Payment JSON API: /payments, /refunds, /payment-methods, /commissions, /settlements."""
+
+from blueprints.payment import api_bp  # noqa: F401

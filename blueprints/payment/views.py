@@ -1,0 +1,3 @@
+"""Payment pages."""
+
+from blueprints.payment import bp  # noqa: F401
