@@ -5,6 +5,10 @@ the fetcher is the second wall: a stylesheet, image or font is served only when 
 the app's static folder, read straight from disk. Everything else - ``file:``, ``data:``, any other host,
 paths outside ``/static/``, ``..`` tricks, symlinks leading out - is refused, and WeasyPrint then skips that
 resource with a warning. Nothing ever goes over the network, so there is no redirect to follow.
+
+``data:`` URLs are refused too although they read no file: our templates never need one, and refusing them
+keeps bytes from the printed content (an SVG, a font) away from the image and font parsers should a template
+ever print something unescaped.
 """
 
 from __future__ import annotations

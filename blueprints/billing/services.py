@@ -449,6 +449,14 @@ def _recompute(invoice: Invoice) -> None:
     lines = lines_of(invoice.id)
     covers: dict[date, coverage.Verification | None] = {}
     remaining: dict[str, Decimal | None] = {}
+    # Cover checks query; no flush may send a half-updated line (its split would not add up) meanwhile.
+    with db.session.no_autoflush:
+        company_id = _split_lines(invoice, lines, settings, covers, remaining)
+    _totals(invoice, lines, company_id)
+
+
+def _split_lines(invoice, lines, settings, covers, remaining) -> int | None:
+    """Each line's tax, amount and insurer/patient parts; the insurer's company when one pays."""
     company_id = None
     for line in lines:
         line.net = money(line.unit_price * line.quantity)
@@ -471,6 +479,10 @@ def _recompute(invoice: Invoice) -> None:
                     remaining[line.benefit_code] = money(left - insurer)
         line.insurer_amount = insurer
         line.patient_amount = money(line.amount - insurer)
+    return company_id
+
+
+def _totals(invoice: Invoice, lines: list[InvoiceLine], company_id: int | None) -> None:
     invoice.subtotal = money(sum((line.net for line in lines), ZERO))
     invoice.tax = money(sum((line.tax for line in lines), ZERO))
     invoice.total = money(sum((line.amount for line in lines), ZERO))

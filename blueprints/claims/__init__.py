@@ -15,7 +15,7 @@ api_bp = api_blueprint("api_claims", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.claims import api, services, views  # noqa: F401 - registers the routes
+    from blueprints.claims import api, dispute_api, dispute_views, services, views  # noqa: F401 - registers the routes  # noqa: F401 - disputes and reconciliation
     from medcover.events import subscribe
 
     services.register()
@@ -23,3 +23,11 @@ def init_app(app) -> None:
     subscribe("refund.recorded")(services.record_refund_event)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+    from medcover.navigation import add_nav, add_panel
+
+    add_nav("Claims", "claims.claims", views.READERS, order=400)
+    add_nav("Work queue", "claims.queue", views.DECIDERS, order=410)
+    add_nav("Claims dashboard", "claims.claims_dashboard", views.INSURER_STAFF, order=420)
+    add_panel("billing.invoice", "claims.invoice_claim", views.READERS, label="Insurance claim")
+    add_nav("Disputes", "claims.disputes_list", dispute_views.PAGE_READERS, order=450)
+    add_nav("Reconciliation", "claims.reconciliation_start", dispute_views.RECONCILIATION_READERS, order=460)

@@ -251,6 +251,21 @@ def test_tax_is_added_per_line_and_the_total_is_the_sum_of_the_lines(world):
     assert invoice.total == D("12.88") == sum(li.amount for li in lines)
 
 
+def test_an_insured_patients_taxed_invoice_splits_the_taxed_amounts(world):
+    services.update_settings(
+        actor=world.clerk, institution_id=world.hospital.id, values=services.SettingsInput("HA", tax_percent="16")
+    )
+    invoice = services.create_invoice(
+        actor=world.clerk,
+        institution_id=world.hospital.id,
+        patient_id=world.insured.id,
+        lines=_lines(("CONSULT", 1, None)),
+    )
+    services.issue_invoice(actor=world.clerk, invoice_id=invoice.id)
+    # 2500.00 + 16% = 2900.00; the insurer pays 90% of it: 2610.00, the patient 290.00
+    assert (invoice.total, invoice.insurer_part, invoice.patient_part) == (D("2900.00"), D("2610.00"), D("290.00"))
+
+
 def test_a_line_without_a_price_or_tariff_is_refused_naming_the_line(world):
     before = _count(Invoice)
     with pytest.raises(Invalid) as caught:
