@@ -804,9 +804,15 @@ def record_refund_event(event_id: int, payload: dict) -> None:
 # --- reading -------------------------------------------------------------------------------------
 
 
+def _insurer_only(tenant: Tenant) -> bool:
+    return tenant.company_id is not None and tenant.institution_id is None
+
+
 def get_invoice(tenant: Tenant, invoice_id: int) -> Invoice:
     invoice = db.session.get(Invoice, invoice_id) if invoice_id else None
     ensure_owned(tenant, invoice)
+    if _insurer_only(tenant) and invoice.number is None:
+        raise NotFound("No such record.")  # a hospital's draft is not the insurer's business yet
     return invoice
 
 
@@ -840,6 +846,8 @@ def invoices_query(
     kind: str = "",
 ):
     stmt = scope(select(Invoice), Invoice, tenant).order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    if _insurer_only(tenant):
+        stmt = stmt.where(Invoice.number.is_not(None))
     if status in {s.value for s in InvoiceStatus}:
         stmt = stmt.where(Invoice.status == InvoiceStatus(status))
     if kind in {k.value for k in InvoiceKind}:

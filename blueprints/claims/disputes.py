@@ -11,8 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from blueprints.claims import engine, services
-from blueprints.claims.facts import claim_in, gather
+from blueprints.claims import services
 from blueprints.claims.models import (
     Claim,
     ClaimItem,
@@ -151,7 +150,7 @@ def open_dispute(*, actor, claim_id: int, reason: str, line_nos=None) -> Dispute
     db.session.add(dispute)
     db.session.flush()
     # The claim's guarded transition: of two disputes opened at once, the second finds the claim moved (409).
-    services._move(claim, ClaimStatus.DISPUTED, by_id=actor.id, note=f"dispute #{dispute.id} opened")
+    services.move_claim(claim, ClaimStatus.DISPUTED, by_id=actor.id, note=f"dispute #{dispute.id} opened")
     _audit(
         actor,
         "open",
@@ -200,7 +199,7 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}, not disputed.")
     note = f"dispute #{dispute.id} {target.value}: {' '.join(resolution.split())}"[:500]
     # Everything is checked before anything is written: the new decision is worked out first.
-    redecided = _redecision(claim, clean) if target is DisputeStatus.UPHELD else None
+    redecided = services.redecision(claim, clean) if target is DisputeStatus.UPHELD else None
     now = clock.now()
     moved = db.session.execute(
         update(Dispute)
@@ -214,10 +213,11 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
     db.session.refresh(dispute)
     if redecided is not None:
         items, decision, scheme_id = redecided
-        services._store(claim, items, decision, source="dispute", by_id=actor.id, note=note, scheme_id=scheme_id)
-        services._announce([claim], {claim.id: decision})
+        services.record_decision(
+            claim, items, decision, source="dispute", by_id=actor.id, note=note, scheme_id=scheme_id
+        )
     else:
-        services._move(claim, ClaimStatus(dispute.claim_status_before), by_id=actor.id, note=note)
+        services.move_claim(claim, ClaimStatus(dispute.claim_status_before), by_id=actor.id, note=note)
     _audit(
         actor,
         "resolve",
@@ -234,21 +234,6 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
     recipients = list(dict.fromkeys([*([dispute.raised_by_id] if dispute.raised_by_id else []), *clerks]))
     publish("dispute.resolved", _payload(dispute, claim, recipients))
     return dispute
-
-
-def _redecision(claim: Claim, overrides: dict[int, tuple[Decimal, str]]):
-    """The engine's decision on the claim as it stands today, with the adjudicator's overrides applied.
-    ``apply_overrides`` also turns a proposal that reached the review threshold into the adjudicator's
-    decision: resolving the dispute *is* the review."""
-    items = services.items_of(claim.id)
-    facts = gather([claim], {claim.id: items}).facts_for(claim, items)
-    proposal = engine.decide(claim_in(claim, items), facts)
-    try:
-        decision = engine.apply_overrides(proposal, overrides)
-    except engine.OverrideRefused as exc:
-        raise Invalid.field("overrides", f"Decided again, {exc}.") from None
-    cover = engine.applicable_coverage(facts.coverages, claim.service_date)
-    return items, decision, cover.scheme.scheme_id if cover else None
 
 
 # --- attachments ---------------------------------------------------------------------------------

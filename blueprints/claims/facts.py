@@ -15,6 +15,7 @@ from blueprints.billing import tariffs
 from blueprints.claims import engine
 from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
 from blueprints.insurance import terms
+from medcover import clock
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
@@ -107,7 +108,8 @@ class FactBook:
         if applicable is not None:
             start, end = engine.benefit_period(applicable.start_date, claim.service_date)
             usage = self._usage(claim.member_number, claim.id, start, end)
-        me = self.order.get(claim.id, (claim.submitted_at, claim.id))
+        # A draft (previewed, never submitted) comes after every claim already submitted.
+        me = self.order.get(claim.id) or (claim.submitted_at or clock.now(), claim.id)
         duplicates = frozenset(
             i.service_code
             for i in items
@@ -151,7 +153,7 @@ class FactBook:
 
     def record(self, claim: Claim, decision: engine.Decision) -> None:
         """Fold a decision into the book for the claims decided after it in the same batch."""
-        key_order = self.order.get(claim.id, (claim.submitted_at, claim.id))
+        key_order = self.order.get(claim.id) or (claim.submitted_at or clock.now(), claim.id)
         for lists in self.standing.values():
             lists[:] = [(k, cid) for k, cid in lists if cid != claim.id]
         if decision.status != engine.ClaimOutcome.REJECTED:
@@ -185,7 +187,7 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
     )
     usage_rows: dict[str, list[_UsageRow]] = defaultdict(list)
     standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]] = defaultdict(list)
-    order = {c.id: (c.submitted_at, c.id) for c in claims}
+    order = {c.id: (c.submitted_at, c.id) for c in claims if c.submitted_at is not None}
     if claims:
         earliest = min(c.service_date for c in claims).replace(month=1, day=1)
         earliest = date(earliest.year - 1, 1, 1)  # a benefit period reaches back at most a year

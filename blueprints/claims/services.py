@@ -444,6 +444,34 @@ def _decided_payload(claim: Claim, user_ids: list[int]) -> dict:
     }
 
 
+def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: str | None = None) -> None:
+    """One guarded status change for the claims domain's other modules (disputes)."""
+    _move(claim, target, by_id=by_id, note=note)
+
+
+def redecision(claim: Claim, overrides: dict[int, tuple[Decimal, str]]):
+    """The engine's decision on the claim as it stands today with an adjudicator's overrides applied (a
+    proposal that reached the review threshold becomes the adjudicator's decision). Nothing is written;
+    returns (items, decision, scheme id) for ``record_decision``."""
+    items = items_of(claim.id)
+    facts = gather([claim], {claim.id: items}).facts_for(claim, items)
+    proposal = engine.decide(claim_in(claim, items), facts)
+    try:
+        decision = engine.apply_overrides(proposal, overrides)
+    except engine.OverrideRefused as exc:
+        raise Invalid.field("overrides", f"Decided again, {exc}.") from None
+    cover = engine.applicable_coverage(facts.coverages, claim.service_date)
+    return items, decision, cover.scheme.scheme_id if cover else None
+
+
+def record_decision(
+    claim: Claim, items: list[ClaimItem], decision: engine.Decision, *, source: str, by_id, note=None, scheme_id=None
+) -> None:
+    """Store a decision made outside the engine's run (a dispute upheld) and announce it."""
+    _store(claim, items, decision, source=source, by_id=by_id, note=note, scheme_id=scheme_id)
+    _announce([claim], {claim.id: decision})
+
+
 def _decision_of(claim: Claim, items: list[ClaimItem]) -> engine.Decision:
     """The stored proposal as the engine's value, for an adjudicator's overrides."""
     lines = tuple(
@@ -702,9 +730,19 @@ def approved_claims(tenant: Tenant, *, institution_id: int, start: date, end: da
 # --- reading -------------------------------------------------------------------------------------
 
 
+def _insurer_only(tenant: Tenant) -> bool:
+    return tenant.company_id is not None and tenant.institution_id is None
+
+
+#: a provider's claims the insurer does not see: not yet submitted
+UNSENT = (ClaimStatus.DRAFT, ClaimStatus.VOID)
+
+
 def get_claim(tenant: Tenant, claim_id: int) -> Claim:
     claim = db.session.get(Claim, claim_id) if claim_id else None
     ensure_owned(tenant, claim)
+    if _insurer_only(tenant) and claim.status in UNSENT:
+        raise NotFound("No such record.")
     return claim
 
 
@@ -750,6 +788,8 @@ def claims_query(
     sort: str = "-age",
 ):
     stmt = scope(select(Claim), Claim, tenant)
+    if _insurer_only(tenant):
+        stmt = stmt.where(Claim.status.not_in(UNSENT))
     if status in {s.value for s in ClaimStatus}:
         stmt = stmt.where(Claim.status == ClaimStatus(status))
     if institution_id:

@@ -455,3 +455,19 @@ def test_aging_puts_balances_in_buckets_by_days_since_issue(world):
         receivables.receivables_query(tenant_of(world.clerk), today, payer="patient", bucket="d60")
     ).all()
     assert [inv.total for _ar, inv in drill] == [D("1200.00")]
+
+
+def test_the_insurer_sees_an_invoice_only_once_it_is_issued(world):
+    officer = make_user(Role.FINANCE_OFFICER, company_id=world.company.id)
+    draft = services.create_invoice(
+        actor=world.clerk,
+        institution_id=world.hospital.id,
+        patient_id=world.insured.id,
+        lines=_lines(("CONSULT", 1, None)),
+    )
+    assert draft.company_id == world.company.id
+    with pytest.raises(NotFound):
+        services.get_invoice(tenant_of(officer), draft.id)
+    assert db.session.scalars(services.invoices_query(tenant_of(officer))).all() == []
+    services.issue_invoice(actor=world.clerk, invoice_id=draft.id)
+    assert services.get_invoice(tenant_of(officer), draft.id).number == "HA-000001"

@@ -248,3 +248,21 @@ def test_usage_shows_on_cover_checks(cw):
     verdict = coverage.verify("ACM-001", cw.today)
     lab = next(b for b in verdict.benefits if b.benefit_code == "LAB")
     assert (lab.used, lab.remaining_limit) == (D("1200.00"), D("1800.00"))
+
+
+def test_the_insurer_sees_a_claim_only_once_it_is_submitted(cw):
+    draft = _claim(cw, [("CONSULT", 1, "2500.00")])
+    with pytest.raises(NotFound):
+        services.get_claim(tenant_of(cw.adjudicator), draft.id)
+    assert db.session.scalars(services.claims_query(tenant_of(cw.adjudicator))).all() == []
+    services.submit_claim(actor=cw.clerk, claim_id=draft.id)
+    assert services.get_claim(tenant_of(cw.adjudicator), draft.id).id == draft.id
+
+
+def test_a_draft_previewed_beside_a_submitted_duplicate_is_the_later_one(cw):
+    from blueprints.claims.facts import gather
+
+    _submitted(cw, [("CONSULT", 1, "2500.00")])
+    draft = _claim(cw, [("CONSULT", 1, "2500.00")])
+    items = services.items_of(draft.id)
+    assert gather([draft], {draft.id: items}).facts_for(draft, items).duplicates == frozenset({"CONSULT"})
