@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, jobs, logs, security
+from medcover import api, jobs, logs, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -59,6 +59,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     app.config.from_object(config)
     app.config.update(overrides or {})
+    urls.install(app)
     if app.config.get("TRUSTED_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -94,3 +94,6 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     root.setLevel(level)
     # Werkzeug's access log prints query strings (patient searches): our own request line replaces it.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # WeasyPrint narrates every layout step (and its own import) at INFO.
+    for chatty in ("weasyprint", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -62,7 +62,7 @@ READERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER, Role.
 #: who changes billing: exactly whom the services let (an integration account for its own hospital too)
 WRITERS = access.API_WRITERS
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
-ID = "int(min=1, max=2147483647)"
+ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 PDF = "application/pdf"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

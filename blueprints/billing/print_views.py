@@ -27,7 +27,7 @@ def _no_store(response):
     return response
 
 
-@bp.get("/billing/invoices/<int:invoice_id>.pdf")
+@bp.get("/billing/invoices/<id:invoice_id>.pdf")
 @allow(READERS)
 def print_invoice(invoice_id: int):
     tenant = tenant_of(current_user)

@@ -150,7 +150,7 @@ def _invoice_page(invoice, status: int = 200, partial: str | None = None, **form
     )
 
 
-@bp.get("/billing/invoices/<int:invoice_id>")
+@bp.get("/billing/invoices/<id:invoice_id>")
 @allow(READERS)
 def invoice(invoice_id: int):
     return _invoice_page(services.get_invoice(_tenant(), invoice_id), partial="billing/_invoice_detail.html")
@@ -170,7 +170,7 @@ def _line_answer(invoice_id: int, done, message: str, *, line_no: int | None, fo
     return _toast(_invoice_page(invoice, done.status, partial, line_no=line_no, **forms), _refusal(form))
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/lines")
+@bp.post("/billing/invoices/<id:invoice_id>/lines")
 @allow(WRITERS)
 def line_add(invoice_id: int):
     services.get_invoice(_tenant(), invoice_id)  # another hospital's: 404 before anything else
@@ -202,7 +202,7 @@ def line_add(invoice_id: int):
     )
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/lines/<int:line_no>")
+@bp.post("/billing/invoices/<id:invoice_id>/lines/<id:line_no>")
 @allow(WRITERS)
 def line_update(invoice_id: int, line_no: int):
     services.get_invoice(_tenant(), invoice_id)
@@ -229,7 +229,7 @@ def line_update(invoice_id: int, line_no: int):
     )
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/lines/<int:line_no>/remove")
+@bp.post("/billing/invoices/<id:invoice_id>/lines/<id:line_no>/remove")
 @allow(WRITERS)
 def line_remove(invoice_id: int, line_no: int):
     services.get_invoice(_tenant(), invoice_id)
@@ -257,7 +257,7 @@ def _invoice_action(invoice_id: int, form, action, message, form_name: str):
     return _invoice_page(services.get_invoice(_tenant(), invoice_id), done.status, **{form_name: form})
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/issue")
+@bp.post("/billing/invoices/<id:invoice_id>/issue")
 @allow(WRITERS)
 def invoice_issue(invoice_id: int):
     return _invoice_action(
@@ -269,7 +269,7 @@ def invoice_issue(invoice_id: int):
     )
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/void")
+@bp.post("/billing/invoices/<id:invoice_id>/void")
 @allow(WRITERS)
 def invoice_void(invoice_id: int):
     form = VoidForm()
@@ -282,7 +282,7 @@ def invoice_void(invoice_id: int):
     )
 
 
-@bp.post("/billing/invoices/<int:invoice_id>/credit")
+@bp.post("/billing/invoices/<id:invoice_id>/credit")
 @allow(WRITERS)
 def invoice_credit(invoice_id: int):
     form = CreditForm()
@@ -332,13 +332,13 @@ def _patient_page_url(patient) -> str | None:
     return url_for("hospital.patient", patient_id=patient.id)
 
 
-@bp.get("/billing/patients/<int:patient_id>/billing")
+@bp.get("/billing/patients/<id:patient_id>/billing")
 @allow(READERS)
 def patient_billing(patient_id: int):
     return _panel(hospital.get_patient(_tenant(), patient_id))
 
 
-@bp.post("/billing/patients/<int:patient_id>/items")
+@bp.post("/billing/patients/<id:patient_id>/items")
 @allow(WRITERS)
 def item_add(patient_id: int):
     """A charge entered by hand; HTMX gets the panel back (with the errors, or the new item in the list)."""
@@ -365,7 +365,7 @@ def item_add(patient_id: int):
     return _panel(patient, done.status, charge_form=form)
 
 
-@bp.post("/billing/patients/<int:patient_id>/invoices")
+@bp.post("/billing/patients/<id:patient_id>/invoices")
 @allow(WRITERS)
 def draft_create(patient_id: int):
     """The ticked unbilled items become one draft invoice; 303 to it."""

@@ -59,7 +59,7 @@ FILERS = services.PROVIDER_WRITERS
 RERUNNERS = services.PROVIDER_WRITERS | services.DECIDERS
 DECIDERS = services.DECIDERS
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
-ID = "int(min=1, max=2147483647)"
+ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 MAX_BATCH = 200
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -32,7 +32,7 @@ from medcover.extensions import db
 from medcover.rbac import allow, tenant_of
 
 TAG = "Disputes and reconciliation"
-ID = "int(min=1, max=2147483647)"
+ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 LineNo = Annotated[int, Strict(), Field(ge=1, le=10_000)]
 Text = Annotated[str, Field(min_length=1, max_length=disputes.REASON_CHARS)]

@@ -91,7 +91,7 @@ def _dispute_form_page(claim, form, status: int = 200):
     )
 
 
-@bp.route("/claims/<int:claim_id>/disputes/new", methods=["GET", "POST"])
+@bp.route("/claims/<id:claim_id>/disputes/new", methods=["GET", "POST"])
 @allow(PAGE_OPENERS)
 def dispute_new(claim_id: int):
     """The dispute form (the claim page loads it with htmx); posting it opens the dispute, with evidence."""
@@ -205,7 +205,7 @@ def _dispute_page(dispute, *, resolve_form=None, override_errors=None, status: i
     )
 
 
-@bp.get("/disputes/<int:dispute_id>")
+@bp.get("/disputes/<id:dispute_id>")
 @allow(PAGE_READERS)
 def dispute(dispute_id: int):
     return _dispute_page(disputes.get_dispute(_tenant(), dispute_id))
@@ -223,7 +223,7 @@ def _overrides_from_form(items) -> dict[int, tuple[str, str]]:
     return overrides
 
 
-@bp.post("/disputes/<int:dispute_id>/resolve")
+@bp.post("/disputes/<id:dispute_id>/resolve")
 @allow(disputes.RESOLVERS)
 def dispute_resolve(dispute_id: int):
     dispute = disputes.get_dispute(_tenant(), dispute_id)
@@ -251,7 +251,7 @@ def dispute_resolve(dispute_id: int):
     return redirect(url_for("claims.dispute", dispute_id=dispute.id), 303)
 
 
-@bp.post("/disputes/<int:dispute_id>/attachments")
+@bp.post("/disputes/<id:dispute_id>/attachments")
 @allow(PAGE_OPENERS)
 def dispute_attachment_upload(dispute_id: int):
     dispute = disputes.get_dispute(_tenant(), dispute_id)
@@ -276,7 +276,7 @@ def dispute_attachment_upload(dispute_id: int):
     return redirect(back, 303)
 
 
-@bp.get("/disputes/attachments/<int:attachment_id>")
+@bp.get("/disputes/attachments/<id:attachment_id>")
 @allow(PAGE_READERS)
 def dispute_attachment_download(attachment_id: int):
     """A dispute's evidence as a download, for those who may see the claim."""

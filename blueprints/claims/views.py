@@ -323,7 +323,7 @@ def _claim_page(claim: Claim, status: int = 200, partial: str | None = None, **e
     )
 
 
-@bp.get("/claims/<int:claim_id>")
+@bp.get("/claims/<id:claim_id>")
 @allow(READERS)
 def claim(claim_id: int):
     """The page; HTMX (the "Deciding…" poll, a swap after deciding) gets the claim panel alone."""
@@ -392,7 +392,7 @@ def _overrides(form: ApproveForm) -> dict[int, tuple]:
     return found
 
 
-@bp.post("/claims/<int:claim_id>/approve")
+@bp.post("/claims/<id:claim_id>/approve")
 @allow(DECIDERS)
 def claim_approve(claim_id: int):
     form = ApproveForm()
@@ -407,7 +407,7 @@ def claim_approve(claim_id: int):
     )
 
 
-@bp.post("/claims/<int:claim_id>/reject")
+@bp.post("/claims/<id:claim_id>/reject")
 @allow(DECIDERS)
 def claim_reject(claim_id: int):
     form = RejectForm()
@@ -479,7 +479,7 @@ def claim_new():
     return render("claims/new.html", status=status, form=form.with_blank_lines(), choose_institution=choose)
 
 
-@bp.post("/claims/<int:claim_id>/edit")
+@bp.post("/claims/<id:claim_id>/edit")
 @allow(PROVIDERS)
 def claim_edit(claim_id: int):
     claim = services.get_claim(_tenant(), claim_id)
@@ -496,7 +496,7 @@ def claim_edit(claim_id: int):
     )
 
 
-@bp.post("/claims/<int:claim_id>/submit")
+@bp.post("/claims/<id:claim_id>/submit")
 @allow(PROVIDERS)
 def claim_submit(claim_id: int):
     return _claim_action(
@@ -508,7 +508,7 @@ def claim_submit(claim_id: int):
     )
 
 
-@bp.post("/claims/<int:claim_id>/void")
+@bp.post("/claims/<id:claim_id>/void")
 @allow(PROVIDERS)
 def claim_void(claim_id: int):
     form = DraftActionForm()
@@ -521,7 +521,7 @@ def claim_void(claim_id: int):
     )
 
 
-@bp.post("/claims/from-invoice/<int:invoice_id>")
+@bp.post("/claims/from-invoice/<id:invoice_id>")
 @allow(PROVIDERS)
 def claim_from_invoice(invoice_id: int):
     """ "Claim the insurer's part" on an invoice: a draft of its insured lines, then its page."""
@@ -540,7 +540,7 @@ def claim_from_invoice(invoice_id: int):
     return redirect(url_for("claims.claim", claim_id=claim.id), 303)
 
 
-@bp.get("/claims/invoices/<int:invoice_id>")
+@bp.get("/claims/invoices/<id:invoice_id>")
 @allow(READERS)
 def invoice_claim(invoice_id: int):
     """A panel for the invoice page (medcover.navigation.add_panel): its claim, or the button to make one."""

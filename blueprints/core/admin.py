@@ -78,7 +78,7 @@ def user_invite():
     return render_template("core/invite_form.html", form=form), done.status
 
 
-@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>/edit", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def user_edit(user_id: int):
     user = services.get_user(_actor(), user_id)
@@ -104,7 +104,7 @@ def user_edit(user_id: int):
     return render_template("core/user_form.html", form=form, user=user), done.status
 
 
-@bp.post("/admin/users/<int:user_id>/active")
+@bp.post("/admin/users/<id:user_id>/active")
 @allow(Role.ADMIN)
 def user_set_active(user_id: int):
     """Deactivate or reactivate from the list; HTMX swaps the row in place."""

@@ -178,7 +178,7 @@ def list_users():
     return jsonify_model(UserPage.model_validate(paginate(stmt, UserOut.model_validate)))
 
 
-@api_bp.get("/users/<int:user_id>")
+@api_bp.get("/users/<id:user_id>")
 @allow(Role.ADMIN)
 @documented("One user", tag=TAG, responses={200: UserOut, 404: None})
 def get_user(user_id: int):

@@ -145,7 +145,7 @@ def my_sessions():
     return render_template("core/sessions.html", rows=rows, current_id=getattr(session, "row_id", None))
 
 
-@bp.post("/auth/sessions/<int:session_id>/revoke")
+@bp.post("/auth/sessions/<id:session_id>/revoke")
 @allow(STAFF)
 def revoke_session(session_id: int):
     services.revoke_session(actor=current_user._get_current_object(), session_id=session_id)

@@ -55,7 +55,7 @@ WRITERS = frozenset({Role.ADMIN, Role.RECEPTIONIST, Role.BILLING_CLERK, Role.INT
 READERS = WRITERS | {Role.AUDITOR}
 STAFF_WRITERS = frozenset({Role.ADMIN, Role.INTEGRATION})
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
-ID = "int(min=1, max=2147483647)"
+ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -155,7 +155,7 @@ def _order_action(order_id: int, form, action, message: str):
     return _toast(_row(row, back, 422, refusal, entered=form), refusal)
 
 
-@bp.post("/hospital/orders/<int:order_id>/dispense")
+@bp.post("/hospital/orders/<id:order_id>/dispense")
 @allow(HOSPITAL_STAFF)
 def order_dispense(order_id: int):
     return _order_action(
@@ -166,7 +166,7 @@ def order_dispense(order_id: int):
     )
 
 
-@bp.post("/hospital/orders/<int:order_id>/cancel")
+@bp.post("/hospital/orders/<id:order_id>/cancel")
 @allow(HOSPITAL_STAFF)
 def order_cancel(order_id: int):
     return _order_action(
@@ -200,7 +200,7 @@ def _lab_values(form: LabResultForm) -> dict:
     return result
 
 
-@bp.post("/hospital/orders/<int:order_id>/result")
+@bp.post("/hospital/orders/<id:order_id>/result")
 @allow(HOSPITAL_STAFF)
 def order_result(order_id: int):
     """Lab values (a line per test) or a radiology report, by the order's kind."""
@@ -294,7 +294,7 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-@bp.post("/hospital/patients/<int:patient_id>/records")
+@bp.post("/hospital/patients/<id:patient_id>/records")
 @allow(HOSPITAL_STAFF)
 def record_add(patient_id: int):
     """Record an encounter from the patient page (the same service as ``POST /api/v1/medical-records``)."""
@@ -318,7 +318,7 @@ def record_add(patient_id: int):
     return _patient_page(services.get_patient(_tenant(), patient_id), done.status, encounter_form=form)
 
 
-@bp.post("/hospital/records/<int:record_id>/orders")
+@bp.post("/hospital/records/<id:record_id>/orders")
 @allow(HOSPITAL_STAFF)
 def order_place(record_id: int):
     """Order a medicine, a test or an imaging study from one encounter on the patient page."""

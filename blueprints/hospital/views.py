@@ -245,13 +245,13 @@ def _patient_page(patient, status: int = 200, **forms):
     )
 
 
-@bp.get("/hospital/patients/<int:patient_id>")
+@bp.get("/hospital/patients/<id:patient_id>")
 @allow(HOSPITAL_STAFF)
 def patient(patient_id: int):
     return _patient_page(services.get_patient(_tenant(), patient_id))
 
 
-@bp.post("/hospital/patients/<int:patient_id>")
+@bp.post("/hospital/patients/<id:patient_id>")
 @allow(HOSPITAL_STAFF)
 def patient_update(patient_id: int):
     patient = services.get_patient(_tenant(), patient_id)
@@ -263,7 +263,7 @@ def patient_update(patient_id: int):
     return _patient_page(services.get_patient(_tenant(), patient_id), done.status, edit_form=form)
 
 
-@bp.post("/hospital/patients/<int:patient_id>/merge")
+@bp.post("/hospital/patients/<id:patient_id>/merge")
 @allow(HOSPITAL_STAFF)
 def patient_merge(patient_id: int):
     patient = services.get_patient(_tenant(), patient_id)
@@ -286,7 +286,7 @@ def patient_merge(patient_id: int):
 # --- appointments ---------------------------------------------------------------------------------
 
 
-@bp.post("/hospital/patients/<int:patient_id>/appointments")
+@bp.post("/hospital/patients/<id:patient_id>/appointments")
 @allow(HOSPITAL_STAFF)
 def appointment_book(patient_id: int):
     patient = services.get_patient(_tenant(), patient_id)
@@ -356,7 +356,7 @@ def _row_action(appointment_id: int, form, action, message: str):
     return _toast(_row(row, 422, failed=form), refusal)
 
 
-@bp.post("/hospital/appointments/<int:appointment_id>/check-in")
+@bp.post("/hospital/appointments/<id:appointment_id>/check-in")
 @allow(HOSPITAL_STAFF)
 def appointment_check_in(appointment_id: int):
     return _row_action(
@@ -367,7 +367,7 @@ def appointment_check_in(appointment_id: int):
     )
 
 
-@bp.post("/hospital/appointments/<int:appointment_id>/<action>")
+@bp.post("/hospital/appointments/<id:appointment_id>/<action>")
 @allow(HOSPITAL_STAFF)
 def appointment_status(appointment_id: int, action: str):
     if action not in STATUS_ACTIONS:
@@ -384,7 +384,7 @@ def appointment_status(appointment_id: int, action: str):
     )
 
 
-@bp.post("/hospital/appointments/<int:appointment_id>/reschedule")
+@bp.post("/hospital/appointments/<id:appointment_id>/reschedule")
 @allow(HOSPITAL_STAFF)
 def appointment_reschedule(appointment_id: int):
     form = RescheduleForm()
@@ -535,13 +535,13 @@ def _schedule_page(person, form=None, status: int = 200):
     )
 
 
-@bp.get("/hospital/staff/<int:personnel_id>/schedule")
+@bp.get("/hospital/staff/<id:personnel_id>/schedule")
 @allow(HOSPITAL_STAFF)
 def staff_schedule(personnel_id: int):
     return _schedule_page(services.get_personnel(_tenant(), personnel_id))
 
 
-@bp.post("/hospital/staff/<int:personnel_id>/schedule")
+@bp.post("/hospital/staff/<id:personnel_id>/schedule")
 @allow(STAFF_ADMINS)
 def staff_schedule_save(personnel_id: int):
     person = services.get_personnel(_tenant(), personnel_id)
@@ -563,7 +563,7 @@ def staff_schedule_save(personnel_id: int):
 # --- medical record attachments ------------------------------------------------------------------
 
 
-@bp.post("/hospital/records/<int:record_id>/attachments")
+@bp.post("/hospital/records/<id:record_id>/attachments")
 @allow(HOSPITAL_STAFF)
 def record_attachment_upload(record_id: int):
     """Attach a file to a record from the patient page; the outcome is flashed there (303)."""
@@ -593,7 +593,7 @@ def record_attachment_upload(record_id: int):
     return redirect(back, 303)
 
 
-@bp.get("/hospital/attachments/<int:attachment_id>")
+@bp.get("/hospital/attachments/<id:attachment_id>")
 @allow(STAFF)
 def record_attachment_download(attachment_id: int):
     """A record's attachment as a download, for those who may read the record."""

@@ -79,7 +79,7 @@ SET_UP_REASON = "Scheme set-up: no member is covered by it yet."
 SCHEME_NULLABLE = {"annual_limit", "review_threshold", "effective_from", "effective_to"}
 TERM_NULLABLE = {"annual_limit", "per_visit_limit", "max_visits"}
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
-ID = "int(min=1, max=2147483647)"
+ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

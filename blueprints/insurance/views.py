@@ -184,13 +184,13 @@ def _blank_add_form() -> BenefitAddForm:
     return BenefitAddForm(formdata=None, prefix="add")
 
 
-@bp.get("/insurance/schemes/<int:scheme_id>")
+@bp.get("/insurance/schemes/<id:scheme_id>")
 @allow(READERS)
 def scheme(scheme_id: int):
     return _builder(services.get_scheme(_tenant(), scheme_id))
 
 
-@bp.post("/insurance/schemes/<int:scheme_id>")
+@bp.post("/insurance/schemes/<id:scheme_id>")
 @allow(WRITERS)
 def scheme_update(scheme_id: int):
     scheme = services.get_scheme(_tenant(), scheme_id)
@@ -209,7 +209,7 @@ def scheme_update(scheme_id: int):
     return _builder(scheme, 422, scheme_form=form)
 
 
-@bp.post("/insurance/schemes/<int:scheme_id>/clone")
+@bp.post("/insurance/schemes/<id:scheme_id>/clone")
 @allow(WRITERS)
 def scheme_clone(scheme_id: int):
     scheme = services.get_scheme(_tenant(), scheme_id)
@@ -249,7 +249,7 @@ def _benefit_terms(form) -> services.BenefitTerms:
     )
 
 
-@bp.post("/insurance/schemes/<int:scheme_id>/benefits")
+@bp.post("/insurance/schemes/<id:scheme_id>/benefits")
 @allow(WRITERS)
 def scheme_benefit_add(scheme_id: int):
     scheme = services.get_scheme(_tenant(), scheme_id)
@@ -276,14 +276,14 @@ def scheme_benefit_add(scheme_id: int):
     return _builder(services.get_scheme(_tenant(), scheme_id), status, "insurance/_benefit_add.html", add_form=form)
 
 
-@bp.get("/insurance/scheme-benefits/<int:row_id>")
+@bp.get("/insurance/scheme-benefits/<id:row_id>")
 @allow(READERS)
 def scheme_benefit_row(row_id: int):
     row = services.get_scheme_benefit(_tenant(), row_id)
     return _builder(services.get_scheme(_tenant(), row.scheme_id), partial="insurance/_benefit_row.html", row=row)
 
 
-@bp.get("/insurance/scheme-benefits/<int:row_id>/edit")
+@bp.get("/insurance/scheme-benefits/<id:row_id>/edit")
 @allow(WRITERS)
 def scheme_benefit_edit(row_id: int):
     row = services.get_scheme_benefit(_tenant(), row_id)
@@ -292,7 +292,7 @@ def scheme_benefit_edit(row_id: int):
     return _builder(scheme, partial="insurance/_benefit_edit.html", row=row, editing={row.id: form})
 
 
-@bp.post("/insurance/scheme-benefits/<int:row_id>")
+@bp.post("/insurance/scheme-benefits/<id:row_id>")
 @allow(WRITERS)
 def scheme_benefit_update(row_id: int):
     row = services.get_scheme_benefit(_tenant(), row_id)
@@ -317,7 +317,7 @@ def scheme_benefit_update(row_id: int):
     return _builder(scheme, status, "insurance/_benefit_edit.html", row=row, editing={row.id: form})
 
 
-@bp.post("/insurance/scheme-benefits/<int:row_id>/remove")
+@bp.post("/insurance/scheme-benefits/<id:row_id>/remove")
 @allow(WRITERS)
 def scheme_benefit_remove(row_id: int):
     row = services.get_scheme_benefit(_tenant(), row_id)
@@ -635,13 +635,13 @@ def _coverage_actions() -> dict[str, list[tuple[str, str]]]:
     }
 
 
-@bp.get("/insurance/members/<int:member_id>")
+@bp.get("/insurance/members/<id:member_id>")
 @allow(READERS)
 def member(member_id: int):
     return _member_page(services.get_member(_tenant(), member_id))
 
 
-@bp.post("/insurance/coverages/<int:coverage_id>/status")
+@bp.post("/insurance/coverages/<id:coverage_id>/status")
 @allow(WRITERS)
 def coverage_status(coverage_id: int):
     cover = services.get_coverage(_tenant(), coverage_id)
@@ -659,7 +659,7 @@ def coverage_status(coverage_id: int):
     return redirect(url_for("insurance.member", member_id=cover.member_id), 303)
 
 
-@bp.post("/insurance/coverages/<int:coverage_id>/renew")
+@bp.post("/insurance/coverages/<id:coverage_id>/renew")
 @allow(WRITERS)
 def coverage_renew(coverage_id: int):
     cover = services.get_coverage(_tenant(), coverage_id)
@@ -744,7 +744,7 @@ def preauthorization_request():
     return _preauth_page(form, 422)
 
 
-@bp.post("/insurance/preauthorizations/<int:preauth_id>/decision")
+@bp.post("/insurance/preauthorizations/<id:preauth_id>/decision")
 @allow(DECIDERS)
 def preauthorization_decide(preauth_id: int):
     decision = request.form.get("decision", "")

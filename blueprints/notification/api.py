@@ -146,7 +146,7 @@ def list_notifications():
     return jsonify_model(NotificationPage.model_validate(paginate(stmt, NotificationOut.model_validate)))
 
 
-@api_bp.get("/notifications/<int:notification_id>")
+@api_bp.get("/notifications/<id:notification_id>")
 @allow(ALL_ROLES)
 @documented("One notification", tag=TAG, responses={200: NotificationOut, 404: None})
 def get_notification(notification_id: int):
@@ -179,7 +179,7 @@ def list_templates():
     return jsonify_model(TemplatePage.model_validate(paginate(services.templates_query(), TemplateOut.model_validate)))
 
 
-@api_bp.get("/notifications/templates/<int:template_id>")
+@api_bp.get("/notifications/templates/<id:template_id>")
 @allow(Role.ADMIN)
 @documented("One template version", tag=TAG, responses={200: TemplateOut, 404: None})
 def get_template(template_id: int):

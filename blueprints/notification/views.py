@@ -39,7 +39,7 @@ def inbox():
     )
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @allow(STAFF)
 def mark_read(notification_id: int):
     services.mark_read(user_id=current_user.id, notification_id=notification_id)
@@ -114,7 +114,7 @@ def deliveries():
     )
 
 
-@bp.get("/admin/notifications/<int:notification_id>")
+@bp.get("/admin/notifications/<id:notification_id>")
 @allow(Role.ADMIN)
 def delivery(notification_id: int):
     row = services.get_notification(notification_id, tenant_of(current_user))
@@ -123,7 +123,7 @@ def delivery(notification_id: int):
     )
 
 
-@bp.post("/admin/notifications/<int:notification_id>/resend")
+@bp.post("/admin/notifications/<id:notification_id>/resend")
 @allow(Role.ADMIN)
 def resend(notification_id: int):
     try:

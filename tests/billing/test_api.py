@@ -831,12 +831,6 @@ def test_unknown_and_out_of_range_ids_in_the_path_are_404(world, clerk):
         assert_problem(clerk(method, path, {"invoice_prefix": "X"} if method != "GET" else None), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="platform routing bug: of two rules on one path (PATCH/DELETE lines, GET/PUT settings), werkzeug "
-    "skips the other-method rule before the int(min, max) converter rejects the id, so the second one "
-    "registered answers 405 instead of 404 for an out-of-range id (also PUT /schemes/0, PUT /patients/0)",
-)
 @pytest.mark.parametrize(
     ("method", "path"), [("DELETE", "/invoices/1/lines/0"), ("PUT", "/billing-settings/2147483648")]
 )

@@ -832,7 +832,7 @@ def test_auditor_gets_403_on_every_user_admin_route(app, client, login_as):
     assert len(routes) >= 8
     before = db.session.scalar(select(func.count()).select_from(User))
     for method, rule in routes:
-        url = rule.replace("<int:user_id>", str(nurse.id))
+        url = rule.replace("<id:user_id>", str(nurse.id))
         data = {"email": "a@example.com", "full_name": "A B", "role": "admin", "password": NEW_PASSWORD, "active": "0"}
         response = client.open(url, method=method, data=data if method == "POST" else None)
         assert response.status_code == 403, (method, url)

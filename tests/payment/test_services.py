@@ -88,8 +88,15 @@ def test_another_hospital_cannot_take_payment_on_an_invoice(cw, people, issued):
         _pay(people.insurer, "invoice", issued.id, "10.00", payer="insurer")
 
 
-def test_an_unapproved_claim_cannot_be_paid(cw, people, issued):
-    claim = claims.claim_from_invoice(actor=cw.clerk, invoice_id=issued.id)
+def test_an_unapproved_claim_cannot_be_paid(cw, people):
+    claim = claims.create_claim(
+        actor=cw.clerk,
+        values=claims.ClaimInput("ACM-001", cw.hospital.id, cw.today, [claims.ItemInput("SURGERY", 1, "80000.00")]),
+    )
+    with pytest.raises(NotFound):  # a draft is the provider's own business
+        _pay(people.insurer, "claim", claim.id, "10.00", "bank_transfer", "FT2611290001")
+    claims.submit_claim(actor=cw.clerk, claim_id=claim.id)
+    assert claim.status.value == "pending_review"
     with pytest.raises(Conflict, match="only approved claims"):
         _pay(people.insurer, "claim", claim.id, "10.00", "bank_transfer", "FT2611290001")
 

@@ -39,9 +39,9 @@ CORE_EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("/admin/audit", "GET"): AUDIT,
     ("/admin/audit.csv", "GET"): AUDIT,
     ("/admin/users", "GET"): ADMIN,
-    ("/admin/users/<int:user_id>/active", "POST"): ADMIN,
-    ("/admin/users/<int:user_id>/edit", "GET"): ADMIN,
-    ("/admin/users/<int:user_id>/edit", "POST"): ADMIN,
+    ("/admin/users/<id:user_id>/active", "POST"): ADMIN,
+    ("/admin/users/<id:user_id>/edit", "GET"): ADMIN,
+    ("/admin/users/<id:user_id>/edit", "POST"): ADMIN,
     ("/admin/users/invite", "GET"): ADMIN,
     ("/admin/users/invite", "POST"): ADMIN,
     ("/admin/users/new", "GET"): ADMIN,
@@ -53,7 +53,7 @@ CORE_EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("/auth/profile", "GET"): STAFF,
     ("/auth/refresh", "POST"): STAFF,
     ("/auth/sessions", "GET"): STAFF,
-    ("/auth/sessions/<int:session_id>/revoke", "POST"): STAFF,
+    ("/auth/sessions/<id:session_id>/revoke", "POST"): STAFF,
     ("/auth/sessions/revoke-all", "POST"): STAFF,
     ("/auth/login", "GET"): PUBLIC,
     ("/auth/login", "POST"): PUBLIC,
@@ -72,7 +72,7 @@ CORE_EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     (f"{PREFIX}/auth/profile", "GET"): ALL,
     (f"{PREFIX}/users", "GET"): ADMIN,
     (f"{PREFIX}/users", "POST"): ADMIN,
-    (f"{PREFIX}/users/<int:user_id>", "GET"): ADMIN,
+    (f"{PREFIX}/users/<id:user_id>", "GET"): ADMIN,
     (f"{PREFIX}/openapi.json", "GET"): PUBLIC,
     (f"{PREFIX}/docs", "GET"): PUBLIC,
 }
@@ -83,10 +83,10 @@ AUDITOR_SELF_SERVICE = {
     ("/auth/change-password", "POST"),
     ("/auth/logout", "POST"),
     ("/auth/refresh", "POST"),
-    ("/auth/sessions/<int:session_id>/revoke", "POST"),
+    ("/auth/sessions/<id:session_id>/revoke", "POST"),
     ("/auth/sessions/revoke-all", "POST"),
     (f"{PREFIX}/auth/logout", "POST"),
-    ("/notifications/<int:notification_id>/read", "POST"),
+    ("/notifications/<id:notification_id>/read", "POST"),
     ("/notifications/read-all", "POST"),
     ("/notifications/preferences", "POST"),
 }
@@ -140,7 +140,7 @@ def expected(app, route: Route):
 def _url(route: Route, ids: dict[str, int]) -> str:
     def fill(match):
         kind, name = match.group("kind") or "string", match.group("name")
-        if kind == "int":
+        if kind in ("int", "id"):
             return str(ids.get(name, ids["user_id"]))
         if kind == "uuid":
             return str(uuid.uuid4())

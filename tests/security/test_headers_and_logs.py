@@ -44,7 +44,8 @@ def _page_urls(app, user_id: int) -> list[str]:
             continue
         if rule.rule.startswith(PREFIX) and rule.rule != f"{PREFIX}/docs":
             continue
-        url = re.sub(r"<int:\w+>", str(user_id), rule.rule)
+        url = re.sub(r"<(?:int|id):\w+>", str(user_id), rule.rule)
+        url = re.sub(r"<uuid:\w+>", "00000000-0000-4000-8000-000000000000", url)
         urls.append(re.sub(r"<(?:\w+:)?\w+>", "x", url))
     return sorted(set(urls))
 
