@@ -26,11 +26,11 @@ from blueprints.billing.ledger_forms import (
 )
 from blueprints.billing.models import AccountReceivable, Invoice, ServiceTariff
 from blueprints.core import services as core
-from blueprints.core.admin import _cell as csv_cell  # the audit export's formula defusing, shared
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.errors import DomainError, Invalid, NotFound
+from medcover.exports import csv_cell
 from medcover.extensions import db
 from medcover.pages import form_failed, page_of, render, submit
 from medcover.rbac import Role, allow, tenant_of

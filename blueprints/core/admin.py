@@ -11,6 +11,7 @@ from flask_login import current_user
 from blueprints.core import bp, services
 from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
 from medcover.errors import DomainError
+from medcover.exports import csv_cell
 from medcover.extensions import db
 from medcover.pages import page_of, public_url, render, submit
 from medcover.rbac import Role, allow
@@ -185,7 +186,7 @@ def audit_export():
     for row in rows:
         writer.writerow(
             [
-                _cell(v)
+                csv_cell(v)
                 for v in (
                     row.occurred_at.isoformat(),
                     row.actor_label,
@@ -213,11 +214,3 @@ def audit_export():
     return Response(
         buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-log.csv"}
     )
-
-
-def _cell(value) -> str:
-    """CSV cells that a spreadsheet would run as a formula are defused with a leading quote."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
