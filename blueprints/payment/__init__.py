@@ -22,3 +22,11 @@ def init_app(app) -> None:
     jobs.every(3600, "medcover.idempotency:purge")
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+    from medcover.navigation import add_nav, add_panel
+
+    add_nav("Payments", "payment.payments", views.READERS, order=500)
+    add_nav("Refunds", "payment.refunds", views.READERS, order=510)
+    add_nav("Settlements", "payment.settlements", views.READERS, order=520)
+    add_nav("Agents", "payment.agents", views.AGENT_READERS, order=530)
+    add_nav("Payment methods", "payment.methods", views.READERS, order=540)
+    add_panel("billing.invoice", "payment.invoice_payments", views.READERS, label="Payments")

@@ -501,15 +501,31 @@ class SettlementLine:
     payable: Decimal
 
 
-def settlement_preview(*, actor, institution_id: int, period_start, period_end) -> list[SettlementLine]:
-    """The approved claims of a provider in a period with what is left to pay on each."""
-    tenant = tenant_of(actor)
-    if tenant.company_id is None and not tenant.is_global:
+def _paying_company(tenant: Tenant, company_id: int | None) -> int:
+    """The insurer a settlement is for: the officer's own; a platform admin names one."""
+    if tenant.company_id is not None:
+        return tenant.company_id
+    if not tenant.is_global:
         raise Forbidden("Settlements are made by the insurer.")
+    if not company_id:
+        raise Invalid.field("company_id", "Choose the insurer that pays.")
+    return int(company_id)
+
+
+def settlement_preview(
+    *, actor, institution_id: int, period_start, period_end, company_id: int | None = None
+) -> list[SettlementLine]:
+    """The approved claims of a provider in a period with what is left to pay on each, for one insurer."""
+    tenant = tenant_of(actor)
+    company_id = _paying_company(tenant, company_id)
     start, end = fields.day(period_start, "period_start"), fields.day(period_end, "period_end")
     if end < start:
         raise Invalid.field("period_end", "The period ends before it starts.")
-    rows = claims.approved_claims(tenant, institution_id=institution_id, start=start, end=end)
+    rows = [
+        c
+        for c in claims.approved_claims(tenant, institution_id=institution_id, start=start, end=end)
+        if c.company_id == company_id
+    ]
     paid = _net_paid_many(PaymentKind.CLAIM, [c.id for c in rows])
     lines = []
     for claim in rows:
@@ -551,23 +567,35 @@ def _net_paid_many(kind: PaymentKind, ids: list[int]) -> dict[int, Decimal]:
 
 
 def settle(
-    *, actor, institution_id: int, period_start, period_end, method: str, reference: str | None, paid_on=None
+    *,
+    actor,
+    institution_id: int,
+    period_start,
+    period_end,
+    method: str,
+    reference: str | None,
+    paid_on=None,
+    company_id: int | None = None,
 ) -> FinancialSettlement:
     """Pay a provider every approved claim of the period in one batch: one payment per claim, which marks
     each claim paid; the settlement advice lists them."""
     tenant = tenant_of(actor)
-    if actor.role not in APPROVERS or (tenant.company_id is None and not tenant.is_global):
+    if actor.role not in APPROVERS:
         raise Forbidden("Settlements are made by the insurer's finance officers.")
+    company_id = _paying_company(tenant, company_id)
     method_kind = _method(method)
     reference = _reference(method_kind, reference)
     day = _paid_on(paid_on)
-    locks.hold(f"settlement:{tenant.company_id}:{institution_id}")
+    locks.hold(f"settlement:{company_id}:{institution_id}")
     lines = settlement_preview(
-        actor=actor, institution_id=institution_id, period_start=period_start, period_end=period_end
+        actor=actor,
+        institution_id=institution_id,
+        period_start=period_start,
+        period_end=period_end,
+        company_id=company_id,
     )
     if not lines:
         raise Conflict("No approved claims are waiting for payment from this provider in that period.")
-    company_id = tenant.company_id or claims.get_claim(tenant, lines[0].claim_id).company_id
     settlement = FinancialSettlement(
         company_id=company_id,
         institution_id=institution_id,
