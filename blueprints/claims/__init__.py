@@ -15,7 +15,7 @@ api_bp = api_blueprint("api_claims", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.claims import api, dispute_api, dispute_views, services, views  # noqa: F401 - registers the routes  # noqa: F401 - disputes and reconciliation
+    from blueprints.claims import api, dispute_api, dispute_views, letter_views, services, views  # noqa: F401 - registers the routes  # noqa: F401 - disputes and reconciliation
     from medcover.events import subscribe
 
     services.register()

@@ -68,7 +68,8 @@ CLAIM_TRANSITIONS: dict[ClaimStatus, set[ClaimStatus]] = {
     ClaimStatus.PARTIALLY_APPROVED: {ClaimStatus.PAID, ClaimStatus.DISPUTED},
     ClaimStatus.REJECTED: {ClaimStatus.DISPUTED},
     ClaimStatus.DISPUTED: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.REJECTED},
-    ClaimStatus.PAID: set(),
+    # A refund or reversal of the insurer's payment opens the claim for payment again.
+    ClaimStatus.PAID: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED},
     ClaimStatus.VOID: set(),
 }
 FINALISED = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.PAID)

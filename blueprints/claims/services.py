@@ -682,6 +682,10 @@ def _apply_payment(claim_id: int, amount: Decimal, source: str, day) -> None:
         and claim.total_paid >= claim.total_approved
     ):
         _move(claim, ClaimStatus.PAID, by_id=None, note=f"paid {claim.total_paid:,.2f}")
+    elif claim.status is ClaimStatus.PAID and claim.total_paid < claim.total_approved:
+        decided = [item.decision for item in items_of(claim.id)]
+        target = ClaimStatus.PARTIALLY_APPROVED if "rejected" in decided else ClaimStatus.APPROVED
+        _move(claim, target, by_id=None, note=f"payment refunded: {claim.total_paid:,.2f} paid of the approved total")
 
 
 def payable(tenant: Tenant, claim_id: int) -> Decimal:

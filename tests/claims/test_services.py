@@ -221,6 +221,9 @@ def test_payments_mark_a_claim_paid_once_the_approved_total_is_paid(cw):
     assert services.payable(tenant_of(cw.adjudicator), claim.id) == D("1250.00")
     services.record_payment_event(2, {**event, "payment_id": 2, "amount": "1250.00"})
     assert claim.status.value == "paid"
+    services.record_refund_event(3, {"claim_id": claim.id, "refund_id": 1, "amount": "250.00"})
+    assert (claim.total_paid, claim.status.value) == (D("2000.00"), "approved")
+    assert services.payable(tenant_of(cw.adjudicator), claim.id) == D("250.00")
 
 
 def test_the_batch_reads_a_fixed_number_of_times_whatever_the_number_of_claims(cw, count_queries):
