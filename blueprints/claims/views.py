@@ -12,7 +12,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.billing import services as billing
-from blueprints.claims import bp, dashboard, services
+from blueprints.claims import bp, dashboard, disputes, services
 from blueprints.claims.engine import REASONS
 from blueprints.claims.forms import (
     ApproveForm,
@@ -318,6 +318,8 @@ def _claim_page(claim: Claim, status: int = 200, partial: str | None = None, **e
         next_id=services.next_pending(_tenant(), claim.id) if current_user.role in DECIDERS else None,
         in_queue=current_user.role in DECIDERS and _tenant().institution_id is None,
         conflict=extra.pop("conflict", None),
+        may_dispute=disputes.may_open(current_user, claim),
+        claim_disputes=disputes.disputes_of(claim.id),
         decided=extra.pop("decided", False),
         **extra,
     )

@@ -433,3 +433,20 @@ def test_the_api_upholds_with_overrides(cw, client, api_token):
     assert done.get_json()["claim_status"] == "approved"
     db.session.expire_all()
     assert services.get_claim(tenant_of(cw.adjudicator), claim.id).total_approved == D("65000.00")
+
+
+def test_the_claim_page_offers_the_dispute_and_then_links_to_it(cw, client, login):
+    from blueprints.claims import services as claims_services
+    from medcover.extensions import db as _db
+
+    claim = claims_services.create_claim(
+        actor=cw.clerk,
+        values=claims_services.ClaimInput(
+            "ACM-001", cw.hospital.id, cw.today, [claims_services.ItemInput("MRI-HEAD", 1, "30000.00")]
+        ),
+    )
+    claims_services.submit_claim(actor=cw.clerk, claim_id=claim.id)
+    _db.session.commit()
+    login(cw.clerk)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert f'href="/claims/{claim.id}/disputes/new"' in page and "Dispute this claim" in page
