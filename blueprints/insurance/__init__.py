@@ -29,5 +29,5 @@ def init_app(app) -> None:
 
     add_nav("Schemes", "insurance.schemes", views.READERS, order=200)
     add_nav("Members", "insurance.members", views.READERS, order=210)
-    add_nav("Pre-authorisations", "insurance.preauthorizations", views.READERS, order=220)
+    add_nav("Pre-authorisations", "insurance.preauthorizations", views.PREAUTH_READERS, order=220)
     add_nav("Verify cover", "insurance.verify", STAFF, order=230)

@@ -10,13 +10,15 @@ and another company's row answers 404 as if it did not exist):
 | schemes, scheme benefits, premium rates    | READERS                      | WRITERS (ADMIN, INTEGRATION)          |
 | members, coverages (+ suspend ... renew)   | READERS                      | WRITERS                               |
 | premium quote (POST, changes nothing)      | READERS except AUDITOR       | -                                     |
-| pre-authorisations                         | READERS                      | create: REQUESTERS; approve/decline:  |
-|                                            |                              | ADMIN, ADJUDICATOR                    |
+| pre-authorisations                         | PREAUTH_READERS              | create: REQUESTERS; approve/decline:  |
+|                                            |                              | ADMIN, ADJUDICATOR (insurer side)     |
 | coverage verify (POST) / check (GET)       | every role (POST: no AUDITOR)| -                                     |
 
 READERS = ADMIN, ADJUDICATOR, FINANCE_OFFICER, AUDITOR, INTEGRATION. REQUESTERS = ADMIN, ADJUDICATOR,
 INTEGRATION, RECEPTIONIST, BILLING_CLERK: insurer staff (and platform admins) create a pre-authorisation
-already approved, hospital staff create a request that the insurer decides. The auditor changes nothing,
+already approved, hospital staff (and integrations bound to a hospital) create a request that the member's
+insurer decides. PREAUTH_READERS = READERS + RECEPTIONIST, BILLING_CLERK: a hospital reads the requests it
+made, an insurer its members' pre-authorisations, whoever asked. The auditor changes nothing,
 so no POST is open to it (not even the read-only verify and quote; ``GET /coverage/check`` is).
 Verification is open to hospitals for members of any insurer; a company-bound caller asking about
 another insurer's member gets R01, as for an unknown number.
@@ -71,6 +73,7 @@ READERS = frozenset({Role.ADMIN, Role.ADJUDICATOR, Role.FINANCE_OFFICER, Role.AU
 QUOTERS = READERS - {Role.AUDITOR}
 REQUESTERS = frozenset({Role.ADMIN, Role.ADJUDICATOR, Role.INTEGRATION, Role.RECEPTIONIST, Role.BILLING_CLERK})
 DECIDERS = frozenset({Role.ADMIN, Role.ADJUDICATOR})
+PREAUTH_READERS = READERS | {Role.RECEPTIONIST, Role.BILLING_CLERK}
 VERIFIERS = ALL_ROLES - {Role.AUDITOR}
 #: the audit's reason for a benefit added to an active scheme that nobody is covered by yet
 SET_UP_REASON = "Scheme set-up: no member is covered by it yet."
@@ -1023,17 +1026,17 @@ def renew_coverage(coverage_id: int):
 )
 def create_preauthorization():
     data = parse(PreauthIn)
-    tenant = _tenant()
+    # API.md's shape: the insurer's recording is approved at once; a hospital's request waits for the insurer.
     row = services.request_preauthorization(
-        actor=_actor(), **data.model_dump(), approve=tenant.company_id is not None or tenant.is_global
+        actor=_actor(), **data.model_dump(), approve=_tenant().institution_id is None
     )
     return _created(_preauths_out([row])[0])
 
 
 @api_bp.get("/preauthorizations")
-@allow(READERS)
+@allow(PREAUTH_READERS)
 @documented(
-    "Pre-authorisations (insurer staff: their company's), newest first",
+    "Pre-authorisations (insurer staff: their company's; hospital staff: the ones they asked for), newest first",
     tag=TAG,
     responses={200: PreauthPage},
     query={"status": "requested, approved or declined", **PAGING},
@@ -1044,7 +1047,7 @@ def list_preauthorizations():
 
 
 @api_bp.get(f"/preauthorizations/<{ID}:preauth_id>")
-@allow(READERS)
+@allow(PREAUTH_READERS)
 @documented("One pre-authorisation", tag=TAG, responses={200: PreauthOut, 404: None})
 def get_preauthorization(preauth_id: int):
     return jsonify_model(_preauths_out([services.get_preauthorization(_tenant(), preauth_id)])[0])

@@ -238,5 +238,9 @@ class Preauthorization(db.Model):
         _enum(PreauthStatus, "preauth_status"), default=PreauthStatus.REQUESTED
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    #: the hospital that asked; null when the insurer recorded it
+    requested_by_institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: the user who asked (hospital staff) or recorded it (insurer staff); null for rows older than the column
+    requested_by_id: Mapped[int | None] = mapped_column(Integer)
     decided_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

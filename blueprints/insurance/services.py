@@ -826,11 +826,19 @@ def request_preauthorization(
     notes: str = "",
     approve: bool = False,
 ) -> Preauthorization:
-    """Record a request; insurer staff may approve in the same step (the API's fixed shape does)."""
+    """Record a request for the member's insurer to decide.
+
+    Hospital staff ask for members of any insurer and the row remembers their institution; they never
+    approve (``approve=True`` from them is refused, not quietly dropped). Insurer staff record requests for
+    their own members and may approve in the same step (the API's fixed shape does).
+    """
+    tenant = tenant_of(actor)
+    hospital_id = tenant.institution_id
+    if hospital_id is not None and approve:
+        raise Forbidden("Only the insurer decides pre-authorisations.")
     member = db.session.scalar(select(Member).where(Member.member_number == (member_number or "").strip().upper()))
     if member is None:
         raise Invalid.field("member_number", "No member with that number.")
-    tenant = tenant_of(actor)
     if tenant.company_id is not None and tenant.company_id != member.company_id:
         raise Invalid.field("member_number", "No member with that number.")
     benefit = benefit_by_code((benefit_code or "").strip())
@@ -853,6 +861,8 @@ def request_preauthorization(
         valid_to=valid_to,
         status=PreauthStatus.REQUESTED,
         notes=notes or None,
+        requested_by_institution_id=hospital_id,
+        requested_by_id=actor.id,
     )
     db.session.add(row)
     db.session.flush()
@@ -862,6 +872,8 @@ def request_preauthorization(
         "preauthorization",
         row.id,
         after={"code": row.code, "benefit": benefit.code},
+        # the requesting hospital's auditors see the entry too, as they see the row
+        institution_id=hospital_id,
         company_id=member.company_id,
     )
     if approve:
@@ -871,8 +883,8 @@ def request_preauthorization(
 
 def decide_preauthorization(*, actor, preauthorization_id: int, approve: bool, notes: str = "") -> Preauthorization:
     tenant = tenant_of(actor)
-    # Before the lookup: hospital staff own no pre-authorisation, so they would get a misleading 404.
-    if tenant.company_id is None and not tenant.is_global:
+    # Before the lookup: hospital staff see the requests they made, but deciding is the insurer's alone.
+    if tenant.institution_id is not None:
         raise Forbidden("Only the insurer decides pre-authorisations.")
     row = get_preauthorization(tenant, preauthorization_id)
     if row.status is not PreauthStatus.REQUESTED:
@@ -889,20 +901,46 @@ def decide_preauthorization(*, actor, preauthorization_id: int, approve: bool, n
         row.id,
         before={"status": "requested"},
         after={"status": row.status.value},
+        institution_id=row.requested_by_institution_id,
         company_id=row.company_id,
     )
     return row
 
 
+def _sees_preauthorization(tenant: Tenant, row: Preauthorization) -> bool:
+    """A hospital sees the requests it made; an insurer its members' pre-authorisations, whoever asked."""
+    if tenant.is_global:
+        return True
+    if tenant.institution_id is not None:
+        return row.requested_by_institution_id == tenant.institution_id
+    return row.company_id == tenant.company_id
+
+
 def get_preauthorization(tenant: Tenant, preauthorization_id: int) -> Preauthorization:
     row = db.session.get(Preauthorization, preauthorization_id) if preauthorization_id else None
-    if row is None or not tenant.owns(None, row.company_id):
+    if row is None or not _sees_preauthorization(tenant, row):
         raise NotFound("No such pre-authorisation.")
     return row
 
 
 def preauthorizations_query(tenant: Tenant, status: str = ""):
-    stmt = scope(select(Preauthorization), Preauthorization, tenant).order_by(Preauthorization.id.desc())
+    """The tenant's pre-authorisations, newest first (who sees which: ``_sees_preauthorization``)."""
+    stmt = select(Preauthorization).order_by(Preauthorization.id.desc())
+    if tenant.institution_id is not None:
+        stmt = stmt.where(Preauthorization.requested_by_institution_id == tenant.institution_id)
+    elif tenant.company_id is not None:
+        stmt = stmt.where(Preauthorization.company_id == tenant.company_id)
     if status in {s.value for s in PreauthStatus}:
         stmt = stmt.where(Preauthorization.status == PreauthStatus(status))
     return stmt
+
+
+def preauthorization_members(tenant: Tenant, rows) -> dict[int, Member]:
+    """Batch form: the members named by pre-authorisations the tenant sees, by id, in one query.
+
+    A hospital does not see an insurer's member list, but it does see the members it asked for.
+    """
+    ids = {row.member_id for row in rows if _sees_preauthorization(tenant, row)}
+    if not ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))}

@@ -38,6 +38,9 @@ READERS = frozenset({Role.ADMIN, Role.ADJUDICATOR, Role.FINANCE_OFFICER, Role.AU
 WRITERS = frozenset({Role.ADMIN})
 #: pre-authorisations are decided by the insurer's adjudicators as well as its admins
 DECIDERS = frozenset({Role.ADMIN, Role.ADJUDICATOR})
+#: hospitals ask for pre-authorisations and follow their own requests (the services scope the rows)
+PREAUTH_READERS = READERS | {Role.RECEPTIONIST, Role.BILLING_CLERK}
+PREAUTH_REQUESTERS = DECIDERS | {Role.RECEPTIONIST, Role.BILLING_CLERK}
 
 
 def _actor():
@@ -694,8 +697,8 @@ def _preauth_page(form=None, status: int = 200):
     form.benefit_code.choices = choices(
         [("", "Choose a benefit…")] + [(b.code, f"{b.code} · {b.name}") for b in _benefits()]
     )
-    rows, paging = page_of(services.preauthorizations_query(_tenant(), status_filter))
-    members = {m.id: m for m in _members_of(rows)}
+    tenant = _tenant()
+    rows, paging = page_of(services.preauthorizations_query(tenant, status_filter))
     return render(
         "insurance/preauthorizations.html",
         "insurance/_preauth_rows.html",
@@ -703,26 +706,32 @@ def _preauth_page(form=None, status: int = 200):
         rows=rows,
         paging=paging,
         form=form,
-        members=members,
+        members=services.preauthorization_members(tenant, rows),
         benefits={b.id: b for b in _benefits()},
         statuses=list(PreauthStatus),
         status_filter=status_filter,
-        can_decide=current_user.role in DECIDERS,
+        can_request=current_user.role in PREAUTH_REQUESTERS,
+        **_preauth_viewer(),
     )
 
 
-def _members_of(rows) -> list:
-    return services.members_by_id(_tenant(), {row.member_id for row in rows})
+def _preauth_viewer() -> dict:
+    """What a row shows its viewer: a hospital follows its own requests; the insurer decides them."""
+    hospital = _tenant().institution_id is not None
+    return {
+        "can_decide": not hospital and current_user.role in DECIDERS,
+        "from_hospital": hospital,
+    }
 
 
 @bp.get("/insurance/preauthorizations")
-@allow(READERS)
+@allow(PREAUTH_READERS)
 def preauthorizations():
     return _preauth_page()
 
 
 @bp.post("/insurance/preauthorizations")
-@allow(DECIDERS)
+@allow(PREAUTH_REQUESTERS)
 def preauthorization_request():
     form = PreauthForm()
     form.benefit_code.choices = choices([])
@@ -756,7 +765,7 @@ def preauthorization_decide(preauth_id: int):
         )
     except DomainError as exc:
         db.session.rollback()
-        if exc.status == 404:
+        if exc.status in (403, 404):  # a hospital's admin passes the role check but decides nothing
             raise
         flash(exc.detail, "error")
         return redirect(url_for("insurance.preauthorizations"), 303)
@@ -768,9 +777,9 @@ def preauthorization_decide(preauth_id: int):
         "insurance/preauthorizations.html",
         "insurance/_preauth_row.html",
         row=row,
-        members={row.member_id: services.get_member(_tenant(), row.member_id)},
+        members=services.preauthorization_members(_tenant(), [row]),
         benefits={b.id: b for b in _benefits()},
-        can_decide=True,
+        **_preauth_viewer(),
     )
     return _toast(response, f"{row.code} {row.status.value}.")
 
