@@ -14,7 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["core_pages", "invoice_pdf", "notifications", "patient_search"]  # notifications: PostgreSQL, Redis
+# notifications: PostgreSQL, Redis
+BENCHMARKS = ["claims_batch", "core_pages", "invoice_pdf", "notifications", "patient_search"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

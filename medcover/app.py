@@ -237,6 +237,7 @@ def _register_domains(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from blueprints.billing.cli import seed_demo as seed_billing
+    from blueprints.claims.cli import seed_demo as seed_claims
     from blueprints.core.cli import seed_demo as seed_core
     from blueprints.core.cli import users_cli
     from blueprints.hospital.cli import seed_demo as seed_hospital
@@ -267,6 +268,9 @@ def _register_cli(app: Flask) -> None:
         billing_started = time.perf_counter()
         billing = seed_billing(if_empty=if_empty, institution_ids=hospital["institution_ids"])
         billing_seconds = time.perf_counter() - billing_started
+        claims_started = time.perf_counter()
+        claims = seed_claims(if_empty=if_empty, institution_ids=hospital["institution_ids"])
+        claims_seconds = time.perf_counter() - claims_started
         db.session.commit()
         jobs.run_ready()
         if insurance["created"]:
@@ -290,6 +294,13 @@ def _register_cli(app: Flask) -> None:
                 "Billing: {tariffs} prices, {invoices} invoices ({paid} paid, {partly_paid} paid by the patient "
                 "and waiting for the insurer, {open} open)".format(**billing)
                 + f" in {billing_seconds:.1f} s."
+            )
+        if claims["created"]:
+            click.echo(
+                "Claims: {claims} claims ({from_invoices} from invoices, {by_hand} keyed in, {admissions} admissions), "
+                "{approved} approved, {partially_approved} partially approved, {rejected} rejected, "
+                "{pending_review} pending review".format(**claims)
+                + f" in {claims_seconds:.1f} s."
             )
         if logins is None:
             click.echo("Demo data already loaded.")

@@ -153,14 +153,19 @@ class FactBook:
 
     def record(self, claim: Claim, decision: engine.Decision) -> None:
         """Fold a decision into the book for the claims decided after it in the same batch."""
-        key_order = self.order.get(claim.id) or (claim.submitted_at or clock.now(), claim.id)
-        for lists in self.standing.values():
-            lists[:] = [(k, cid) for k, cid in lists if cid != claim.id]
+        claim_id = claim.id
+        key_order = self.order.get(claim_id) or (claim.submitted_at or clock.now(), claim_id)
+        # A claim stands only under its own lines' keys: clean those, not the whole index (batches are big).
+        keys = {
+            (claim.member_number, claim.institution_id, claim.service_date, line.service_code)
+            for line in decision.lines
+        }
+        for key in keys:
+            if key in self.standing:
+                self.standing[key] = [(k, cid) for k, cid in self.standing[key] if cid != claim_id]
         if decision.status != engine.ClaimOutcome.REJECTED:
-            for line in decision.lines:
-                self.standing.setdefault(
-                    (claim.member_number, claim.institution_id, claim.service_date, line.service_code), []
-                ).append((key_order, claim.id))
+            for key in keys:
+                self.standing.setdefault(key, []).append((key_order, claim_id))
         rows = [r for r in self.usage_rows.get(claim.member_number, []) if r.claim_id != claim.id]
         if decision.status in (engine.ClaimOutcome.APPROVED, engine.ClaimOutcome.PARTIALLY_APPROVED):
             rows += [

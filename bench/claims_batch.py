@@ -1,0 +1,598 @@
+"""Claims adjudication in bulk: claim lines decided per second by the batch form ``services.decide_claims`` on
+10,000 and 100,000 submitted claims (1,000 and 10,000 with --quick), and the statements it sends per claim,
+reads and writes apart, which must stay flat as the data grows. SQLite in a temporary file, and PostgreSQL
+in a scratch database when BENCH_DATABASE_URL names a server (``postgresql+psycopg://postgres@127.0.0.1/postgres``).
+
+The world grows with the claims: three insurers with two schemes each (deductibles, copays, benefit and scheme
+limits, per-visit limits, pre-authorised benefits, visit caps, waiting periods, review thresholds), one member
+with cover per five claims, two providers' price lists, 0.4 earlier finalised claims per claim for usage, and
+the claims themselves, 1 to 4 lines each, mixed so every rule fires: unknown codes (R07), resubmissions (R04),
+waiting periods (R11), missing or declined pre-authorisations (R12), visit caps (R13), limits used up by the
+earlier claims (A02 to A04, R14, R15), late filing (R03), unknown members (R01), lapsed cover (R02), prices
+above the tariff (A01) and claims big enough for an adjudicator (pending_review). All of it is written with
+Core ``insert()`` executemany, not the ORM, so building 100,000 claims takes seconds.
+
+Then one call, ``decide_claims(ids)`` over every submitted claim (it reads and decides them in chunks of
+``services.BATCH``), and one commit at the end, inside the timing. The outbox events it writes are not
+dispatched. Statements are counted with a ``before_cursor_execute`` listener: an executemany is one.
+
+    .venv/bin/python -m bench claims_batch [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from tests.platform.backing import scratch_database
+
+SIZES, QUICK_SIZES = (10_000, 100_000), (1_000, 10_000)
+MEMBERS_PER_CLAIM = 0.2
+PRIORS_PER_CLAIM = 0.4
+CHUNK = 5_000
+#: SQLite's explicit BEGIN is not a query; only statements that read or write count
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+CENT = Decimal("0.01")
+
+#: (insurer, scheme, annual limit, deductible, review threshold, timely filing days, scale, benefits left out)
+SCHEMES = [
+    ("JHI", "GOLD", "2000000", "0", "150000", 180, "1", ()),
+    ("JHI", "SILVER", "750000", "2000", "80000", 180, "0.5", ("OPT-GLASSES", "RAD-MRI")),
+    ("SAV", "FAMILY-PLUS", "1500000", "1000", "120000", 180, "0.8", ()),
+    ("SAV", "ESSENTIAL", "400000", "5000", "50000", 180, "0.35", ("DENT-FILLING", "OPT-GLASSES", "MAT-CSECTION")),
+    ("KCO", "CORPORATE", None, "0", "200000", 180, "1.2", ()),
+    ("KCO", "STAFF", "300000", "1500", "60000", 120, "0.4", ("MAT-CSECTION", "RAD-MRI")),
+]
+INSURERS = {"JHI": "Jubilant Health Insurance", "SAV": "Savanna Mutual", "KCO": "Kilima Corporate Cover"}
+#: what a visit bills, as (code, quantity, ...), with its weight in the mix
+VISITS = [
+    (30, ("CONSULT-GP", 1)),
+    (20, ("CONSULT-GP", 1, "LAB-MALARIA", 1, "PHARM-PARA", 1)),
+    (8, ("CONSULT-SPEC", 1, "LAB-LIPID", 1, "LAB-HBA1C", 1, "PHARM-METF", 2)),
+    (8, ("CONSULT-GP", 1, "RAD-CXR", 1, "PHARM-AMOX", 1)),
+    (5, ("PROC-DRESSING", 2, "PHARM-AMOX", 1)),
+    (4, ("CONSULT-SPEC", 2)),  # above the per-visit limit: A02
+    (4, ("DENT-SCALE", 1)),
+    (4, ("OPT-EXAM", 1)),  # one a year: R13 after an earlier one
+    (4, ("LAB-FBC", 1, "LAB-LIPID", 1, "LAB-HBA1C", 1, "LAB-MALARIA", 1)),
+    (3, ("CONSULT-TELE", 1, "PHARM-PARA", 1)),  # priced nowhere: R07
+    (2, ("DENT-EXTRACT", 1)),  # pre-authorised benefit
+    (2, ("RAD-MRI-HEAD", 1, "CONSULT-SPEC", 1)),  # pre-authorised, not priced at the second provider
+    (2, ("WARD-GENERAL", 3, "LAB-FBC", 2, "PHARM-AMOX", 1)),  # 30 days' wait
+    (1, ("SURG-APPENDIX", 1, "WARD-GENERAL", 3)),  # pre-authorised, over most review thresholds
+    (1, ("MAT-NVD", 1, "WARD-GENERAL", 2)),  # 300 days' wait
+    (1, ("MAT-CS", 1, "WARD-GENERAL", 3)),  # pre-authorised, not priced at the second provider
+]
+PREAUTHORISED = {"IP-SURGERY", "MAT-CSECTION", "DENT-FILLING", "RAD-MRI"}
+#: not on the second provider's price list
+FIRST_ONLY = {"RAD-MRI-HEAD", "MAT-CS"}
+DIAGNOSES = ["J06.9", "A09", "B54", "E11.9", "I10", "K35.8", "O80", "S01.8", "K02.9", "H52.1", "Z00.0"]
+
+
+def _databases() -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="medcover-bench-") as tmp:
+        yield "sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}"
+    if os.environ.get("BENCH_DATABASE_URL"):
+        with scratch_database(os.environ["BENCH_DATABASE_URL"], "medcover_bench_claims") as url:
+            yield "postgresql", url
+
+
+def _insert(table, rows: list[dict]) -> None:
+    from medcover.extensions import db
+
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(table.insert(), rows[start : start + CHUNK])
+
+
+def _amount(value, scale=Decimal(1)) -> Decimal | None:
+    return None if value is None else (Decimal(value) * Decimal(scale)).quantize(Decimal("1"))
+
+
+class World:
+    """The insurers, providers and members of one run, and the claims written against them."""
+
+    def __init__(self, size: int, today: date):
+        self.size = size
+        self.today = today
+        self.rng = random.Random(size)  # noqa: S311 - benchmark data, not secrets
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.schemes: list[dict] = []  # scheme rows with their benefit terms under "terms"
+        self.benefit_of: dict[str, str] = {}  # service code -> benefit code
+        self.prices: dict[tuple[int, str], Decimal] = {}  # (provider, code) -> current unit price
+        self.members: list[dict] = []  # member_number, member_id, company_id, scheme, start, end, status
+        self.next_claim_id = 1
+        self.next_preauth = 1
+        self.counts = Counter()
+
+    # --- insurance, billing, hospital ---------------------------------------------------------------
+
+    def build_terms(self) -> None:
+        from blueprints.insurance.cli import BENEFITS, CATEGORIES, TERMS
+        from blueprints.insurance.models import (
+            Benefit,
+            BenefitCategory,
+            Company,
+            Scheme,
+            SchemeBenefit,
+            SchemeStatus,
+        )
+
+        _insert(
+            BenefitCategory.__table__,
+            [{"id": n, "code": code, "name": name} for n, (code, name) in enumerate(CATEGORIES.items(), 1)],
+        )
+        category_ids = {code: n for n, code in enumerate(CATEGORIES, 1)}
+        benefit_ids = {code: n for n, code in enumerate(BENEFITS, 1)}
+        _insert(
+            Benefit.__table__,
+            [
+                {"id": benefit_ids[code], "code": code, "name": name, "category_id": category_ids[category]}
+                for code, (name, category) in BENEFITS.items()
+            ],
+        )
+        company_ids = {code: n for n, code in enumerate(INSURERS, 1)}
+        _insert(
+            Company.__table__,
+            [{"id": company_ids[code], "code": code, "name": name, "active": True} for code, name in INSURERS.items()],
+        )
+        scheme_rows, term_rows = [], []
+        for n, (company, code, limit, deductible, review, filing, scale, left_out) in enumerate(SCHEMES, 1):
+            scheme = {
+                "id": n,
+                "company_id": company_ids[company],
+                "code": code,
+                "name": f"{INSURERS[company].split()[0]} {code.title()}",
+                "currency": "KES",
+                "status": SchemeStatus.ACTIVE,
+                "effective_from": date(self.today.year - 2, 1, 1),
+                "annual_limit": _amount(limit),
+                "deductible": Decimal(deductible),
+                "timely_filing_days": filing,
+                "review_threshold": _amount(review),
+            }
+            scheme_rows.append(scheme)
+            terms = {}
+            for benefit, (b_limit, per_visit, copay, fixed, waiting, preauth, visits) in TERMS.items():
+                terms[benefit] = {
+                    "scheme_id": n,
+                    "benefit_id": benefit_ids[benefit],
+                    "covered": benefit not in left_out,
+                    "annual_limit": _amount(b_limit, scale),
+                    "per_visit_limit": _amount(per_visit, scale),
+                    "copay_percent": Decimal(copay) + (10 if Decimal(scale) < Decimal("0.6") and copay != "0" else 0),
+                    "copay_fixed": Decimal(fixed),
+                    "waiting_period_days": waiting,
+                    "requires_preauth": preauth,
+                    "max_visits": visits,
+                }
+            term_rows += terms.values()
+            self.schemes.append({**scheme, "terms": terms})
+        _insert(Scheme.__table__, scheme_rows)
+        _insert(SchemeBenefit.__table__, term_rows)
+        self.benefit_ids = benefit_ids
+
+    def build_providers(self) -> None:
+        from blueprints.billing.cli import PRICE_LIST
+        from blueprints.billing.models import ServiceTariff
+        from blueprints.hospital.models import MedicalInstitution
+
+        _insert(
+            MedicalInstitution.__table__,
+            [
+                {"id": 1, "code": "BENCH-A", "name": "Bench General Hospital", "kind": "hospital", "active": True},
+                {"id": 2, "code": "BENCH-B", "name": "Bench Community Clinic", "kind": "clinic", "active": True},
+            ],
+        )
+        rows = []
+        changed = self.today - timedelta(days=365)
+        for provider, factor in ((1, Decimal(1)), (2, Decimal("0.9"))):
+            for code, (description, benefit, price) in PRICE_LIST.items():
+                if provider == 2 and code in FIRST_ONLY:
+                    continue
+                current = (Decimal(price) * factor).quantize(CENT)
+                self.prices[(provider, code)] = current
+                self.benefit_of[code] = benefit
+                # last year's price and this year's: the lookup has a history to pick from
+                for start, end, unit in (
+                    (
+                        changed - timedelta(days=365),
+                        changed - timedelta(days=1),
+                        (current * Decimal("0.92")).quantize(CENT),
+                    ),
+                    (changed, None, current),
+                ):
+                    rows.append(
+                        {
+                            "institution_id": provider,
+                            "service_code": code,
+                            "description": description,
+                            "benefit_code": benefit,
+                            "unit_price": unit,
+                            "effective_from": start,
+                            "effective_to": end,
+                        }
+                    )
+        _insert(ServiceTariff.__table__, rows)
+        self.counts["tariffs"] = len(rows)
+
+    def build_members(self) -> None:
+        from blueprints.insurance.models import Coverage, CoverageStatus, Member
+        from blueprints.insurance.periods import anniversary
+
+        rng, today = self.rng, self.today
+        members, coverages = [], []
+        for n in range(1, max(10, int(self.size * MEMBERS_PER_CLAIM)) + 1):
+            scheme = rng.choice(self.schemes)
+            number = f"{SCHEMES[scheme['id'] - 1][0]}-{n:07d}"
+            members.append(
+                {
+                    "id": n,
+                    "member_number": number,
+                    "company_id": scheme["company_id"],
+                    "first_name": "Member",
+                    "last_name": f"No {n}",
+                    "date_of_birth": date(1960 + n % 45, 1 + n % 12, 1 + n % 28),
+                    "gender": ("female", "male")[n % 2],
+                    "principal_id": None,
+                }
+            )
+            start = today - timedelta(days=rng.randint(20, 360))
+            roll = rng.random()
+            status = (
+                CoverageStatus.SUSPENDED
+                if roll < 0.02
+                else CoverageStatus.LAPSED
+                if roll < 0.04
+                else CoverageStatus.ACTIVE
+            )
+            cover = {
+                "member_id": n,
+                "scheme_id": scheme["id"],
+                "company_id": scheme["company_id"],
+                "start_date": start,
+                "end_date": anniversary(start, 1) - timedelta(days=1),
+                "status": status,
+            }
+            coverages.append(cover)
+            if rng.random() < 0.3:  # renewed: last year's cover ran up to this one
+                previous = anniversary(start, -1)
+                coverages.append({**cover, "start_date": previous, "end_date": start - timedelta(days=1)})
+            self.members.append(
+                {"number": number, "id": n, "scheme": scheme, "start": start, "status": status, **cover}
+            )
+        _insert(Member.__table__, members)
+        _insert(Coverage.__table__, coverages)
+        self.counts["members"] = len(members)
+        self.counts["coverages"] = len(coverages)
+
+    # --- claims -----------------------------------------------------------------------------------
+
+    def _claim(self, member: dict | None, number: str, provider: int, day: date, lines: list, status, submitted_at):
+        from blueprints.claims.models import ClaimStatus
+
+        claim_id = self.next_claim_id
+        self.next_claim_id += 1
+        billed = sum((line["billed"] for line in lines), Decimal(0))
+        approved = sum((line["approved"] for line in lines), Decimal(0))
+        claim = {
+            "id": claim_id,
+            "claim_number": f"CL-{day.year}-{claim_id:07d}",
+            "institution_id": provider,
+            "company_id": member["company_id"] if member else None,
+            "member_number": number,
+            "member_id": member["id"] if member else None,
+            "patient_id": None,
+            "invoice_id": None,
+            "service_date": day,
+            "diagnosis_codes": [self.rng.choice(DIAGNOSES)],
+            "status": status,
+            "total_billed": billed,
+            "total_approved": approved,
+            "total_paid": approved if status is ClaimStatus.PAID else Decimal(0),
+            "review": False,
+            "scheme_id": member["scheme_id"] if member and status is not ClaimStatus.SUBMITTED else None,
+            "coverage_id": None,
+            "reason_codes": [],
+            "submitted_at": submitted_at,
+            "submitted_on": submitted_at.date(),
+            "decided_at": submitted_at if status is not ClaimStatus.SUBMITTED else None,
+            "created_at": submitted_at,
+            "version": 1,
+        }
+        items = [{"claim_id": claim_id, "line_no": n, **line} for n, line in enumerate(lines, 1)]
+        return claim, items
+
+    def _line(self, provider: int, code: str, quantity: int, **values) -> dict:
+        price = self.prices.get((provider, code), Decimal("1500.00"))
+        if self.rng.random() < 0.1:  # billed above the tariff: A01
+            price = (price * Decimal("1.15")).quantize(CENT)
+        return {
+            "service_code": code,
+            "benefit_code": None,
+            "quantity": quantity,
+            "unit_price": price,
+            "preauth_code": None,
+            "billed": price * quantity,
+            "allowed": Decimal(0),
+            "deductible": Decimal(0),
+            "copay": Decimal(0),
+            "approved": Decimal(0),
+            "member_responsibility": Decimal(0),
+            "decision": None,
+            "reason_codes": [],
+            "note": None,
+            **values,
+        }
+
+    def _prior_lines(self, member: dict, provider: int) -> list[dict]:
+        """A finalised claim's lines with the engine's kind of amounts; some use up most of a limit."""
+        rng, scheme = self.rng, member["scheme"]
+        roll = rng.random()
+        if roll < 0.06:  # most of the lab limit gone: A03 or R14 next
+            limit = scheme["terms"]["LAB-TEST"]["annual_limit"]
+            used = (limit * Decimal(rng.choice(("0.97", "1")))).quantize(CENT)
+            visit = ("LAB-FBC", max(1, int(used // self.prices[(provider, "LAB-FBC")]) + 1))
+            amounts = [used]
+        elif roll < 0.09 and scheme["annual_limit"] is not None:  # most of the scheme limit gone: A04 or R15
+            used = (scheme["annual_limit"] * Decimal(rng.choice(("0.995", "1")))).quantize(CENT)
+            visit = ("WARD-GENERAL", max(1, int(used // self.prices[(provider, "WARD-GENERAL")]) + 1))
+            amounts = [used]
+        else:
+            # eye and dental check-ups weigh more here, so later ones meet their visit caps (R13)
+            visit = rng.choices([v for _w, v in VISITS[:9]], weights=[30, 20, 8, 8, 5, 4, 15, 20, 4])[0]
+            amounts = [None] * (len(visit) // 2)
+        lines = []
+        for i in range(0, len(visit), 2):
+            code, quantity = visit[i], visit[i + 1]
+            price = self.prices[(provider, code)]
+            billed = price * quantity
+            approved = amounts[i // 2] if amounts[i // 2] is not None else billed
+            deductible = Decimal(0)
+            if i == 0 and scheme["deductible"] and rng.random() < 0.5:
+                deductible = min(scheme["deductible"], billed)
+                approved = min(approved, billed - deductible)
+            allowed = max(billed, approved + deductible)
+            lines.append(
+                self._line(
+                    provider,
+                    code,
+                    quantity,
+                    unit_price=(allowed / quantity).quantize(CENT, rounding="ROUND_UP"),
+                    billed=(allowed / quantity).quantize(CENT, rounding="ROUND_UP") * quantity,
+                    benefit_code=self.benefit_of[code],
+                    allowed=allowed,
+                    deductible=deductible,
+                    approved=approved,
+                    member_responsibility=allowed - approved,
+                    decision="approved",
+                )
+            )
+        return lines
+
+    def build_claims(self) -> list[int]:
+        """The earlier finalised claims, then the submitted claims to decide (their ids, in order)."""
+        from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
+        from blueprints.insurance.models import Preauthorization, PreauthStatus
+
+        rng, today = self.rng, self.today
+        claims, items, preauths = [], [], []
+        earliest = self.now - timedelta(days=1)  # the claims to decide came in over the last day
+        # Earlier finalised claims, in the current benefit period of their member's cover.
+        for _ in range(int(self.size * PRIORS_PER_CLAIM)):
+            member = rng.choice(self.members)
+            first = max(member["start"], today - timedelta(days=170))
+            if first >= today - timedelta(days=2):
+                continue
+            day = first + timedelta(days=rng.randint(0, (today - timedelta(days=2) - first).days))
+            provider = rng.choice((1, 1, 2))
+            status = rng.choice((ClaimStatus.APPROVED, ClaimStatus.APPROVED, ClaimStatus.PAID))
+            submitted = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=rng.randint(9, 40))
+            claim, lines = self._claim(
+                member, member["number"], provider, day, self._prior_lines(member, provider), status, submitted
+            )
+            claims.append(claim)
+            items += lines
+        self.counts["prior_claims"] = len(claims)
+        self.counts["prior_lines"] = len(items)
+
+        weights = [w for w, _v in VISITS]
+        visits = [v for _w, v in VISITS]
+        submitted_ids: list[int] = []
+        recent: list[tuple[dict, list[dict]]] = []
+        for n in range(self.size):
+            submitted_at = earliest + timedelta(seconds=n * 60 * 24 * 60 // self.size)
+            roll = rng.random()
+            if roll < 0.03 and recent:  # sent again: R04 on every line
+                original, lines = rng.choice(recent[-500:])
+                claim, copied = self._claim(
+                    self._member_by_id(original["member_id"]),
+                    original["member_number"],
+                    original["institution_id"],
+                    original["service_date"],
+                    [{k: v for k, v in line.items() if k not in ("claim_id", "line_no")} for line in lines],
+                    ClaimStatus.SUBMITTED,
+                    submitted_at,
+                )
+                claims.append(claim)
+                items += copied
+                submitted_ids.append(claim["id"])
+                continue
+            member = rng.choice(self.members)
+            number = member["number"]
+            if roll < 0.035:  # nobody has that number: R01
+                member, number = None, f"XXX-{n:07d}"
+            provider = rng.choice((1, 1, 2))
+            # mostly after the cover started; now and then before it (R02 unless renewed)
+            covered_days = (today - member["start"]).days if member and rng.random() < 0.9 else 150
+            day = today - timedelta(days=rng.randint(1, max(1, min(150, covered_days))))
+            if rng.random() < 0.01:  # filed too late: R03
+                day = today - timedelta(days=rng.randint(200, 260))
+            visit = rng.choices(visits, weights=weights)[0]
+            lines = []
+            for i in range(0, len(visit), 2):
+                code, quantity = visit[i], visit[i + 1]
+                line = self._line(provider, code, quantity)
+                if member and self.benefit_of.get(code) in PREAUTHORISED and rng.random() < 0.7:
+                    line["preauth_code"] = code_ = f"PA-{self.next_preauth:08d}"
+                    self.next_preauth += 1
+                    preauths.append(
+                        {
+                            "code": code_,
+                            "member_id": member["id"],
+                            "benefit_id": self.benefit_ids[self.benefit_of[code]],
+                            "company_id": member["company_id"],
+                            "valid_from": day - timedelta(days=5),
+                            "valid_to": day + timedelta(days=25),
+                            "status": PreauthStatus.APPROVED if rng.random() < 0.85 else PreauthStatus.DECLINED,
+                        }
+                    )
+                lines.append(line)
+            claim, rows = self._claim(member, number, provider, day, lines, ClaimStatus.SUBMITTED, submitted_at)
+            claims.append(claim)
+            items += rows
+            submitted_ids.append(claim["id"])
+            recent.append((claim, rows))
+        self.counts["claims"] = len(submitted_ids)
+        self.counts["lines"] = len(items) - self.counts["prior_lines"]
+        self.counts["preauthorizations"] = len(preauths)
+        _insert(Preauthorization.__table__, preauths)
+        _insert(Claim.__table__, claims)
+        _insert(ClaimItem.__table__, items)
+        return submitted_ids
+
+    def _member_by_id(self, member_id: int | None) -> dict | None:
+        return self.members[member_id - 1] if member_id else None
+
+
+def _fill(size: int) -> tuple[list[int], Counter, float]:
+    from sqlalchemy import text
+
+    from medcover import clock
+    from medcover.extensions import db
+
+    started = time.perf_counter()
+    world = World(size, clock.today())
+    world.build_terms()
+    world.build_providers()
+    world.build_members()
+    ids = world.build_claims()
+    if db.engine.dialect.name == "postgresql":
+        # ids were given explicitly: move the sequences past them
+        for table in (
+            "benefit_categories",
+            "benefits",
+            "companies",
+            "schemes",
+            "medical_institutions",
+            "members",
+            "claims",
+        ):
+            db.session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+            )
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return ids, world.counts, time.perf_counter() - started
+
+
+def _decide(ids: list[int]) -> dict:
+    from sqlalchemy import event
+
+    from blueprints.claims import services
+    from medcover.extensions import db
+
+    seen = Counter()
+
+    def count(conn, cursor, statement, *_args):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb not in TRANSACTION_CONTROL:
+            seen["reads" if verb in ("SELECT", "WITH") else "writes"] += 1
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    decisions = services.decide_claims(ids)
+    decided = time.perf_counter()
+    db.session.commit()
+    finished = time.perf_counter()
+    event.remove(engine, "before_cursor_execute", count)
+    statuses = Counter(d.status.value for d in decisions.values())
+    codes = Counter(code for d in decisions.values() for line in d.lines for code in line.reason_codes)
+    lines = sum(len(d.lines) for d in decisions.values())
+    return {
+        "decided": len(decisions),
+        "lines": lines,
+        "decide_s": decided - started,
+        "commit_s": finished - decided,
+        "seconds": finished - started,
+        "reads": seen["reads"],
+        "writes": seen["writes"],
+        "statuses": statuses,
+        "codes": codes,
+    }
+
+
+def _bench(backend: str, url: str, size: int) -> dict:
+    from flask_migrate import upgrade
+
+    from blueprints.claims import services
+    from medcover.app import create_app
+    from medcover.extensions import db
+
+    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        ids, counts, fill_seconds = _fill(size)
+        db.session.remove()  # a fresh session, as a job would have
+        run = _decide(ids)
+        db.session.remove()
+        db.engine.dispose()
+    claims, seconds = run["decided"], run["seconds"]
+    shares = " ".join(
+        f"{status} {100 * run['statuses'][status] / claims:.1f}%"
+        for status in ("approved", "partially_approved", "rejected", "pending_review")
+    )
+    return {
+        "benchmark": "claims_batch",
+        "database": backend,
+        "claims": claims,
+        "lines": run["lines"],
+        "members": counts["members"],
+        "prior_claims": counts["prior_claims"],
+        "seconds": round(seconds, 1),
+        "lines_per_s": round(run["lines"] / seconds),
+        "claims_per_s": round(claims / seconds),
+        "reads_per_claim": round(run["reads"] / claims, 4),
+        "writes_per_claim": round(run["writes"] / claims, 2),
+        "reads": run["reads"],
+        "writes": run["writes"],
+        "chunks": -(-claims // services.BATCH),
+        "commit_s": round(run["commit_s"], 1),
+        "fill_s": round(fill_seconds, 1),
+        "outcomes": shares,
+        "codes": " ".join(f"{code} {n}" for code, n in sorted(run["codes"].items())),
+    }
+
+
+def run(quick: bool = False) -> list[dict]:
+    results = []
+    for size in QUICK_SIZES if quick else SIZES:
+        for backend, url in _databases():
+            results.append(_bench(backend, url, size))
+            row = results[-1]
+            # a 100,000-claim run takes a while: say each result as it comes
+            print(
+                f"claims_batch: {backend} {size:,} claims in {row['seconds']} s, {row['lines_per_s']} lines/s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
