@@ -696,6 +696,13 @@ def payable(tenant: Tenant, claim_id: int) -> Decimal:
     return max(ZERO, money(claim.total_approved - claim.total_paid))
 
 
+def claim_ids_for_invoice(invoice_id: int) -> list[int]:
+    """The claims (not void) billing an invoice's insurer part."""
+    return list(
+        db.session.scalars(select(Claim.id).where(Claim.invoice_id == invoice_id, Claim.status != ClaimStatus.VOID))
+    )
+
+
 @dataclass(frozen=True)
 class PayableClaim:
     id: int

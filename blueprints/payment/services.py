@@ -145,10 +145,16 @@ class Owed:
     currency: str = "KES"
     #: when set, nothing may be paid and this says why
     refusal: str | None = None
+    #: another ceiling: the insurer's part of an invoice is paid through the invoice or through its claims,
+    #: and the two together never exceed it
+    ceiling: Decimal | None = None
 
     @property
     def outstanding(self) -> Decimal | None:
-        return None if self.due is None else max(ZERO, money(self.due - self.paid))
+        if self.due is None:
+            return None
+        left = max(ZERO, money(self.due - self.paid))
+        return left if self.ceiling is None else max(ZERO, min(left, self.ceiling))
 
 
 def owed(actor, kind: str, reference_id: int, payer: str | None = None) -> Owed:
@@ -161,6 +167,11 @@ def owed(actor, kind: str, reference_id: int, payer: str | None = None) -> Owed:
         if payer not in ("patient", "insurer"):
             raise Invalid.field("payer", "An invoice is paid by the patient or the insurer.")
         due = invoice.patient_due if payer == "patient" else invoice.insurer_due
+        ceiling = None
+        if payer == "insurer":
+            # What the insurer paid on claims billing this invoice counts against the same part.
+            claimed = sum((_net_paid(PaymentKind.CLAIM, cid) for cid in claims.claim_ids_for_invoice(invoice.id)), ZERO)
+            ceiling = money(due - _net_paid(kind, invoice.id, payer) - claimed)
         refusal = None
         if invoice.status == "void":
             refusal = f"Invoice {invoice.number} is void; nothing can be paid on it."
@@ -177,6 +188,7 @@ def owed(actor, kind: str, reference_id: int, payer: str | None = None) -> Owed:
             invoice.company_id if payer == "insurer" else None,
             invoice.currency,
             refusal,
+            ceiling,
         )
     if kind is PaymentKind.CLAIM:
         claim = claims.get_claim(tenant, reference_id)
@@ -185,6 +197,13 @@ def owed(actor, kind: str, reference_id: int, payer: str | None = None) -> Owed:
             refusal = (
                 f"Claim {claim.claim_number} is {claim.status.value.replace('_', ' ')}; only approved claims are paid."
             )
+        ceiling = None
+        if claim.invoice_id:
+            invoice = billing.invoice_summary(Tenant(None, None), claim.invoice_id)
+            on_claims = sum(
+                (_net_paid(PaymentKind.CLAIM, cid) for cid in claims.claim_ids_for_invoice(claim.invoice_id)), ZERO
+            )
+            ceiling = money(invoice.insurer_due - _net_paid(PaymentKind.INVOICE, invoice.id, "insurer") - on_claims)
         return Owed(
             "claim",
             claim.id,
@@ -195,6 +214,7 @@ def owed(actor, kind: str, reference_id: int, payer: str | None = None) -> Owed:
             claim.institution_id,
             claim.company_id,
             refusal=refusal,
+            ceiling=ceiling,
         )
     cover = insurance.get_coverage(tenant, reference_id)
     payer = payer or "member"
@@ -530,6 +550,9 @@ def settlement_preview(
     lines = []
     for claim in rows:
         payable = money(claim.total_approved - paid.get(claim.id, ZERO))
+        if payable > 0 and claim.invoice_id:
+            # The invoice's insurer part may be partly paid through the invoice itself: never pay it twice.
+            payable = min(payable, owed(actor, "claim", claim.id).outstanding or ZERO)
         if payable > 0:
             lines.append(
                 SettlementLine(

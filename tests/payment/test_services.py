@@ -252,3 +252,18 @@ def test_finance_officers_see_only_their_tenants_payments(cw, people, issued, ap
     assert seen(people.insurer) == ["claim"]
     assert seen(people.other_insurer) == [] and seen(people.other_hospital) == []
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 0
+
+
+def test_the_insurers_part_is_paid_once_through_the_invoice_or_its_claim(cw, people, approved_claim):
+    # The insurer pays 3000.00 of its 3450.00 part on the invoice itself; its claim can take only the rest.
+    _pay(people.hospital, "invoice", approved_claim.invoice_id, "3000.00", "bank_transfer", "FT0002", payer="insurer")
+    assert services.owed(people.insurer, "claim", approved_claim.id).outstanding == D("450.00")
+    with pytest.raises(Invalid):
+        _pay(people.insurer, "claim", approved_claim.id, "450.01", "bank_transfer", "FT0003")
+    lines = services.settlement_preview(
+        actor=people.insurer,
+        institution_id=cw.hospital.id,
+        period_start=cw.today - timedelta(days=10),
+        period_end=cw.today,
+    )
+    assert [line.payable for line in lines] == [D("450.00")]
