@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
 from sqlalchemy import func, select
 
 from medcover.errors import Invalid, NotFound
@@ -178,6 +180,45 @@ def referenced(field: str, lookup, *args):
         return lookup(*args)
     except NotFound as exc:
         raise Invalid.field(field, exc.detail) from None
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+
+
+def strict_day(value: Any) -> date:
+    """A date only as ``YYYY-MM-DD`` (no timestamps, no numbers)."""
+    if isinstance(value, str) and _DAY.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("Enter a date as YYYY-MM-DD.")
+
+
+def strict_money(value: Any) -> Decimal:
+    """Money is a JSON string ("1250.00"): a JSON number, even a whole one, is refused (floats lose cents)."""
+    if not isinstance(value, str):
+        raise ValueError('Enter an amount as a string such as "1250.00".')
+    if not _MONEY.match(value.strip()):
+        raise ValueError('Enter an amount such as "1250.00": digits, at most two decimals, not negative.')
+    return Decimal(value.strip())
+
+
+#: request fields: a date as YYYY-MM-DD; money as a string with at most two decimals, not negative
+Day = Annotated[date, BeforeValidator(strict_day)]
+MoneyIn = Annotated[Decimal, BeforeValidator(strict_money)]
+
+
+def day_arg(name: str) -> date | None:
+    """An optional ``YYYY-MM-DD`` date in the query string."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return strict_day(raw)
+    except ValueError as exc:
+        raise Invalid.field(name, str(exc)) from None
 
 
 def int_arg(name: str) -> int | None:

@@ -23,15 +23,14 @@ not yet let INTEGRATION change billing, so integrations read here until it does.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from flask import make_response, request
 from flask_login import current_user
-from pydantic import BeforeValidator, Field, Strict, StrictBool
+from pydantic import Field, Strict, StrictBool
 from sqlalchemy import select
 
 from blueprints.billing import access, api_bp, printing, receivables, services, tariffs
@@ -39,11 +38,14 @@ from blueprints.billing.models import AccountReceivable, Invoice, InvoiceKind, I
 from blueprints.hospital import services as hospital
 from medcover import clock
 from medcover.api import (
+    Day,
     Id,
     Money,
+    MoneyIn,
     Out,
     Schema,
     choice_arg,
+    day_arg,
     documented,
     int_arg,
     jsonify_model,
@@ -65,34 +67,11 @@ WRITERS = access.API_WRITERS
 ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 PDF = "application/pdf"
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
 # --- input types: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number, money or a date -
 
 
-def _day(value: Any) -> date:
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
-
-
-def _money(value: Any) -> Decimal:
-    """Money is a JSON string ("1250.00"): a JSON number, even a whole one, is refused (floats lose cents)."""
-    if not isinstance(value, str):
-        raise ValueError('Enter an amount as a string such as "1250.00".')
-    if not _MONEY.match(value.strip()):
-        raise ValueError('Enter an amount such as "1250.00": digits, at most two decimals, not negative.')
-    return Decimal(value.strip())
-
-
-Day = Annotated[date, BeforeValidator(_day)]
-#: money in: a string with at most two decimals, not negative, below 10 000 000 000
-MoneyIn = Annotated[Decimal, BeforeValidator(_money)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=services.MAX_QUANTITY)]
 Code = Annotated[str, Field(min_length=1, max_length=30)]
 Description = Annotated[str, Field(min_length=1, max_length=200)]
@@ -392,16 +371,6 @@ def _invoice_writer(invoice_id: int):
     return _writer()
 
 
-def _day_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return _day(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, str(exc)) from None
-
-
 def _required(name: str, value):
     if value in (None, ""):
         raise Invalid.field(name, "This parameter is required.")
@@ -476,7 +445,7 @@ def create_tariff():
 )
 def list_tariffs():
     stmt = tariffs.tariffs_query(
-        _tenant(), institution_id=int_arg("institution_id"), q=_text_arg("q"), on=_day_arg("on")
+        _tenant(), institution_id=int_arg("institution_id"), q=_text_arg("q"), on=day_arg("on")
     )
     return _page(stmt, TariffOut, TariffPage)
 
@@ -496,7 +465,7 @@ def list_tariffs():
 def tariff_price():
     institution_id = _required("institution_id", int_arg("institution_id"))
     code = _required("service_code", _text_arg("service_code", 30).upper())
-    day = _day_arg("on") or clock.today()
+    day = day_arg("on") or clock.today()
     institution = _institution(institution_id)
     price = tariffs.tariff_price(institution.id, code, day)
     if price is None:
@@ -652,7 +621,7 @@ def list_invoices():
         patient_id=int_arg("patient_id"),
         institution_id=int_arg("institution_id"),
         company_id=int_arg("company_id"),
-        issued_on=_day_arg("issued_on"),
+        issued_on=day_arg("issued_on"),
         q=_text_arg("q", 40),
     )
     return _page(stmt, InvoiceOut, InvoicePage)
@@ -797,7 +766,7 @@ def create_credit_note(invoice_id: int):
 
 
 def _as_of() -> date:
-    return _day_arg("as_of") or clock.today()
+    return day_arg("as_of") or clock.today()
 
 
 @api_bp.get("/accounts-receivable")

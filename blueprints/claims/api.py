@@ -18,14 +18,13 @@ Every action calls the same service function as the claim pages.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from flask import request
 from flask_login import current_user
-from pydantic import BeforeValidator, Field, Strict, computed_field
+from pydantic import Field, Strict, computed_field
 
 from blueprints.billing import services as billing
 from blueprints.claims import api_bp, engine, services
@@ -33,11 +32,14 @@ from blueprints.claims.models import ClaimStatus
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from medcover.api import (
+    Day,
     Id,
     Money,
+    MoneyIn,
     Out,
     Schema,
     choice_arg,
+    day_arg,
     documented,
     int_arg,
     jsonify_model,
@@ -46,6 +48,7 @@ from medcover.api import (
     paginate,
     parse,
     referenced,
+    strict_money,
 )
 from medcover.errors import Invalid
 from medcover.extensions import db
@@ -62,34 +65,11 @@ DECIDERS = services.DECIDERS
 ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 MAX_BATCH = 200
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
 # --- input types: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number, money or a date -
 
 
-def _day(value: Any) -> date:
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
-
-
-def _money(value: Any) -> Decimal:
-    """Money is a JSON string ("1250.00"): a JSON number, even a whole one, is refused (floats lose cents)."""
-    if not isinstance(value, str):
-        raise ValueError('Enter an amount as a string such as "1250.00".')
-    if not _MONEY.match(value.strip()):
-        raise ValueError('Enter an amount such as "1250.00": digits, at most two decimals, not negative.')
-    return Decimal(value.strip())
-
-
-Day = Annotated[date, BeforeValidator(_day)]
-#: money in: a string with at most two decimals, not negative, below 10 000 000 000
-MoneyIn = Annotated[Decimal, BeforeValidator(_money)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=services.MAX_QUANTITY)]
 LineNo = Annotated[int, Strict(), Field(ge=1, le=services.MAX_ITEMS)]
 Version = Annotated[int, Strict(), Field(ge=1)]
@@ -345,19 +325,10 @@ def _money_arg(name: str) -> Decimal | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not _MONEY.match(raw):
-        raise Invalid.field(name, 'Enter an amount such as "1250.00".')
-    return Decimal(raw)
-
-
-def _day_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
     try:
-        return _day(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, str(exc)) from None
+        return strict_money(raw)
+    except ValueError:
+        raise Invalid.field(name, 'Enter an amount such as "1250.00".') from None
 
 
 def _sort_arg() -> str:
@@ -406,7 +377,7 @@ def list_claims():
         member_number=request.args.get("member_number", "").strip()[:30],
         min_amount=_money_arg("min_amount"),
         max_amount=_money_arg("max_amount"),
-        submitted_before=_day_arg("submitted_before"),
+        submitted_before=day_arg("submitted_before"),
         sort=_sort_arg(),
     )
     return jsonify_model(ClaimPage.model_validate(paginate(stmt, ClaimSummaryOut.model_validate)))

@@ -44,11 +44,14 @@ from blueprints.payment import api_bp, services
 from blueprints.payment.models import Agent, MethodKind, Payment, PaymentKind, RefundStatus
 from medcover import idempotency
 from medcover.api import (
+    Day,
     Id,
     Money,
+    MoneyIn,
     Out,
     Schema,
     choice_arg,
+    day_arg,
     documented,
     int_arg,
     jsonify_model,
@@ -74,30 +77,10 @@ IDEMPOTENT = (
     "safe: the same key and body answer the first response again with Idempotent-Replayed: true and create "
     "nothing; the same key with another body is 422; a retry while the first is still running is 409."
 )
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 _PERCENT = re.compile(r"^\d{1,3}(\.\d{1,2})?$")
 
 
 # --- input types: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number, money or a date -
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
-
-
-def _money(value: Any) -> Decimal:
-    """Money is a JSON string ("1250.00"): a JSON number, even a whole one, is refused (floats lose cents)."""
-    if not isinstance(value, str):
-        raise ValueError('Enter an amount as a string such as "1250.00".')
-    if not _MONEY.match(value.strip()):
-        raise ValueError('Enter an amount such as "1250.00": digits, at most two decimals, not negative.')
-    return Decimal(value.strip())
 
 
 def _percent(value: Any) -> Decimal:
@@ -106,9 +89,6 @@ def _percent(value: Any) -> Decimal:
     return Decimal(value.strip())
 
 
-Day = Annotated[date, BeforeValidator(_day)]
-#: money in: a string with at most two decimals, not negative, below 10 000 000 000
-MoneyIn = Annotated[Decimal, BeforeValidator(_money)]
 PercentIn = Annotated[Decimal, BeforeValidator(_percent)]
 Reference = Annotated[str, Field(max_length=80)]
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
@@ -433,16 +413,6 @@ def _page(stmt, item: type[Out], page: type[Out]) -> Response:
     return jsonify_model(page.model_validate(paginate(stmt, item.model_validate)))
 
 
-def _day_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return _day(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, str(exc)) from None
-
-
 def _bool_arg(name: str) -> bool:
     raw = request.args.get(name, "").strip().lower()
     if raw in ("", "false", "0"):
@@ -604,7 +574,7 @@ def list_payments():
     reference_id = int_arg("reference_id")
     if reference_id and not kind:
         raise Invalid.field("reference_id", "Give the kind of what was paid too.")
-    stmt = services.payments_query(_tenant(), kind=kind, reference_id=reference_id, paid_on=_day_arg("paid_on"))
+    stmt = services.payments_query(_tenant(), kind=kind, reference_id=reference_id, paid_on=day_arg("paid_on"))
     return _page(stmt, PaymentOut, PaymentPage)
 
 
@@ -922,7 +892,7 @@ def pay_commissions(agent_id: int):
     query={"from": "first day, YYYY-MM-DD (open when left out)", "to": "last day, YYYY-MM-DD (open)"},
 )
 def agent_statement(agent_id: int):
-    start, end = _day_arg("from"), _day_arg("to")
+    start, end = day_arg("from"), day_arg("to")
     if start and end and end < start:
         raise Invalid.field("to", "The period ends before it starts.")
     statement = services.agent_statement(_tenant(), agent_id, start, end)
@@ -964,8 +934,8 @@ def _provider(institution_id: int) -> int:
 )
 def settlement_preview():
     institution_id = _provider(_required("institution_id", int_arg("institution_id")))
-    start = _required("period_start", _day_arg("period_start"))
-    end = _required("period_end", _day_arg("period_end"))
+    start = _required("period_start", day_arg("period_start"))
+    end = _required("period_end", day_arg("period_end"))
     lines = services.settlement_preview(
         actor=_actor(), institution_id=institution_id, period_start=start, period_end=end
     )
