@@ -32,10 +32,12 @@ from blueprints.hospital import api_bp, records, schedules, services
 from blueprints.hospital.models import Appointment, AppointmentStatus, Patient, PersonnelKind
 from medcover import uploads
 from medcover.api import (
+    Day,
     Id,
     Out,
     Schema,
     choice_arg,
+    day_arg,
     documented,
     int_arg,
     jsonify_model,
@@ -63,15 +65,6 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # --- input types: strict, so `true`, `"7"` or a timestamp are not taken for a number or a date ---------
 
 
-def _day(value: Any) -> date:
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
-
-
 def _moment(value: Any) -> datetime:
     """An ISO 8601 date and time with its zone (``2026-05-04T09:00:00Z``), kept in UTC."""
     if isinstance(value, str) and 16 <= len(value) <= 40 and _DAY.match(value[:10]) and value[10:11] in "Tt":
@@ -86,7 +79,6 @@ def _moment(value: Any) -> datetime:
     raise ValueError("Enter a date and time in ISO 8601 with its zone, e.g. 2026-05-04T09:00:00Z.")
 
 
-Day = Annotated[date, BeforeValidator(_day)]
 Moment = Annotated[datetime, BeforeValidator(_moment)]
 Whole = Annotated[int, Strict()]
 Code = Annotated[str, Field(min_length=1, max_length=20)]
@@ -275,16 +267,6 @@ def _tenant():
     if tenant.company_id is not None and tenant.institution_id is None:
         raise Forbidden("Hospital records are for hospital staff.")
     return tenant
-
-
-def _day_arg(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return _day(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, str(exc)) from None
 
 
 def _text_arg(name: str, limit: int = 80) -> str:
@@ -573,7 +555,7 @@ def create_appointment():
     },
 )
 def list_appointments():
-    day = _day_arg("date")
+    day = day_arg("date")
     stmt = services.appointments_query(_tenant(), int_arg("patient_id"), choice_arg("status", AppointmentStatus), day)
     personnel_id = int_arg("personnel_id")
     if personnel_id:

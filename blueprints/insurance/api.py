@@ -26,7 +26,6 @@ another insurer's member gets R01, as for an unknown number.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -49,6 +48,7 @@ from blueprints.insurance.models import (
 )
 from medcover import clock
 from medcover.api import (
+    Day,
     Id,
     Money,
     Out,
@@ -84,19 +84,9 @@ TERM_NULLABLE = {"annual_limit", "per_visit_limit", "max_visits"}
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
 ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # --- input types: strict, so `true`, `"7"` or a timestamp are not taken for a number or a date ---------
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
 
 
 def _amount(value: Any) -> Decimal:
@@ -111,7 +101,6 @@ def _amount(value: Any) -> Decimal:
     return amount
 
 
-Day = Annotated[date, BeforeValidator(_day)]
 #: money in: a string (or a JSON number) with at most two decimals, not negative, below 10 000 000 000
 MoneyIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, max_digits=12, decimal_places=2)]
 PercentIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, le=100, decimal_places=2)]
