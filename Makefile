@@ -13,6 +13,8 @@ RUNTIME_STAMP := $(VENV)/.req-stamp
 DEV_STAMP := $(VENV)/.req-dev-stamp
 # Extra arguments for both pytest passes, e.g. make test PYTEST_ARGS="-x -k claims".
 PYTEST_ARGS ?=
+# No application module grows past this (tests and migrations excepted): split by concept first.
+MAX_MODULE_LINES := 400
 
 PGHOST := 127.0.0.1
 PGPORT := 5432
@@ -37,7 +39,7 @@ endef
 help:
 	@echo "make run           start the app on http://127.0.0.1:$(PORT) (SQLite, demo data, jobs inline)"
 	echo "make test          lint, then tests on SQLite, then again on PostgreSQL + Redis"
-	echo "make lint          ruff check, ruff format --check, lint-imports"
+	echo "make lint          ruff check, ruff format --check, lint-imports, module sizes"
 	echo "make services      start the local PostgreSQL and Redis and create $(TEST_DB)"
 	echo "make install-test  dev requirements, Chromium and poppler for the browser and PDF tests"
 	echo "make bench         run the benchmarks (bench/)"
@@ -108,12 +110,17 @@ services:
 	fi
 	if redis_up; then echo "Redis: up on $(PGHOST):$(REDIS_PORT)"; else problem "Redis is not reachable on $(PGHOST):$(REDIS_PORT)"; fi
 
-# All three checks run even when one fails, so one run shows everything to fix.
+# All four checks run even when one fails, so one run shows everything to fix.
 lint: $(DEV_STAMP)
 	status=0
 	$(BIN)/ruff check . || status=1
 	$(BIN)/ruff format --check . || status=1
 	$(BIN)/lint-imports || status=1
+	too_long=$$(for f in $$(find medcover blueprints -name '*.py') wsgi.py config.py; do
+		n=$$(wc -l < "$$f"); [ "$$n" -le $(MAX_MODULE_LINES) ] || echo "  $$f: $$n lines"; done)
+	if [ -n "$$too_long" ]; then
+		echo "Application modules over $(MAX_MODULE_LINES) lines (split them by concept):"; echo "$$too_long"; status=1
+	fi
 	exit $$status
 
 test: install-test services lint

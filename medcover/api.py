@@ -11,12 +11,14 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
+from flask_login import current_user
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
-from sqlalchemy import func, select
 
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
+from medcover.paging import fetch_page
 from medcover.ratelimit import client_address, client_key
+from medcover.rbac import Tenant, tenant_of
 
 T = TypeVar("T", bound=BaseModel)
 PREFIX = "/api/v1"
@@ -162,9 +164,39 @@ def page_params() -> tuple[int, int]:
 def paginate(stmt, serialize: Callable[[Any], Any]) -> dict:
     """One count and one page query, whatever the table's size."""
     page, per_page = page_params()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total = fetch_page(stmt, page, per_page)
     return {"items": [serialize(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+
+
+def page_response(stmt, item: type[BaseModel], page: type[BaseModel], batch: Callable[[list], list] | None = None):
+    """A list endpoint's answer: one page of ``stmt`` as ``page`` (see ``page_model``). Rows become ``item``
+    one by one, or all at once through ``batch`` where they need related values read in one go."""
+    found = paginate(stmt, (lambda row: row) if batch else item.model_validate)
+    if batch:
+        found["items"] = batch(found["items"])
+    return jsonify_model(page.model_validate(found))
+
+
+def actor():
+    """The authenticated caller (the real user object, not Flask-Login's proxy), for the services."""
+    return current_user._get_current_object()
+
+
+def tenant() -> Tenant:
+    """The rows the caller may see."""
+    return tenant_of(current_user)
+
+
+def created(model: BaseModel, headers=None) -> Response:
+    """Commit the request's change and answer 201 with ``model`` (built before the commit, so nothing reloads)."""
+    db.session.commit()
+    return jsonify_model(model, status=201, headers=headers)
+
+
+def saved(model: BaseModel, status: int = 200) -> Response:
+    """Commit the request's change and answer ``model``."""
+    db.session.commit()
+    return jsonify_model(model, status=status)
 
 
 def optional_body(model: type[T]) -> T:

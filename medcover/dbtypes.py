@@ -1,10 +1,10 @@
-"""Column types shared by every domain."""
+"""Column types and column defaults shared by every domain: UTC timestamps, money, percentages, enums."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum, Numeric
 from sqlalchemy.types import TypeDecorator
 
 
@@ -25,3 +25,26 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: money columns: Decimal in Python, NUMERIC(12, 2) in the database
+MONEY = Numeric(12, 2)
+#: percentages such as a tax rate or a copay share: 0.00 .. 100.00
+PERCENT = Numeric(5, 2)
+
+
+def utcnow() -> datetime:
+    """The wall clock in UTC, for column defaults (business code asks ``medcover.clock``)."""
+    return datetime.now(UTC)
+
+
+def enum_column(cls, name: str, *, validate_strings: bool = False) -> Enum:
+    """A status or kind column stored as its value's text (portable: no native enum type)."""
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda items: [i.value for i in items],
+        native_enum=False,
+        validate_strings=validate_strings,
+        length=20,
+    )

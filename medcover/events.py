@@ -10,23 +10,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medcover import jobs
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import UtcDateTime, utcnow
 from medcover.extensions import db
 
 log = logging.getLogger(__name__)
 
 _subscribers: dict[str, list[Callable[[int, dict], None]]] = defaultdict(list)
 MAX_ATTEMPTS = 8
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutboxEvent(db.Model):

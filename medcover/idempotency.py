@@ -9,23 +9,19 @@ the work it guards are committed together or not at all.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Response
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medcover import locks
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import UtcDateTime, utcnow
 from medcover.errors import Conflict, Invalid
 from medcover.extensions import db
 
 KEEP = timedelta(hours=48)
 HEADER = "Idempotency-Key"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class IdempotencyKey(db.Model):

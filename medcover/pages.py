@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from flask import current_app, make_response, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from medcover.errors import Invalid
 from medcover.extensions import htmx
+from medcover.paging import fetch_page
+from medcover.rbac import Tenant, tenant_of
+from medcover.uploads import file_part
 
 
 def wants_partial() -> bool:
@@ -58,13 +64,8 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 def page_of(stmt) -> tuple[list, dict]:
     """One page of a select for a list page: the rows, and the numbers the pager macro shows."""
-    from sqlalchemy import func, select
-
-    from medcover.extensions import db
-
     page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total = fetch_page(stmt, page, per_page)
     pages = max(1, (total + per_page - 1) // per_page)
     return rows, {"page": page, "per_page": per_page, "total": total, "pages": pages}
 
@@ -111,3 +112,40 @@ def submit(form, action) -> Submitted:
         return Submitted(False, form_failed(form, exc))
     db.session.commit()
     return Submitted(True, 303, result)
+
+
+def actor():
+    """The signed-in user (the real object, not Flask-Login's proxy), for the services."""
+    return current_user._get_current_object()
+
+
+def tenant() -> Tenant:
+    """The rows the signed-in user may see."""
+    return tenant_of(current_user)
+
+
+def toast(response, message: str):
+    """An inline save's confirmation: base.html shows the ``toast`` event as a short message."""
+    response.headers["HX-Trigger"] = json.dumps({"toast": message})
+    return response
+
+
+def attach_upload(form, back: str, add):
+    """A page's file upload: ``add(filename, stream)`` registers the request's ``file`` part through its
+    service; the outcome is flashed and the person is sent ``back``. A refused file undoes the request."""
+    from medcover.extensions import db
+
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(back, 303)
+    filename, stream = file_part(request.files)
+    try:
+        row = add(filename, stream)
+    except Invalid as exc:
+        db.session.rollback()
+        messages = [m for field_messages in (exc.errors or {}).values() for m in field_messages]
+        flash("The file was not attached: " + (" ".join(messages) or exc.detail), "error")
+        return redirect(back, 303)
+    db.session.commit()
+    flash(f"{row.filename} attached.", "success")
+    return redirect(back, 303)

@@ -8,10 +8,12 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app, send_file
 
 from medcover.errors import Invalid, NotFound
 
@@ -114,3 +116,39 @@ def stored_path(folder: str, stored_name: str) -> Path:
     if not path.is_file():
         raise NotFound("The attachment's file is missing; ask an administrator.")
     return path
+
+
+@contextmanager
+def kept(folder: str, filename, stream) -> Iterator[StoredFile]:
+    """Store an upload for the caller to register inside the block; the file is discarded again when
+    registering it fails, so no file outlives a rolled-back row."""
+    stored = store(folder, filename, stream)
+    try:
+        yield stored
+    except BaseException:
+        discard(folder, stored.stored_name)
+        raise
+
+
+def file_part(files) -> tuple[str, object | None]:
+    """The ``file`` part of a multipart request as (name, stream); no part, or one without a name, is ("", None)."""
+    upload = files.get("file")
+    if upload is None or not upload.filename:
+        return "", None
+    return upload.filename, upload.stream
+
+
+def download(path: Path, content_type: str, filename: str) -> Response:
+    """A stored file as an attachment: never rendered inline, never cached, its type as sniffed on upload."""
+    response = send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=clean_filename(filename),
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response

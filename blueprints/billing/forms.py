@@ -8,7 +8,7 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.core.forms import Form
+from medcover.forms import Form
 
 OFF = {"autocomplete": "off"}
 NUMBER = {"inputmode": "numeric", **OFF}

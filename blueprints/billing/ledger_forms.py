@@ -7,7 +7,7 @@ from wtforms import DateField, FileField, HiddenField, SelectField, StringField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from blueprints.core.forms import Form
+from medcover.forms import Form
 
 ID = [Optional(), NumberRange(min=1, max=2**31 - 1)]
 OFF = {"autocomplete": "off"}

@@ -4,36 +4,23 @@ receivable per payer, the money billing has seen arrive (payment transactions) a
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import MONEY, PERCENT, UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-MONEY = Numeric(12, 2)
-PERCENT = Numeric(5, 2)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False, length=20)
 
 
 class ItemStatus(enum.StrEnum):
@@ -114,7 +101,7 @@ class BillingItem(db.Model):
     #: where it came from, unique: ``order:<id>`` for a hospital order, ``manual:<uuid>`` for a clerk's entry;
     #: the same charge event arriving twice finds its row and bills once
     source: Mapped[str] = mapped_column(String(80), unique=True)
-    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus, "item_status"), default=ItemStatus.UNBILLED)
+    status: Mapped[ItemStatus] = mapped_column(enum_column(ItemStatus, "item_status"), default=ItemStatus.UNBILLED)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -141,13 +128,15 @@ class Invoice(db.Model):
     #: the insurer paying ``insurer_part`` (the patient's cover when the invoice was drafted); null: self-pay
     company_id: Mapped[int | None] = mapped_column(Integer)
     member_number: Mapped[str | None] = mapped_column(String(30))
-    kind: Mapped[InvoiceKind] = mapped_column(_enum(InvoiceKind, "invoice_kind"), default=InvoiceKind.INVOICE)
+    kind: Mapped[InvoiceKind] = mapped_column(enum_column(InvoiceKind, "invoice_kind"), default=InvoiceKind.INVOICE)
     #: a credit note's invoice
     credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     #: null while a draft; then from the institution's gap-free sequence:
     #: ``KNH-000042``, credit notes ``KNH-CN-000003``
     number: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[InvoiceStatus] = mapped_column(_enum(InvoiceStatus, "invoice_status"), default=InvoiceStatus.DRAFT)
+    status: Mapped[InvoiceStatus] = mapped_column(
+        enum_column(InvoiceStatus, "invoice_status"), default=InvoiceStatus.DRAFT
+    )
     currency: Mapped[str] = mapped_column(String(3), default="KES")
     service_date: Mapped[date | None] = mapped_column(Date)
     issued_on: Mapped[date | None] = mapped_column(Date)
@@ -225,7 +214,7 @@ class AccountReceivable(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int] = mapped_column(Integer)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
-    payer: Mapped[Payer] = mapped_column(_enum(Payer, "payer"))
+    payer: Mapped[Payer] = mapped_column(enum_column(Payer, "payer"))
     patient_id: Mapped[int] = mapped_column(Integer)
     #: the insurer, for the insurer's part
     company_id: Mapped[int | None] = mapped_column(Integer)
@@ -247,8 +236,8 @@ class PaymentTransaction(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int] = mapped_column(Integer, index=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
-    kind: Mapped[TransactionKind] = mapped_column(_enum(TransactionKind, "transaction_kind"))
-    payer: Mapped[Payer] = mapped_column(_enum(Payer, "payer"))
+    kind: Mapped[TransactionKind] = mapped_column(enum_column(TransactionKind, "transaction_kind"))
+    payer: Mapped[Payer] = mapped_column(enum_column(Payer, "payer"))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     #: ``payment:<id>`` / ``refund:<id>`` / ``credit:<invoice id>``: the same event twice is applied once
     source: Mapped[str] = mapped_column(String(80), unique=True)

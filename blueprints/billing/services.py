@@ -30,10 +30,10 @@ from blueprints.billing.models import (
     PaymentTransaction,
     TransactionKind,
 )
-from blueprints.billing.tariffs import TariffPrice, tariff_price, tariff_prices  # noqa: F401 - public API
+from blueprints.billing.tariffs import TariffPrice, prices_on, tariff_price, tariff_prices  # noqa: F401 - public API
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from blueprints.insurance import coverage
+from blueprints.insurance import services as insurance
 from medcover import clock, fields
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.events import publish
@@ -447,7 +447,7 @@ def _recompute(invoice: Invoice) -> None:
     """Tax per line, the payer split from the patient's cover (an estimate: the claim decides), totals."""
     settings = settings_for(invoice.institution_id)
     lines = lines_of(invoice.id)
-    covers: dict[date, coverage.Verification | None] = {}
+    covers: dict[date, insurance.Verification | None] = {}
     remaining: dict[str, Decimal | None] = {}
     # Cover checks query; no flush may send a half-updated line (its split would not add up) meanwhile.
     with db.session.no_autoflush:
@@ -464,7 +464,7 @@ def _split_lines(invoice, lines, settings, covers, remaining) -> int | None:
         line.amount = money(line.net + line.tax)
         day = line.service_date or clock.today()
         if invoice.member_number and day not in covers:
-            covers[day] = coverage.verify(invoice.member_number, day)
+            covers[day] = insurance.verify(invoice.member_number, day)
         cover = covers.get(day)
         insurer = ZERO
         if cover is not None and cover.eligible and line.benefit_code:

@@ -19,11 +19,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from blueprints.billing import services as billing
-from blueprints.billing import tariffs
 from blueprints.claims import services
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.hospital import services as hospital
-from blueprints.insurance import terms
+from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.extensions import db
 from medcover.rbac import Role, Tenant
@@ -157,7 +156,7 @@ def _walk_ins(actor, rng: random.Random, institution_ids) -> int:
     for institution_id in institution_ids:
         patients = [p for p in hospital.first_patients(institution_id, 200)[100:] if p.member_number]
         codes = {code for visit in WALK_INS for code in visit[::2]}
-        prices = tariffs.prices_on((institution_id, code, today) for code in codes)
+        prices = billing.prices_on((institution_id, code, today) for code in codes)
         price = {code: p.unit_price for (_i, code, _d), p in prices.items()}
         for n, patient in enumerate(rng.sample(patients, min(WALK_INS_PER_HOSPITAL, len(patients)))):
             visit = WALK_INS[n % len(WALK_INS)]
@@ -177,7 +176,7 @@ def _walk_ins(actor, rng: random.Random, institution_ids) -> int:
     return count
 
 
-def _admission(rng: random.Random, cover: terms.MemberCover, price: dict, today: date):
+def _admission(rng: random.Random, cover: insurance.MemberCover, price: dict, today: date):
     """(service date, lines) of a stay big enough for review, or None when the member has no cover for it."""
     preauth = next(
         (
@@ -211,7 +210,7 @@ def _admission(rng: random.Random, cover: terms.MemberCover, price: dict, today:
     return day, lines
 
 
-def _preauths(covers: dict[str, terms.MemberCover], member_number: str):
+def _preauths(covers: dict[str, insurance.MemberCover], member_number: str):
     cover = covers.get(member_number)
     return cover.preauths if cover else ()
 
@@ -222,11 +221,11 @@ def _admissions(actor, rng: random.Random, institution_ids) -> int:
     count = 0
     for institution_id in institution_ids:
         patients = [p for p in hospital.first_patients(institution_id, 200) if p.member_number]
-        covers = terms.member_covers(p.member_number for p in patients)
+        covers = insurance.member_covers(p.member_number for p in patients)
         # the members with an approved pre-authorisation first: their procedure line passes R12
         patients.sort(key=lambda p: not any(a.status == "approved" for a in _preauths(covers, p.member_number)))
         codes = ("SURG-APPENDIX", "MAT-CS", "WARD-GENERAL", "LAB-FBC", "PHARM-AMOX")
-        prices = tariffs.prices_on((institution_id, code, today) for code in codes)
+        prices = billing.prices_on((institution_id, code, today) for code in codes)
         price = {code: p.unit_price for (_i, code, _d), p in prices.items()}
         found = 0
         for patient in patients:

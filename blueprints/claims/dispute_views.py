@@ -17,13 +17,13 @@ from blueprints.claims import bp, disputes, reconciliation, services
 from blueprints.claims.dispute_api import attachment_download
 from blueprints.claims.models import DisputeStatus, ReconciliationStatus
 from blueprints.core import services as core
-from blueprints.core.forms import Form
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.errors import DomainError, Invalid
 from medcover.exports import csv_cell
 from medcover.extensions import db
+from medcover.forms import Form
 from medcover.pages import form_failed, page_of, render, wants_partial
 from medcover.rbac import Role, allow, tenant_of
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from blueprints.insurance.periods import benefit_period
+from blueprints.insurance.services import benefit_period
 from medcover.money import ZERO, money, percent_of
 
 __all__ = [

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from blueprints.billing import tariffs
+from blueprints.billing import services as billing
 from blueprints.claims import engine
 from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
-from blueprints.insurance import terms
+from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.extensions import db
 from medcover.money import ZERO, money
@@ -36,7 +36,7 @@ def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
     )
 
 
-def _coverage_terms(cover: terms.CoverageOut) -> engine.CoverageTerms:
+def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
     scheme = cover.scheme
     return engine.CoverageTerms(
         start_date=cover.start_date,
@@ -82,8 +82,8 @@ class FactBook:
     """The batch's facts; ``facts_for`` assembles one claim's, and ``record`` folds a decision back in
     so later claims of the same batch see it (usage once finalised, duplicates while it stands)."""
 
-    covers: dict[str, terms.MemberCover]
-    prices: dict[tuple[int, str, date], tariffs.TariffPrice]
+    covers: dict[str, insurance.MemberCover]
+    prices: dict[tuple[int, str, date], billing.TariffPrice]
     usage_rows: dict[str, list[_UsageRow]]
     #: (member, institution, service date, code) -> [(submitted order key, claim id)]
     standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]]
@@ -186,8 +186,8 @@ class FactBook:
 def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> FactBook:
     """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1)."""
     members = {c.member_number for c in claims}
-    covers = terms.member_covers(members)
-    prices = tariffs.prices_on(
+    covers = insurance.member_covers(members)
+    prices = billing.prices_on(
         (c.institution_id, i.service_code, c.service_date) for c in claims for i in items_by_claim.get(c.id, ())
     )
     usage_rows: dict[str, list[_UsageRow]] = defaultdict(list)

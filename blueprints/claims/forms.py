@@ -8,7 +8,7 @@ from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from blueprints.core.forms import Form
+from medcover.forms import Form
 
 #: blank line rows the intake form offers (a claim may have more: the API takes up to 100)
 INTAKE_LINES = 6

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from flask import render_template
 
-from blueprints.billing import tariffs
+from blueprints.billing import services as billing
 from blueprints.claims import services
 from blueprints.claims.engine import REASONS, LineOutcome
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
@@ -194,7 +194,7 @@ def _member_name(claim: Claim) -> str:
 def letter_of(claim: Claim, audience: Audience) -> Letter:
     """What the letter says about a decided claim; a fixed number of queries however many lines it has."""
     items = services.items_of(claim.id)
-    prices = tariffs.tariff_prices(claim.institution_id, {i.service_code for i in items}, claim.service_date)
+    prices = billing.tariff_prices(claim.institution_id, {i.service_code for i in items}, claim.service_date)
     lines = tuple(
         _line(item, prices[item.service_code].description if item.service_code in prices else "") for item in items
     )

@@ -4,7 +4,7 @@ payments seen against claims, disputes with attachments, reconciliation records.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -12,29 +12,17 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import MONEY, UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-MONEY = Numeric(12, 2)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False, length=20)
 
 
 class ClaimStatus(enum.StrEnum):
@@ -115,7 +103,7 @@ class Claim(db.Model):
     invoice_id: Mapped[int | None] = mapped_column(Integer, index=True)
     service_date: Mapped[date] = mapped_column(Date)
     diagnosis_codes: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT)
+    status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT)
     total_billed: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     total_approved: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     total_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
@@ -236,7 +224,9 @@ class Dispute(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     #: the disputed lines (empty: the whole claim)
     line_nos: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[DisputeStatus] = mapped_column(_enum(DisputeStatus, "dispute_status"), default=DisputeStatus.OPEN)
+    status: Mapped[DisputeStatus] = mapped_column(
+        enum_column(DisputeStatus, "dispute_status"), default=DisputeStatus.OPEN
+    )
     #: the claim's status when the dispute opened, restored when it is dismissed
     claim_status_before: Mapped[str] = mapped_column(String(20))
     resolution: Mapped[str | None] = mapped_column(Text)
@@ -283,6 +273,6 @@ class ReconciliationRecord(db.Model):
     paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     #: paid - approved (unclaimed: paid - invoiced)
     difference: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
-    status: Mapped[ReconciliationStatus] = mapped_column(_enum(ReconciliationStatus, "reconciliation_status"))
+    status: Mapped[ReconciliationStatus] = mapped_column(enum_column(ReconciliationStatus, "reconciliation_status"))
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -27,10 +27,7 @@ from blueprints.claims.models import (
 )
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from blueprints.hospital.records import ICD10
-from blueprints.insurance import coverage as insurance_coverage
 from blueprints.insurance import services as insurance
-from blueprints.insurance import terms
 from medcover import clock, fields, jobs
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.events import publish_many
@@ -83,7 +80,7 @@ def _diagnoses(values) -> list[str]:
     codes: list[str] = []
     for value in values:
         code = str(value or "").strip().upper()
-        if code and not ICD10.fullmatch(code):
+        if code and not hospital.ICD10.fullmatch(code):
             raise Invalid.field("diagnosis_codes", f"{code[:20]} is not an ICD-10 code (like J06.9 or A09).")
         if code and code not in codes:
             codes.append(code)
@@ -128,7 +125,7 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
     if service_date > clock.today():
         raise Invalid.field("service_date", "The service date cannot be in the future.")
     items = _items(values.items)
-    cover = terms.member_covers([number]).get(number)
+    cover = insurance.member_covers([number]).get(number)
     if values.invoice_id:
         invoice = billing.invoice_summary(tenant_of(actor), values.invoice_id)
         if invoice.institution_id != values.institution_id:
@@ -204,7 +201,7 @@ def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
     items = _items(values.items)
     number = fields.text(values.member_number, "member_number", 30).upper()
     service_date = fields.day(values.service_date, "service_date")
-    cover = terms.member_covers([number]).get(number)
+    cover = insurance.member_covers([number]).get(number)
     before = {"member_number": claim.member_number, "total_billed": str(claim.total_billed)}
     db.session.execute(ClaimItem.__table__.delete().where(ClaimItem.claim_id == claim.id))
     db.session.add_all([ClaimItem(claim_id=claim.id, **item) for item in items])
@@ -851,7 +848,7 @@ def usage_for(member_id: int, period_start: date, period_end: date) -> dict[int,
 
 
 def register() -> None:
-    insurance_coverage.register_usage_provider(usage_for)
+    insurance.register_usage_provider(usage_for)
 
 
 def _audit(actor, action: str, claim: Claim, *, before=None, after=None) -> None:

@@ -26,7 +26,6 @@ from blueprints.claims.forms import (
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from blueprints.insurance import coverage
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.errors import Conflict, DomainError, Invalid
@@ -303,7 +302,7 @@ def _claim_page(claim: Claim, status: int = 200, partial: str | None = None, **e
         claim=claim,
         items=items,
         reasons=REASONS,
-        verdict=coverage.verify(claim.member_number, claim.service_date),
+        verdict=insurance.verify(claim.member_number, claim.service_date),
         patient=patient,
         provider=hospital.institution_names().get(claim.institution_id, ""),
         timeline=_timeline(history, decisions, users),

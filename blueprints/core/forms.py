@@ -1,25 +1,13 @@
 """Core forms. Length limits here match the columns, so oversized input is a field error, not a crash."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from medcover.forms import Form
 from medcover.rbac import Role
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
-
-
-class Form(FlaskForm):
-    """A form whose text fields refuse NUL: nobody types one, and PostgreSQL cannot store or compare it."""
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        for field in self:
-            if isinstance(field.data, str) and "\x00" in field.data:
-                field.errors = [*field.errors, "Remove the control characters."]
-                valid = False
-        return valid
 
 
 class LoginForm(Form):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -18,14 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import UtcDateTime, utcnow
 from medcover.extensions import db
 from medcover.rbac import Role
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 ROLE_ENUM = Enum(
     Role,

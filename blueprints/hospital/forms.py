@@ -20,8 +20,8 @@ from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from blueprints.core.forms import Form
 from blueprints.hospital.models import OrderKind, PersonnelKind
+from medcover.forms import Form
 
 ID = [Optional(), NumberRange(min=1, max=2**31 - 1)]
 GENDER_CHOICES = [

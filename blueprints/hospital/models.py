@@ -4,14 +4,13 @@ clinical orders (pharmacy, lab, radiology) and pharmacy stock."""
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,17 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False, length=20)
-
 
 #: search keys compare byte-wise on PostgreSQL so that a prefix range uses the b-tree index
 SEARCH_KEY = String(80).with_variant(String(80, collation="C"), "postgresql")
@@ -101,7 +91,7 @@ class MedicalPersonnel(db.Model):
     #: the staff user account, when the person signs in (core's id)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     full_name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[PersonnelKind] = mapped_column(_enum(PersonnelKind, "personnel_kind"))
+    kind: Mapped[PersonnelKind] = mapped_column(enum_column(PersonnelKind, "personnel_kind"))
     specialty: Mapped[str | None] = mapped_column(String(80))
     licence_number: Mapped[str | None] = mapped_column(String(40))
     department: Mapped[str] = mapped_column(String(80), index=True)
@@ -160,7 +150,7 @@ class Appointment(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[AppointmentStatus] = mapped_column(
-        _enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+        enum_column(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
     )
     reason: Mapped[str | None] = mapped_column(String(300))
     #: the cover check made at check-in: when, the verdict and its reason codes
@@ -224,12 +214,12 @@ class ClinicalOrder(db.Model):
     institution_id: Mapped[int] = mapped_column(ForeignKey("medical_institutions.id"))
     record_id: Mapped[int] = mapped_column(ForeignKey("medical_records.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind, "order_kind"))
+    kind: Mapped[OrderKind] = mapped_column(enum_column(OrderKind, "order_kind"))
     #: the tariff's service code billing will price it with (a drug, a test, an imaging study)
     service_code: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"), default=OrderStatus.ORDERED)
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"), default=OrderStatus.ORDERED)
     #: lab values ({"analyte": {"value", "unit", "range"}}) or {"report": text} for radiology
     result: Mapped[dict | None] = mapped_column(JSON)
     ordered_by_id: Mapped[int | None] = mapped_column(Integer)

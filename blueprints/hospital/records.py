@@ -8,7 +8,6 @@ outside the web root under a generated name, and served only through ``open_atta
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
@@ -24,7 +23,6 @@ from medcover.extensions import db
 from medcover.rbac import Role, tenant_of
 
 #: ICD-10 format (not the code list): a letter other than U, two characters, then up to four after a dot
-ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 MAX_DIAGNOSES = 20
 MAX_PROCEDURES = 20
 PROCEDURE_CHARS = 200
@@ -77,7 +75,7 @@ def _diagnoses(values) -> list[str]:
         code = str(value if value is not None else "").strip().upper()
         if not code:
             continue
-        if not ICD10.fullmatch(code):
+        if not services.ICD10.fullmatch(code):
             shown = code[:20] + ("…" if len(code) > 20 else "")
             raise Invalid.field("diagnoses", f"{shown} is not an ICD-10 code (codes look like J06.9, A09, S72.001A).")
         if code not in codes:

@@ -28,7 +28,7 @@ from blueprints.hospital.models import (
     Patient,
     PersonnelKind,
 )
-from blueprints.insurance import coverage
+from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.audit import changes, snapshot
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
@@ -477,11 +477,11 @@ def likely_duplicates(tenant: Tenant, details: PatientDetails, limit: int = 5) -
     return list(db.session.scalars(stmt.limit(limit)))
 
 
-def cover_for(patient: Patient, day: date | None = None) -> coverage.Verification | None:
+def cover_for(patient: Patient, day: date | None = None) -> insurance.Verification | None:
     """The insurance verdict for the patient's member number on a day (today by default)."""
     if not patient.member_number:
         return None
-    return coverage.verify(patient.member_number, day or clock.today())
+    return insurance.verify(patient.member_number, day or clock.today())
 
 
 def merge_patients(*, actor, keep_id: int, duplicate_id: int) -> Patient:
@@ -783,3 +783,7 @@ def send_reminders() -> int:
         row.reminder_sent_at = clock.now()
     db.session.flush()
     return len(rows)
+
+
+#: an ICD-10 diagnosis code as records and claims take it (``J06.9``)
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")

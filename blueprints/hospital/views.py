@@ -27,7 +27,7 @@ from blueprints.hospital.forms import (
     choices,
 )
 from blueprints.hospital.models import AppointmentStatus, PersonnelKind
-from blueprints.insurance import coverage
+from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
@@ -99,7 +99,7 @@ def _institutions() -> list:
 def _verdict(member_number: str | None):
     """Cover today for a member number typed at the desk (None when there is none: a self-paying patient)."""
     number = _text(member_number, 30).strip()
-    return coverage.verify(number, clock.today()) if number else None
+    return insurance.verify(number, clock.today()) if number else None
 
 
 # --- intake: find or register --------------------------------------------------------------------
@@ -205,7 +205,7 @@ def _appointments_context(patient, book_form=None, failed: dict | None = None) -
         "staff": services.personnel_by_id(r.personnel_id for r in rows),
         "book_form": book_form or _book_form(patient, formdata=False),
         "failed": failed or {},
-        "reasons": coverage.Verification.REASONS,
+        "reasons": insurance.Verification.REASONS,
         "here": url_for("hospital.patient", patient_id=patient.id),
     }
 
@@ -332,7 +332,7 @@ def _row(row, status: int = 200, failed=None):
         staff=services.personnel_by_id([row.personnel_id]),
         failed={row.id: failed} if failed is not None else {},
         show_patient=request.form.get("next", "").startswith("/hospital/appointments"),
-        reasons=coverage.Verification.REASONS,
+        reasons=insurance.Verification.REASONS,
         here=_text(request.form.get("next"), 300),
     )
 
@@ -442,7 +442,7 @@ def appointments():
         staff=names,
         patients=services.patients_by_id(r.patient_id for r in rows),
         failed={},
-        reasons=coverage.Verification.REASONS,
+        reasons=insurance.Verification.REASONS,
         here=request.full_path,
     )
 

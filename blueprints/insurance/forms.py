@@ -19,8 +19,8 @@ from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from blueprints.core.forms import Form
 from blueprints.insurance.models import SchemeStatus
+from medcover.forms import Form
 
 MAX_DEPENDANTS = 6
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,18 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import MONEY, UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-MONEY = Numeric(12, 2)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False, length=20)
 
 
 class SchemeStatus(enum.StrEnum):
@@ -100,7 +89,9 @@ class Scheme(db.Model):
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(120))
     currency: Mapped[str] = mapped_column(String(3), default="KES")
-    status: Mapped[SchemeStatus] = mapped_column(_enum(SchemeStatus, "scheme_status"), default=SchemeStatus.ACTIVE)
+    status: Mapped[SchemeStatus] = mapped_column(
+        enum_column(SchemeStatus, "scheme_status"), default=SchemeStatus.ACTIVE
+    )
     effective_from: Mapped[date | None] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
     #: per member per benefit period, across all benefits; null: no limit
@@ -172,7 +163,7 @@ class PremiumRate(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"), index=True)
-    member_type: Mapped[MemberType] = mapped_column(_enum(MemberType, "member_type"))
+    member_type: Mapped[MemberType] = mapped_column(enum_column(MemberType, "member_type"))
     #: inclusive ages at the cover's start
     age_from: Mapped[int] = mapped_column(Integer)
     age_to: Mapped[int] = mapped_column(Integer)
@@ -215,7 +206,7 @@ class Coverage(db.Model):
     #: inclusive
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[CoverageStatus] = mapped_column(
-        _enum(CoverageStatus, "coverage_status"), default=CoverageStatus.ACTIVE
+        enum_column(CoverageStatus, "coverage_status"), default=CoverageStatus.ACTIVE
     )
     #: the coverage this one renews
     renewed_from_id: Mapped[int | None] = mapped_column(ForeignKey("coverages.id", ondelete="SET NULL"))
@@ -235,7 +226,7 @@ class Preauthorization(db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date] = mapped_column(Date)
     status: Mapped[PreauthStatus] = mapped_column(
-        _enum(PreauthStatus, "preauth_status"), default=PreauthStatus.REQUESTED
+        enum_column(PreauthStatus, "preauth_status"), default=PreauthStatus.REQUESTED
     )
     notes: Mapped[str | None] = mapped_column(Text)
     #: the hospital that asked; null when the insurer recorded it

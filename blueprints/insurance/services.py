@@ -944,3 +944,9 @@ def preauthorization_members(tenant: Tenant, rows) -> dict[int, Member]:
     if not ids:
         return {}
     return {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))}
+
+
+# The rest of the public face: cover checks, the engine's batch reads of terms, benefit periods.
+from blueprints.insurance.coverage import Verification, register_usage_provider, verify  # noqa: E402, F401
+from blueprints.insurance.periods import benefit_period  # noqa: E402, F401
+from blueprints.insurance.terms import CoverageOut, MemberCover, member_covers  # noqa: E402, F401

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,12 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Channel(enum.StrEnum):
@@ -59,15 +54,8 @@ TRANSITIONS: dict[Status, set[Status]] = {
 }
 
 
-def _enum(cls, name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        values_callable=lambda items: [i.value for i in items],
-        native_enum=False,
-        validate_strings=True,
-        length=20,
-    )
+def _enum(cls, name: str):
+    return enum_column(cls, name, validate_strings=True)
 
 
 class NotificationTemplate(db.Model):

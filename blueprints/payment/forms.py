@@ -8,8 +8,8 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from blueprints.core.forms import Form
 from blueprints.payment.models import MethodKind, PaymentKind
+from medcover.forms import Form
 
 OFF = {"autocomplete": "off"}
 DECIMAL = {"inputmode": "decimal", **OFF}

@@ -4,7 +4,7 @@ settlements, agents with their commission rates and assignments, commissions acc
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,18 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime
+from medcover.dbtypes import MONEY, UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
-
-MONEY = Numeric(12, 2)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _enum(cls, name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda items: [i.value for i in items], native_enum=False, length=20)
 
 
 class PaymentKind(enum.StrEnum):
@@ -72,7 +61,7 @@ class Payment(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: ``PAY-2026-000042``
     number: Mapped[str | None] = mapped_column(String(30), unique=True)
-    kind: Mapped[PaymentKind] = mapped_column(_enum(PaymentKind, "payment_kind"))
+    kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind, "payment_kind"))
     #: the invoice, claim or coverage paid for
     reference_id: Mapped[int] = mapped_column(Integer)
     #: patient, insurer, member or employer
@@ -83,7 +72,7 @@ class Payment(db.Model):
     company_id: Mapped[int | None] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3), default="KES")
-    method: Mapped[MethodKind] = mapped_column(_enum(MethodKind, "method_kind"))
+    method: Mapped[MethodKind] = mapped_column(enum_column(MethodKind, "method_kind"))
     #: what the clerk captured for the method: transfer reference, cheque number, card last four ...
     method_details: Mapped[dict] = mapped_column(JSON, default=dict)
     reference: Mapped[str | None] = mapped_column(String(80))
@@ -108,7 +97,7 @@ class Refund(db.Model):
     company_id: Mapped[int | None] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     reason: Mapped[str] = mapped_column(String(300))
-    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus, "refund_status"))
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"))
     requested_by_id: Mapped[int | None] = mapped_column(Integer)
     decided_by_id: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -128,7 +117,7 @@ class PaymentMethod(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
     company_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    kind: Mapped[MethodKind] = mapped_column(_enum(MethodKind, "method_kind"))
+    kind: Mapped[MethodKind] = mapped_column(enum_column(MethodKind, "method_kind"))
     label: Mapped[str] = mapped_column(String(80))
     gateway: Mapped[str] = mapped_column(String(20), default="manual")
     #: e.g. the paybill number or the bank account shown to the clerk
@@ -151,7 +140,7 @@ class FinancialSettlement(db.Model):
     period_end: Mapped[date] = mapped_column(Date)
     claims: Mapped[int] = mapped_column(Integer)
     total: Mapped[Decimal] = mapped_column(MONEY)
-    method: Mapped[MethodKind] = mapped_column(_enum(MethodKind, "method_kind"))
+    method: Mapped[MethodKind] = mapped_column(enum_column(MethodKind, "method_kind"))
     reference: Mapped[str | None] = mapped_column(String(80))
     paid_on: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
@@ -230,7 +219,7 @@ class CommissionPayment(db.Model):
     company_id: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     commissions: Mapped[int] = mapped_column(Integer)
-    method: Mapped[MethodKind] = mapped_column(_enum(MethodKind, "method_kind"))
+    method: Mapped[MethodKind] = mapped_column(enum_column(MethodKind, "method_kind"))
     reference: Mapped[str | None] = mapped_column(String(80))
     paid_on: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(Integer)

@@ -816,7 +816,7 @@ def test_lines_are_decided_in_line_number_order():
     assert [(each.line_no, each.approved) for each in decision.lines] == [(1, D("1000.00")), (2, D("0.00"))]
 
 
-def test_the_engine_imports_only_the_standard_library_money_and_the_period_helper():
+def test_the_engine_imports_only_the_standard_library_money_and_the_insurers_period_rule():
     tree = ast.parse(Path(engine.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -827,7 +827,7 @@ def test_the_engine_imports_only_the_standard_library_money_and_the_period_helpe
         "dataclasses",
         "datetime",
         "decimal",
-        "blueprints.insurance.periods",
+        "blueprints.insurance.services",
         "medcover.money",
     }
 
