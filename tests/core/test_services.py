@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from blueprints.core import services
 from blueprints.core.models import AuditLog, LoginThrottle, User, UserSession
 from blueprints.core.passwords import password_problems
+from blueprints.core.services import sign_in
 from medcover import clock, jobs
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.extensions import db
@@ -255,7 +256,7 @@ def test_every_refused_sign_in_says_the_same(case):
 
 def test_each_failure_after_the_third_doubles_the_wait(advance):
     user = make_user(Role.ADMIN)
-    account_key = services._throttle_keys(user.email, "127.0.0.1")[0]
+    account_key = sign_in._throttle_keys(user.email, "127.0.0.1")[0]
     waits = []
     for _ in range(7):
         refuse(user.email)

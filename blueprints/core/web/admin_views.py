@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import flash, redirect, render_template, request, url_for
 
 from blueprints.core import bp, services
-from blueprints.core.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
+from blueprints.core.web.forms import AuditFilterForm, InviteForm, UserCreateForm, UserEditForm
 from medcover.errors import DomainError
-from medcover.exports import csv_cell
+from medcover.exports import csv_response
 from medcover.extensions import db
-from medcover.pages import page_of, public_url, render, submit
+from medcover.pages import actor, page_of, public_url, render, submit, toast
 from medcover.rbac import Role, allow
 
 EXPORT_LIMIT = 50_000
-
-
-def _actor():
-    return current_user._get_current_object()
+AUDIT_COLUMNS = (
+    "occurred_at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "ip_address",
+    "request_id",
+    "before",
+    "after",
+    "summary",
+)
 
 
 @bp.get("/admin/users")
@@ -30,7 +34,7 @@ def users():
     role = request.args.get("role", "")
     if role not in {r.value for r in Role}:
         role = ""
-    rows, paging = page_of(services.users_query(_actor(), q, role))
+    rows, paging = page_of(services.users_query(actor(), q, role))
     return render("core/users.html", "core/_user_rows.html", rows=rows, paging=paging, q=q, role=role, roles=list(Role))
 
 
@@ -42,7 +46,7 @@ def user_new():
     done = submit(
         form,
         lambda: services.create_user(
-            actor=_actor(),
+            actor=actor(),
             email=form.email.data,
             full_name=form.full_name.data,
             role=form.role.data,
@@ -65,7 +69,7 @@ def user_invite():
     done = submit(
         form,
         lambda: services.invite_user(
-            actor=_actor(),
+            actor=actor(),
             email=form.email.data,
             role=form.role.data,
             institution_id=form.institution_id.data,
@@ -82,14 +86,14 @@ def user_invite():
 @bp.route("/admin/users/<id:user_id>/edit", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def user_edit(user_id: int):
-    user = services.get_user(_actor(), user_id)
+    user = services.get_user(actor(), user_id)
     form = UserEditForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
         form.role.data = user.role.value
     done = submit(
         form,
         lambda: services.update_user(
-            actor=_actor(),
+            actor=actor(),
             user_id=user.id,
             full_name=form.full_name.data,
             role=form.role.data,
@@ -111,7 +115,7 @@ def user_set_active(user_id: int):
     """Deactivate or reactivate from the list; HTMX swaps the row in place."""
     active = request.form.get("active") == "1"
     try:
-        user = services.set_active(actor=_actor(), user_id=user_id, active=active)
+        user = services.set_active(actor=actor(), user_id=user_id, active=active)
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -122,16 +126,15 @@ def user_set_active(user_id: int):
     response = render(
         "core/users.html", "core/_user_row.html", user=user, rows=[user], paging=None, q="", role="", roles=list(Role)
     )
-    response.headers["HX-Trigger"] = '{"toast": "%s"}' % ("Reactivated." if active else "Deactivated.")
-    return response
+    return toast(response, "Reactivated." if active else "Deactivated.")
 
 
 def _preset_tenant(form) -> None:
     """A tenant admin's new users belong to the admin's own tenant."""
-    actor = _actor()
+    admin = actor()
     if request.method == "GET":
-        form.institution_id.data = actor.institution_id
-        form.company_id.data = actor.company_id
+        form.institution_id.data = admin.institution_id
+        form.company_id.data = admin.company_id
 
 
 def _audit_filters():
@@ -151,7 +154,7 @@ def _audit_filters():
 @allow(Role.ADMIN, Role.AUDITOR)
 def audit_log():
     form, filters = _audit_filters()
-    rows, paging = page_of(services.audit_query(_actor(), filters))
+    rows, paging = page_of(services.audit_query(actor(), filters))
     return render(
         "core/audit.html",
         "core/_audit_rows.html",
@@ -166,51 +169,35 @@ def audit_log():
 @allow(Role.ADMIN, Role.AUDITOR)
 def audit_export():
     _form, filters = _audit_filters()
-    rows = db.session.scalars(services.audit_query(_actor(), filters).limit(EXPORT_LIMIT)).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "occurred_at",
-            "actor",
-            "action",
-            "entity_type",
-            "entity_id",
-            "ip_address",
-            "request_id",
-            "before",
-            "after",
-            "summary",
-        ]
+    viewer = actor()
+    rows = db.session.scalars(services.audit_query(viewer, filters).limit(EXPORT_LIMIT)).all()
+    response = csv_response(
+        AUDIT_COLUMNS,
+        (
+            (
+                row.occurred_at.isoformat(),
+                row.actor_label,
+                row.action,
+                row.entity_type,
+                row.entity_id,
+                row.ip_address,
+                row.request_id,
+                row.before,
+                row.after,
+                row.summary,
+            )
+            for row in rows
+        ),
+        "audit-log.csv",
     )
-    for row in rows:
-        writer.writerow(
-            [
-                csv_cell(v)
-                for v in (
-                    row.occurred_at.isoformat(),
-                    row.actor_label,
-                    row.action,
-                    row.entity_type,
-                    row.entity_id,
-                    row.ip_address,
-                    row.request_id,
-                    row.before,
-                    row.after,
-                    row.summary,
-                )
-            ]
-        )
     services.record_audit(
-        _actor(),
+        viewer,
         "export",
         "audit_log",
         None,
         summary=f"{len(rows)} rows",
-        institution_id=current_user.institution_id,
-        company_id=current_user.company_id,
+        institution_id=viewer.institution_id,
+        company_id=viewer.company_id,
     )
     db.session.commit()
-    return Response(
-        buffer.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=audit-log.csv"}
-    )
+    return response

@@ -15,18 +15,13 @@ from sqlalchemy import select
 from werkzeug.datastructures import CallbackDict
 
 from blueprints.core.models import UserSession
+from blueprints.core.services import token_hash
 from medcover import clock
 from medcover.api import PREFIX
 from medcover.context import current_origin
 from medcover.extensions import db
 
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-def _hash(token: str) -> str:
-    from blueprints.core.services import token_hash
-
-    return token_hash(token)
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -56,7 +51,7 @@ class ServerSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 100:
             return ServerSession()
-        row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+        row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
         if row is None:
             return ServerSession()
         if not self._alive(app, row):
@@ -113,7 +108,7 @@ class ServerSessionInterface(SessionInterface):
         token = session.token
         if session.rotate or token is None:
             token = secrets.token_urlsafe(32)
-            row.token_hash = _hash(token)
+            row.token_hash = token_hash(token)
         db.session.commit()
         if token != session.token:
             response.set_cookie(
@@ -130,3 +125,9 @@ class ServerSessionInterface(SessionInterface):
     @staticmethod
     def current_row_id(session) -> int | None:
         return getattr(session, "row_id", None)
+
+
+def expired_message(message: str) -> str:
+    """Flask-Login's sign-in prompt. The request that finds its session expired is the one redirected to the
+    sign-in page, so the page itself cannot tell; the flash it carries says why instead of the generic message."""
+    return "Your session has expired. Sign in again." if g.get("session_expired") else message

@@ -6,9 +6,9 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.core import bp, services
-from blueprints.core.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
+from blueprints.core.web.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from medcover.extensions import db, limiter
-from medcover.pages import public_url, safe_next, submit
+from medcover.pages import actor, public_url, safe_next, submit
 from medcover.rbac import STAFF, Role, allow, public
 
 
@@ -49,7 +49,7 @@ def login():
 def logout():
     if request.method == "GET":
         return render_template("core/logout.html")
-    user = current_user._get_current_object()
+    user = actor()
     row_id = getattr(session, "row_id", None)
     services.record_logout(user)
     if row_id:
@@ -126,7 +126,7 @@ def change_password():
     done = submit(
         form,
         lambda: services.change_password(
-            actor=current_user._get_current_object(),
+            actor=actor(),
             current_password=form.current_password.data,
             new_password=form.new_password.data,
         ),
@@ -148,7 +148,7 @@ def my_sessions():
 @bp.post("/auth/sessions/<id:session_id>/revoke")
 @allow(STAFF)
 def revoke_session(session_id: int):
-    services.revoke_session(actor=current_user._get_current_object(), session_id=session_id)
+    services.revoke_session(actor=actor(), session_id=session_id)
     db.session.commit()
     if session_id == getattr(session, "row_id", None):
         logout_user()
@@ -160,7 +160,7 @@ def revoke_session(session_id: int):
 @bp.post("/auth/sessions/revoke-all")
 @allow(STAFF)
 def sign_out_everywhere():
-    services.sign_out_everywhere(actor=current_user._get_current_object())
+    services.sign_out_everywhere(actor=actor())
     logout_user()
     db.session.commit()
     flash("You are signed out on every device.", "info")

@@ -1,4 +1,6 @@
-"""API tokens: short-lived JWT access tokens and rotating, hashed, revocable refresh tokens."""
+"""API tokens: short-lived JWT access tokens and rotating, hashed, revocable refresh tokens.
+
+Signing out everywhere revokes a user's refresh tokens too (sessions.revoke_refresh_tokens)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from blueprints.core.models import RefreshToken, User
-from blueprints.core.services import authenticate, new_token, record_audit, token_hash
+from blueprints.core.services.audit import record_audit
+from blueprints.core.services.secret_tokens import new_token, token_hash
+from blueprints.core.services.sign_in import LoginRefused, authenticate
 from medcover import clock
 from medcover.errors import Unauthorized
 from medcover.extensions import db
@@ -92,8 +96,6 @@ def _issue(user: User, family: str) -> TokenPair:
 
 
 def login(email: str, password: str, ip_address: str | None) -> TokenPair:
-    from blueprints.core.services import LoginRefused
-
     try:
         user = authenticate(email, password, ip_address)
     except LoginRefused as refused:
