@@ -2,7 +2,8 @@
 
 Owns ``notification_templates``, ``notifications``, ``notification_logs``, ``delivery_status`` and
 ``notification_preferences``. Other domains reach people by publishing events (see subscribers.py)
-or by calling ``services.send``.
+or by calling ``services.send``. ``services/`` is the public face; ``web/`` holds the pages and the
+JSON endpoints; ``jobs.py`` delivers through ``channels.py``; ``cli.py`` is ``flask notifications``.
 """
 
 from flask import Blueprint
@@ -14,7 +15,8 @@ api_bp = api_blueprint("api_notification", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.notification import api, subscribers, views  # noqa: F401 - registers routes and handlers
+    from blueprints.notification import subscribers  # noqa: F401 - subscribes to domain events
+    from blueprints.notification.web import api, views  # noqa: F401 - registers routes
     from medcover import jobs
     from medcover.navigation import add_nav
     from medcover.rbac import Role

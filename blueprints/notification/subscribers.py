@@ -10,7 +10,6 @@ outbox event id is the dedupe key, so a redelivered event writes nothing new.
 from __future__ import annotations
 
 from blueprints.notification import services
-from blueprints.notification.services import Recipient
 from medcover import clock
 from medcover.events import subscribe
 
@@ -30,7 +29,7 @@ def notify(event_name: str, event_id: int, payload: dict) -> None:
     raw = payload.get("recipients")
     if raw is None and payload.get("user_id"):
         raw = [{"user_id": payload["user_id"]}]
-    recipients = [Recipient.parse(item) for item in raw or []]
+    recipients = [services.Recipient.parse(item) for item in raw or []]
     if not recipients:
         return
     context = dict(payload.get("context") or {})

@@ -86,7 +86,7 @@ def test_a_template_reaching_for_python_internals_fails_safely(body):
     admin = make_user(Role.ADMIN)
     with pytest.raises(Invalid):
         services.save_template(actor=admin, code="claim.decided", channel=Channel.IN_APP, subject="x", body=body)
-    from blueprints.notification import rendering
+    from blueprints.notification.services import rendering
 
     with pytest.raises(rendering.RenderError):
         rendering.render(body, {"recipient_name": "x"})

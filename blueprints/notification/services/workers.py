@@ -49,7 +49,7 @@ def _describe(job) -> str:
     return str(args[0]) if args else job.func_name
 
 
-def overview() -> Overview:
+def jobs_overview() -> Overview:
     outbox = db.session.scalar(select(func.count()).where(OutboxEvent.dispatched_at.is_(None))) or 0
     waiting = (
         db.session.scalar(
@@ -94,7 +94,7 @@ def overview() -> Overview:
         return Overview("redis", False, 0, [], outbox, waiting)
 
 
-def retry_failed(queue_name: str, job_id: str, *, actor) -> None:
+def retry_failed_job(queue_name: str, job_id: str, *, actor) -> None:
     if queue_name not in jobs.QUEUES or not current_app.config.get("REDIS_URL"):
         raise NotFound("No such queue.")
     from rq import Queue

@@ -12,11 +12,22 @@ from pydantic import Field
 
 from blueprints.notification import api_bp, services
 from blueprints.notification.models import Channel, Status
-from blueprints.notification.services import Recipient
-from medcover.api import Out, Schema, documented, jsonify_model, paginate, parse
+from medcover.api import (
+    Out,
+    Schema,
+    actor,
+    created,
+    documented,
+    jsonify_model,
+    page_model,
+    page_response,
+    parse,
+    saved,
+    tenant,
+)
 from medcover.errors import Unauthorized
 from medcover.extensions import db
-from medcover.rbac import ALL_ROLES, Role, allow, public, tenant_of
+from medcover.rbac import ALL_ROLES, Role, allow, public
 
 TAG = "Notifications"
 
@@ -51,11 +62,7 @@ class NotificationOut(Out):
     read_at: datetime | None
 
 
-class NotificationPage(Out):
-    items: list[NotificationOut]
-    page: int
-    per_page: int
-    total: int
+NotificationPage = page_model(NotificationOut)
 
 
 class SendOut(Out):
@@ -86,11 +93,7 @@ class TemplateOut(Out):
     created_at: datetime
 
 
-class TemplatePage(Out):
-    items: list[TemplateOut]
-    page: int
-    per_page: int
-    total: int
+TemplatePage = page_model(TemplateOut)
 
 
 class ReceiptIn(Schema):
@@ -106,18 +109,17 @@ class ReceiptIn(Schema):
 )
 def send():
     data = parse(SendIn)
-    recipients = [Recipient.parse(r.model_dump(exclude_none=True)) for r in data.recipients]
-    tenant = tenant_of(current_user)
+    recipients = [services.Recipient.parse(r.model_dump(exclude_none=True)) for r in data.recipients]
+    caller = tenant()
     rows = services.send(
         data.template_code,
         recipients,
         data.context,
         data.channels,
-        institution_id=tenant.institution_id,
-        company_id=tenant.company_id,
+        institution_id=caller.institution_id,
+        company_id=caller.company_id,
     )
-    db.session.commit()
-    return jsonify_model(SendOut(items=[NotificationOut.model_validate(r) for r in rows]), status=202)
+    return saved(SendOut(items=[NotificationOut.model_validate(r) for r in rows]), status=202)
 
 
 @api_bp.get("/notifications")
@@ -136,14 +138,14 @@ def send():
 def list_notifications():
     if current_user.role is Role.ADMIN:
         stmt = services.delivery_query(
-            tenant_of(current_user),
+            tenant(),
             request.args.get("status", ""),
             request.args.get("channel", ""),
             request.args.get("code", ""),
         )
     else:
         stmt = services.inbox_query(current_user.id)
-    return jsonify_model(NotificationPage.model_validate(paginate(stmt, NotificationOut.model_validate)))
+    return page_response(stmt, NotificationOut, NotificationPage)
 
 
 @api_bp.get("/notifications/<id:notification_id>")
@@ -151,7 +153,7 @@ def list_notifications():
 @documented("One notification", tag=TAG, responses={200: NotificationOut, 404: None})
 def get_notification(notification_id: int):
     if current_user.role is Role.ADMIN:
-        row = services.get_notification(notification_id, tenant_of(current_user))
+        row = services.get_notification(notification_id, tenant())
     else:
         row = services.get_inbox_item(current_user.id, notification_id)
     return jsonify_model(NotificationOut.model_validate(row))
@@ -167,16 +169,15 @@ def get_notification(notification_id: int):
 )
 def create_template():
     data = parse(TemplateIn)
-    row = services.save_template(actor=current_user._get_current_object(), **data.model_dump())
-    db.session.commit()
-    return jsonify_model(TemplateOut.model_validate(row), status=201)
+    row = services.save_template(actor=actor(), **data.model_dump())
+    return created(TemplateOut.model_validate(row))
 
 
 @api_bp.get("/notifications/templates")
 @allow(Role.ADMIN)
 @documented("Stored template versions", tag=TAG, responses={200: TemplatePage})
 def list_templates():
-    return jsonify_model(TemplatePage.model_validate(paginate(services.templates_query(), TemplateOut.model_validate)))
+    return page_response(services.templates_query(), TemplateOut, TemplatePage)
 
 
 @api_bp.get("/notifications/templates/<id:template_id>")

@@ -5,19 +5,13 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.notification import bp, services, workers
-from blueprints.notification.defaults import CODES
-from blueprints.notification.forms import TemplateForm
+from blueprints.notification import bp, services
 from blueprints.notification.models import Channel, Status
+from blueprints.notification.web.forms import TemplateForm
 from medcover.errors import DomainError, Invalid
 from medcover.extensions import db
-from medcover.pages import page_of, render, submit
-from medcover.rbac import STAFF, Role, allow, tenant_of
-
-
-def _actor():
-    return current_user._get_current_object()
-
+from medcover.pages import actor, page_of, render, submit, tenant
+from medcover.rbac import STAFF, Role, allow
 
 # --- inbox -------------------------------------------------------------------------------------
 
@@ -64,7 +58,7 @@ def mark_all_read():
 @bp.route("/notifications/preferences", methods=["GET", "POST"])
 @allow(STAFF)
 def preferences():
-    catalogue = [t for t in services.catalogue() if t.code in CODES and t.code != "notification.dead_lettered"]
+    catalogue = [t for t in services.catalogue() if t.code in services.CODES and t.code != "notification.dead_lettered"]
     if request.method == "POST":
         try:
             for template in catalogue:
@@ -73,7 +67,7 @@ def preferences():
                 current = services.preferences(current_user.id).get((template.code, template.channel), True)
                 if wanted != current:
                     services.set_preference(
-                        actor=_actor(), template_code=template.code, channel=template.channel, enabled=wanted
+                        actor=actor(), template_code=template.code, channel=template.channel, enabled=wanted
                     )
         except DomainError as exc:
             db.session.rollback()
@@ -98,7 +92,7 @@ def deliveries():
         request.args.get("channel", ""),
         request.args.get("code", ""),
     )
-    stmt = services.delivery_query(tenant_of(current_user), status, channel, code[:80])
+    stmt = services.delivery_query(tenant(), status, channel, code[:80])
     rows, paging = page_of(stmt)
     return render(
         "notification/deliveries.html",
@@ -110,14 +104,14 @@ def deliveries():
         status_filter=status,
         channel=channel,
         code=code,
-        codes=CODES,
+        codes=services.CODES,
     )
 
 
 @bp.get("/admin/notifications/<id:notification_id>")
 @allow(Role.ADMIN)
 def delivery(notification_id: int):
-    row = services.get_notification(notification_id, tenant_of(current_user))
+    row = services.get_notification(notification_id, tenant())
     return render_template(
         "notification/delivery.html", row=row, log=services.history(row.id), receipts=services.receipts(row.id)
     )
@@ -127,7 +121,7 @@ def delivery(notification_id: int):
 @allow(Role.ADMIN)
 def resend(notification_id: int):
     try:
-        services.resend(actor=_actor(), notification_id=notification_id, tenant=tenant_of(current_user))
+        services.resend(actor=actor(), notification_id=notification_id, tenant=tenant())
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -142,6 +136,15 @@ def resend(notification_id: int):
 # --- templates (admins) -------------------------------------------------------------------------
 
 
+def _template_key(values) -> tuple[str, Channel]:
+    """The (code, channel) a template page is about; email when the channel is missing or unknown."""
+    try:
+        channel = Channel(values.get("channel", "email"))
+    except ValueError:
+        channel = Channel.EMAIL
+    return values.get("code", "")[:80], channel
+
+
 @bp.get("/admin/notification-templates")
 @allow(Role.ADMIN)
 def templates():
@@ -151,11 +154,7 @@ def templates():
 @bp.route("/admin/notification-templates/edit", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def template_edit():
-    code = request.values.get("code", "")[:80]
-    try:
-        channel = Channel(request.values.get("channel", "email"))
-    except ValueError:
-        channel = Channel.EMAIL
+    code, channel = _template_key(request.values)
     current = services.active_template(code, channel) if code else None
     form = TemplateForm()
     status = 200
@@ -167,7 +166,7 @@ def template_edit():
         done = submit(
             form,
             lambda: services.save_template(
-                actor=_actor(),
+                actor=actor(),
                 code=form.code.data,
                 channel=form.channel.data,
                 subject=form.subject.data or "",
@@ -190,11 +189,7 @@ def template_edit():
 @allow(Role.ADMIN)
 def template_preview():
     """HTMX live preview with sample values for each documented variable."""
-    code = request.form.get("code", "")[:80]
-    try:
-        channel = Channel(request.form.get("channel", "email"))
-    except ValueError:
-        channel = Channel.EMAIL
+    code, channel = _template_key(request.form)
     current = services.active_template(code, channel)
     variables = current.variables if current else {}
     try:
@@ -214,14 +209,14 @@ def template_preview():
 @bp.get("/admin/jobs")
 @allow(Role.ADMIN)
 def jobs_page():
-    return render("notification/jobs.html", "notification/_jobs_panel.html", overview=workers.overview())
+    return render("notification/jobs.html", "notification/_jobs_panel.html", overview=services.jobs_overview())
 
 
 @bp.post("/admin/jobs/<queue>/<job_id>/retry")
 @allow(Role.ADMIN)
 def job_retry(queue: str, job_id: str):
     try:
-        workers.retry_failed(queue, job_id, actor=_actor())
+        services.retry_failed_job(queue, job_id, actor=actor())
     except DomainError as exc:
         flash(exc.detail, "error")
     else:

@@ -1,0 +1,72 @@
+"""The notification domain's public face: send, templates, the in-app inbox, preferences, delivery tracking.
+
+``send`` writes rows in the caller's transaction; delivery happens in a job after commit, so nothing
+is sent from inside a web request and a rolled-back change sends nothing. One module per concept:
+templates (with the built-in defaults and the rendering sandbox), sending, delivery (the job's side),
+delivery_log, tracking (admins), inbox, user_preferences, workers (the jobs page).
+"""
+
+from blueprints.notification.services.defaults import CODES
+from blueprints.notification.services.delivery import (
+    claim_for_delivery,
+    due_for_retry,
+    record_failure,
+    record_receipt,
+    record_sent,
+)
+from blueprints.notification.services.delivery_log import history
+from blueprints.notification.services.inbox import get_inbox_item, inbox_query, mark_read, unread_count
+from blueprints.notification.services.sending import EMAIL, PHONE, Recipient, enqueue_delivery, send
+from blueprints.notification.services.templates import (
+    CODE,
+    TemplateText,
+    active_template,
+    catalogue,
+    channels_for,
+    get_template,
+    preview,
+    save_template,
+    template_versions,
+    templates_query,
+)
+from blueprints.notification.services.tracking import delivery_query, get_notification, receipts, resend
+from blueprints.notification.services.user_preferences import preferences, set_preference
+from blueprints.notification.services.workers import Overview, jobs_overview, retry_failed_job
+
+__all__ = [
+    "CODE",
+    "CODES",
+    "EMAIL",
+    "PHONE",
+    "Overview",
+    "Recipient",
+    "TemplateText",
+    "active_template",
+    "catalogue",
+    "channels_for",
+    "claim_for_delivery",
+    "delivery_query",
+    "due_for_retry",
+    "enqueue_delivery",
+    "get_inbox_item",
+    "get_notification",
+    "get_template",
+    "history",
+    "inbox_query",
+    "jobs_overview",
+    "mark_read",
+    "preferences",
+    "preview",
+    "receipts",
+    "record_failure",
+    "record_receipt",
+    "record_sent",
+    "resend",
+    "retry_failed_job",
+    "save_template",
+    "send",
+    "set_preference",
+    "template_versions",
+    "templates_query",
+    "unread_count",
+]

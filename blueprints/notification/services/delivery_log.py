@@ -1,0 +1,35 @@
+"""The delivery log: every step of a notification's life (queued, sending, sent, failed ...), one row each."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from blueprints.notification.models import TRANSITIONS, Notification, NotificationLog, Status
+from medcover import clock
+from medcover.errors import Conflict
+from medcover.extensions import db
+
+
+def log_step(row: Notification, status: Status | str, detail: str | None = None) -> None:
+    db.session.add(
+        NotificationLog(
+            notification_id=row.id, at=clock.now(), status=str(status), detail=(detail or None) and detail[:2000]
+        )
+    )
+
+
+def move(row: Notification, to: Status, detail: str | None = None) -> None:
+    if to not in TRANSITIONS[row.status]:
+        raise Conflict(f"A {row.status.value} notification cannot become {to.value}.")
+    row.status = to
+    log_step(row, to, detail)
+
+
+def history(notification_id: int) -> list[NotificationLog]:
+    return list(
+        db.session.scalars(
+            select(NotificationLog)
+            .where(NotificationLog.notification_id == notification_id)
+            .order_by(NotificationLog.id)
+        )
+    )
