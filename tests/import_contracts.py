@@ -100,9 +100,7 @@ class RequestEdgeContract(Contract):
             for imported in sorted(graph.find_modules_directly_imported_by(module)):
                 if _is_web(imported) and not is_domain_package:
                     for detail in graph.get_import_details(importer=module, imported=imported) or [{}]:
-                        breaches.append(
-                            Breach(module, imported, detail.get("line_number", 0), "imports a web module")
-                        )
+                        breaches.append(Breach(module, imported, detail.get("line_number", 0), "imports a web module"))
         return ContractCheck(kept=not breaches, metadata={"breaches": breaches})
 
     def render_broken_contract(self, check: ContractCheck) -> None:
@@ -123,7 +121,7 @@ class PublicFaceContract(Contract):
             domain = module.split(".")[depth]
             for imported in sorted(graph.find_modules_directly_imported_by(module)):
                 parts = imported.split(".")
-                if parts[: depth] != self.root.split(".") or len(parts) <= depth or parts[depth] == domain:
+                if parts[:depth] != self.root.split(".") or len(parts) <= depth or parts[depth] == domain:
                     continue
                 if len(parts) > depth + 1 and parts[depth + 1] == "services":
                     continue
