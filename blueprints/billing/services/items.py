@@ -116,6 +116,8 @@ def items_query(tenant: Tenant, *, patient_id: int | None = None, status: str = 
 
 
 def line_values(institution_id, service_code, quantity, unit_price, service_date, description, prefix=""):
+    """The columns of a priced charge (a billing item's or a draft line's): the tariff's price on the service
+    day unless a price is given. ``prefix`` places the field errors of one entry in a list."""
     code = fields.code(service_code, prefix + "service_code")
     day = fields.day(service_date, prefix + "service_date") if service_date else clock.today()
     price = tariff_price(institution_id, code, day)
