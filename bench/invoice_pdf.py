@@ -64,7 +64,7 @@ def _world():
 def run(quick: bool = False) -> list[dict]:
     import weasyprint
 
-    from blueprints.billing import printing
+    from blueprints.billing.services import printing
     from medcover import pdf
     from medcover.app import create_app
     from medcover.extensions import db

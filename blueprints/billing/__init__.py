@@ -4,6 +4,7 @@ receivable per payer, printable PDF invoices, billing settings.
 Owns ``service_tariffs``, ``billing_items``, ``invoices``, ``invoice_lines``, ``invoice_sequences``,
 ``accounts_receivable``, ``payment_transactions`` and ``billing_settings``. Listens to ``charge.created``
 (hospital orders), ``payment.recorded`` and ``refund.recorded``; publishes ``invoice.issued``.
+Other domains call ``blueprints.billing.services``; ``web`` holds the pages and the JSON endpoints.
 """
 
 from flask import Blueprint
@@ -15,18 +16,33 @@ api_bp = api_blueprint("api_billing", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.billing import api, ledger_views, print_views, services, views  # noqa: F401 - registers routes
+    from blueprints.billing import services
+    from blueprints.billing.web import (  # noqa: F401 - registers routes
+        access,
+        invoice_api,
+        invoice_views,
+        issuing_api,
+        item_api,
+        patient_views,
+        print_views,
+        receivable_api,
+        receivable_views,
+        settings_api,
+        settings_views,
+        tariff_api,
+        tariff_views,
+    )
 
     _subscribe(services)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from medcover.navigation import add_nav, add_panel
 
-    add_nav("Invoices", "billing.invoices", views.READERS, order=300)
-    add_panel("hospital.patient", "billing.patient_billing", views.READERS, label="Charges and invoices")
-    add_nav("Tariffs", "billing.tariffs", ledger_views.READERS, order=320)
-    add_nav("Receivables", "billing.receivables", ledger_views.READERS, order=330)
-    add_nav("Billing settings", "billing.settings", ledger_views.WRITERS, order=390)
+    add_nav("Invoices", "billing.invoices", access.READERS, order=300)
+    add_panel("hospital.patient", "billing.patient_billing", access.READERS, label="Charges and invoices")
+    add_nav("Tariffs", "billing.tariffs", access.READERS, order=320)
+    add_nav("Receivables", "billing.receivables", access.READERS, order=330)
+    add_nav("Billing settings", "billing.settings", services.WRITERS, order=390)
 
 
 def _subscribe(services) -> None:

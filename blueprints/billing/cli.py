@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from blueprints.billing import services, tariffs
+from blueprints.billing import services
 from blueprints.billing.models import Invoice, ServiceTariff
 from blueprints.hospital import services as hospital
 from medcover import clock
@@ -88,10 +88,10 @@ def seed_demo(*, if_empty: bool, institution_ids) -> dict:
         )
         for code, (description, benefit, price) in PRICE_LIST.items():
             amount = Decimal(price) * (Decimal("0.9") if n else 1)
-            tariffs.set_price(
+            services.set_price(
                 actor=actor,
                 institution_id=institution_id,
-                values=tariffs.TariffInput(code, description, benefit, amount.quantize(Decimal("0.01")), start),
+                values=services.TariffInput(code, description, benefit, amount.quantize(Decimal("0.01")), start),
             )
             counts["tariffs"] += 1
         patients = hospital.first_patients(institution_id, INVOICES_PER_HOSPITAL)

@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.billing import services, tariffs
+from blueprints.billing import services
 from blueprints.billing.models import BillingSettings, ServiceTariff
+from blueprints.billing.services import tariffs
 from medcover import clock
 from medcover.extensions import db
 from medcover.rbac import Role

@@ -13,7 +13,8 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from blueprints.billing import printing, services
+from blueprints.billing import services
+from blueprints.billing.services import print_batches, printing
 from blueprints.core.models import AuditLog
 from medcover import clock, pdf
 from medcover.extensions import db
@@ -118,7 +119,7 @@ def test_an_issued_invoice_prints_its_number_patient_lines_totals_split_payments
 
 
 def test_tax_prints_per_line_and_in_the_totals(world, letterhead):
-    # Self-pay: services._recompute cannot yet tax an insured patient's lines (its autoflush trips the
+    # Self-pay: services.split.recompute cannot yet tax an insured patient's lines (its autoflush trips the
     # payer-split check mid-way), which is services' to fix.
     services.update_settings(
         actor=world.clerk, institution_id=world.hospital.id, values=services.SettingsInput("HA", tax_percent="16")
@@ -369,8 +370,8 @@ def test_a_batch_print_runs_inline_into_one_pdf_and_the_progress_widget_shows_do
 
 def test_a_batch_token_belongs_to_its_institution(client, login, world, prints):
     _issue(world)
-    batch = printing.print_batch(actor=world.clerk, institution_id=world.hospital.id, day=clock.today())
-    printing.render_batch(batch.token)
+    batch = print_batches.print_batch(actor=world.clerk, institution_id=world.hospital.id, day=clock.today())
+    print_batches.render_batch(batch.token)
     login(world.other_clerk)
     assert client.get(f"/billing/print/{batch.token}").status_code == 404
     assert client.get(f"/billing/print/{batch.token}.pdf").status_code == 404

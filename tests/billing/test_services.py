@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.billing import receivables, services, tariffs
+from blueprints.billing import services
 from blueprints.billing.models import AccountReceivable, BillingItem, Invoice, ServiceTariff
+from blueprints.billing.services import receivables, tariffs
 from medcover import clock
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.events import OutboxEvent

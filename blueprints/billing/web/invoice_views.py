@@ -1,58 +1,25 @@
-"""Billing pages: the invoices list, an invoice (a draft's lines edited inline, issue, void, credit notes), and
-a patient's billing panel (unbilled items, charges entered by hand, drafting an invoice from them), which the
-hospital's patient page loads by URL (medcover.navigation.add_panel)."""
+"""Invoice pages: the invoices list, and an invoice (a draft's lines edited inline, issue, void, credit
+notes)."""
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, flash, redirect, request, url_for
-from flask_login import current_user
 
 from blueprints.billing import bp, services
-from blueprints.billing.access import WRITERS
-from blueprints.billing.forms import (
-    ActionForm,
-    ChargeForm,
-    CreditForm,
-    DraftForm,
-    LineAddForm,
-    LineForm,
-    VoidForm,
-)
 from blueprints.billing.models import InvoiceKind, InvoiceStatus
+from blueprints.billing.services import WRITERS
+from blueprints.billing.web.access import READERS, text
+from blueprints.billing.web.forms import ActionForm, CreditForm, LineAddForm, LineForm, VoidForm
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
-from medcover.extensions import db
-from medcover.pages import page_of, render, submit, wants_partial
-from medcover.rbac import Role, access_of, allow, tenant_of
+from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
+from medcover.rbac import allow
 
-#: who reads invoices (insurer staff: those billed to their company); WRITERS (access.py) change them
-READERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER, Role.AUDITOR})
 STATUSES = frozenset(s.value for s in InvoiceStatus)
-#: the patient panel shows the latest invoices; the list (filtered by patient) has the rest
-PANEL_INVOICES = 10
 CREDITABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 VOIDABLE = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 #: the PDF route of print_views.py (``print_invoice`` today; ``invoice_pdf`` was the name first agreed)
 PRINT_ENDPOINTS = ("billing.invoice_pdf", "billing.print_invoice")
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _tenant():
-    return tenant_of(current_user)
-
-
-def _toast(response, message: str):
-    response.headers["HX-Trigger"] = json.dumps({"toast": message})
-    return response
-
-
-def _text(value: str | None, limit: int) -> str:
-    return (value or "").replace("\x00", "")[:limit]
 
 
 def _refusal(form) -> str:
@@ -66,12 +33,12 @@ def _refusal(form) -> str:
 @allow(READERS)
 def invoices():
     """Newest first, filtered by status, number (search as you type) and patient; HTMX gets the rows."""
-    tenant = _tenant()
+    scope = tenant()
     status = request.args.get("status", "")
     status = status if status in STATUSES else ""
-    q = _text(request.args.get("q", ""), 40).strip()
+    q = text(request.args.get("q", ""), 40).strip()
     patient_id = request.args.get("patient_id", type=int) or None
-    rows, paging = page_of(services.invoices_query(tenant, status=status, q=q, patient_id=patient_id))
+    rows, paging = page_of(services.invoices_query(scope, status=status, q=q, patient_id=patient_id))
     patients = hospital.patients_by_id({row.patient_id for row in rows})
     return render(
         "billing/invoices.html",
@@ -86,7 +53,7 @@ def invoices():
         filter_patient=patients.get(patient_id),
         patients=patients,
         companies=insurance.company_names() if any(row.company_id for row in rows) else {},
-        institutions=hospital.institution_names() if tenant.institution_id is None else {},
+        institutions=hospital.institution_names() if scope.institution_id is None else {},
     )
 
 
@@ -114,7 +81,7 @@ def _invoice_page(invoice, status: int = 200, partial: str | None = None, **form
     """The invoice page (or one of its fragments). ``forms`` replaces blank forms to show their errors;
     ``line_forms`` maps line numbers to row forms sent back, ``line_no`` names the row a fragment is about."""
     lines = services.lines_of(invoice.id)
-    writer = services.may_write(_actor(), invoice.institution_id)
+    writer = services.may_write(actor(), invoice.institution_id)
     editable = writer and invoice.kind is InvoiceKind.INVOICE and invoice.status is InvoiceStatus.DRAFT
     line_forms = {line.line_no: _line_form(line) for line in lines} if editable else {}
     line_forms.update(forms.get("line_forms") or {})
@@ -153,32 +120,32 @@ def _invoice_page(invoice, status: int = 200, partial: str | None = None, **form
 @bp.get("/billing/invoices/<id:invoice_id>")
 @allow(READERS)
 def invoice(invoice_id: int):
-    return _invoice_page(services.get_invoice(_tenant(), invoice_id), partial="billing/_invoice_detail.html")
+    return _invoice_page(services.get_invoice(tenant(), invoice_id), partial="billing/_invoice_detail.html")
 
 
 def _line_answer(invoice_id: int, done, message: str, *, line_no: int | None, form, partial: str, **forms):
     """Every change to a draft's lines: HTMX gets the fragment with the totals swapped out of band (and the
     refusal on the fragment); a plain form post gets a 303, or the page with the errors."""
-    invoice = services.get_invoice(_tenant(), invoice_id)
+    invoice = services.get_invoice(tenant(), invoice_id)
     if not wants_partial():
         if done.ok:
             flash(message, "success")
             return redirect(url_for("billing.invoice", invoice_id=invoice_id), 303)
         return _invoice_page(invoice, done.status, **forms)
     if done.ok:
-        return _toast(_invoice_page(invoice, partial=partial, line_no=line_no), message)
-    return _toast(_invoice_page(invoice, done.status, partial, line_no=line_no, **forms), _refusal(form))
+        return toast(_invoice_page(invoice, partial=partial, line_no=line_no), message)
+    return toast(_invoice_page(invoice, done.status, partial, line_no=line_no, **forms), _refusal(form))
 
 
 @bp.post("/billing/invoices/<id:invoice_id>/lines")
 @allow(WRITERS)
 def line_add(invoice_id: int):
-    services.get_invoice(_tenant(), invoice_id)  # another hospital's: 404 before anything else
+    services.get_invoice(tenant(), invoice_id)  # another hospital's: 404 before anything else
     form = LineAddForm(prefix="add")
     done = submit(
         form,
         lambda: services.add_line(
-            actor=_actor(),
+            actor=actor(),
             invoice_id=invoice_id,
             line=services.LineInput(
                 service_code=form.service_code.data,
@@ -205,12 +172,12 @@ def line_add(invoice_id: int):
 @bp.post("/billing/invoices/<id:invoice_id>/lines/<id:line_no>")
 @allow(WRITERS)
 def line_update(invoice_id: int, line_no: int):
-    services.get_invoice(_tenant(), invoice_id)
+    services.get_invoice(tenant(), invoice_id)
     form = LineForm(prefix=f"line{line_no}")
     done = submit(
         form,
         lambda: services.update_line(
-            actor=_actor(),
+            actor=actor(),
             invoice_id=invoice_id,
             line_no=line_no,
             quantity=form.quantity.data,
@@ -232,9 +199,9 @@ def line_update(invoice_id: int, line_no: int):
 @bp.post("/billing/invoices/<id:invoice_id>/lines/<id:line_no>/remove")
 @allow(WRITERS)
 def line_remove(invoice_id: int, line_no: int):
-    services.get_invoice(_tenant(), invoice_id)
+    services.get_invoice(tenant(), invoice_id)
     form = ActionForm()
-    done = submit(form, lambda: services.remove_line(actor=_actor(), invoice_id=invoice_id, line_no=line_no))
+    done = submit(form, lambda: services.remove_line(actor=actor(), invoice_id=invoice_id, line_no=line_no))
     return _line_answer(
         invoice_id,
         done,
@@ -249,12 +216,12 @@ def line_remove(invoice_id: int, line_no: int):
 def _invoice_action(invoice_id: int, form, action, message, form_name: str):
     """Issue, void, credit: one service call, then 303 back to the page with a flash, or the page with the
     form's errors (422 for bad input, 409 when the invoice's state does not allow it)."""
-    services.get_invoice(_tenant(), invoice_id)
+    services.get_invoice(tenant(), invoice_id)
     done = submit(form, action)
     if done.ok:
         flash(message(done.result), "success")
         return redirect(url_for("billing.invoice", invoice_id=invoice_id), 303)
-    return _invoice_page(services.get_invoice(_tenant(), invoice_id), done.status, **{form_name: form})
+    return _invoice_page(services.get_invoice(tenant(), invoice_id), done.status, **{form_name: form})
 
 
 @bp.post("/billing/invoices/<id:invoice_id>/issue")
@@ -263,7 +230,7 @@ def invoice_issue(invoice_id: int):
     return _invoice_action(
         invoice_id,
         ActionForm(),
-        lambda: services.issue_invoice(actor=_actor(), invoice_id=invoice_id),
+        lambda: services.issue_invoice(actor=actor(), invoice_id=invoice_id),
         lambda issued: f"Invoice {issued.number} issued.",
         "issue_form",
     )
@@ -276,7 +243,7 @@ def invoice_void(invoice_id: int):
     return _invoice_action(
         invoice_id,
         form,
-        lambda: services.void_invoice(actor=_actor(), invoice_id=invoice_id, reason=form.reason.data),
+        lambda: services.void_invoice(actor=actor(), invoice_id=invoice_id, reason=form.reason.data),
         lambda voided: f"Invoice {voided.number or 'draft'} voided.",
         "void_form",
     )
@@ -290,7 +257,7 @@ def invoice_credit(invoice_id: int):
         invoice_id,
         form,
         lambda: services.issue_credit_note(
-            actor=_actor(),
+            actor=actor(),
             invoice_id=invoice_id,
             amount=form.amount.data,
             reason=form.reason.data,
@@ -299,82 +266,3 @@ def invoice_credit(invoice_id: int):
         lambda note: f"Credit note {note.number} issued for {note.total:,.2f}.",
         "credit_form",
     )
-
-
-# --- a patient's billing panel -------------------------------------------------------------------
-
-
-def _panel(patient, status: int = 200, **forms):
-    """The panel on the hospital's patient page (loaded by HTMX), or a page of its own."""
-    tenant = _tenant()
-    invoices_stmt = services.invoices_query(tenant, patient_id=patient.id).limit(PANEL_INVOICES)
-    return render(
-        "billing/patient_billing.html",
-        "billing/_patient_billing.html",
-        status=status,
-        patient=patient,
-        items=services.unbilled_items(tenant, patient.id),
-        invoices=list(db.session.scalars(invoices_stmt)),
-        more_invoices=PANEL_INVOICES,
-        writer=services.may_write(_actor(), patient.institution_id),
-        patient_page=_patient_page_url(patient),
-        charge_form=forms.get("charge_form") or ChargeForm(formdata=None, prefix="charge"),
-        draft_form=forms.get("draft_form") or DraftForm(formdata=None),
-    )
-
-
-def _patient_page_url(patient) -> str | None:
-    """The hospital's patient page, for those it lets in (read from its declaration: no import of its views)."""
-    view = current_app.view_functions.get("hospital.patient")
-    access = access_of(view) if view is not None else None
-    if access is None or current_user.role not in access.roles:
-        return None
-    return url_for("hospital.patient", patient_id=patient.id)
-
-
-@bp.get("/billing/patients/<id:patient_id>/billing")
-@allow(READERS)
-def patient_billing(patient_id: int):
-    return _panel(hospital.get_patient(_tenant(), patient_id))
-
-
-@bp.post("/billing/patients/<id:patient_id>/items")
-@allow(WRITERS)
-def item_add(patient_id: int):
-    """A charge entered by hand; HTMX gets the panel back (with the errors, or the new item in the list)."""
-    patient = hospital.get_patient(_tenant(), patient_id)
-    form = ChargeForm(prefix="charge")
-    done = submit(
-        form,
-        lambda: services.add_item(
-            actor=_actor(),
-            patient_id=patient.id,
-            service_code=form.service_code.data,
-            quantity=form.quantity.data,
-            unit_price=form.unit_price.data or None,
-            service_date=form.service_date.data or None,
-        ),
-    )
-    patient = hospital.get_patient(_tenant(), patient_id)
-    if done.ok:
-        message = f"{done.result.service_code} × {done.result.quantity} added to the unbilled items."
-        if not wants_partial():
-            flash(message, "success")
-            return redirect(url_for("billing.patient_billing", patient_id=patient.id), 303)
-        return _toast(_panel(patient), message)
-    return _panel(patient, done.status, charge_form=form)
-
-
-@bp.post("/billing/patients/<id:patient_id>/invoices")
-@allow(WRITERS)
-def draft_create(patient_id: int):
-    """The ticked unbilled items become one draft invoice; 303 to it."""
-    patient = hospital.get_patient(_tenant(), patient_id)
-    form = DraftForm()
-    done = submit(
-        form, lambda: services.draft_from_items(actor=_actor(), patient_id=patient.id, item_ids=form.item_ids.data)
-    )
-    if done.ok:
-        flash(f"Draft invoice created with {len(services.lines_of(done.result.id))} lines.", "success")
-        return redirect(url_for("billing.invoice", invoice_id=done.result.id), 303)
-    return _panel(hospital.get_patient(_tenant(), patient_id), done.status, draft_form=form)

@@ -11,14 +11,14 @@ from decimal import Decimal
 
 from sqlalchemy import and_, or_, select
 
-from blueprints.billing.access import institution_for_write
 from blueprints.billing.models import ServiceTariff
+from blueprints.billing.services.access import institution_for_write
 from blueprints.core import services as core
 from blueprints.insurance import services as insurance
 from medcover import fields
 from medcover.errors import Conflict, Invalid
 from medcover.extensions import db
-from medcover.rbac import Tenant, scope
+from medcover.rbac import Tenant, ensure_owned, scope
 
 MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -200,9 +200,13 @@ def tariffs_query(tenant: Tenant, *, institution_id: int | None = None, q: str =
     return stmt
 
 
-def get_tariff(tenant: Tenant, tariff_id: int) -> ServiceTariff:
-    from medcover.rbac import ensure_owned
+def price_history(tenant: Tenant, service_code: str, *, institution_id: int | None = None, limit: int) -> list:
+    """Every price a service code has had (at most ``limit``), newest first."""
+    stmt = tariffs_query(tenant, institution_id=institution_id).where(ServiceTariff.service_code == service_code)
+    return list(db.session.scalars(stmt.limit(limit)))
 
+
+def get_tariff(tenant: Tenant, tariff_id: int) -> ServiceTariff:
     row = db.session.get(ServiceTariff, tariff_id) if tariff_id else None
     ensure_owned(tenant, row)
     return row

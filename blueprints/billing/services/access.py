@@ -4,7 +4,7 @@ the invoices that bill their company."""
 from __future__ import annotations
 
 from blueprints.hospital import services as hospital
-from medcover.errors import Forbidden
+from medcover.errors import Forbidden, NotFound
 from medcover.rbac import Role, tenant_of
 
 #: roles that change billing data on the pages; everyone else with access reads
@@ -20,3 +20,19 @@ def institution_for_write(actor, institution_id: int):
     if actor.role not in API_WRITERS or not (tenant.is_global or tenant.institution_id == institution.id):
         raise Forbidden("Only the institution's billing staff change its billing.")
     return institution
+
+
+def patient_for_write(actor, patient_id: int):
+    """The patient, when the actor may change the billing of the institution the patient is registered at."""
+    patient = hospital.get_patient(tenant_of(actor), patient_id)
+    institution_for_write(actor, patient.institution_id)
+    return patient
+
+
+def may_write(actor, institution_id: int) -> bool:
+    """For pages: whether to show the editing controls."""
+    try:
+        institution_for_write(actor, institution_id)
+    except (Forbidden, NotFound):
+        return False
+    return actor.role in WRITERS

@@ -6,20 +6,16 @@ from __future__ import annotations
 from flask import g, make_response, redirect, request, send_file, url_for
 from flask_login import current_user
 
-from blueprints.billing import bp, printing, services
-from blueprints.billing.access import WRITERS
+from blueprints.billing import bp, services
+from blueprints.billing.services import WRITERS
+from blueprints.billing.web.access import READERS
 from medcover import clock
 from medcover.errors import Invalid
 from medcover.extensions import db
-from medcover.pages import render, wants_partial
-from medcover.rbac import Role, allow, tenant_of
+from medcover.pages import actor, render, tenant, wants_partial
+from medcover.rbac import allow
 
-#: who reads (and so prints) invoices; the services keep each to its own institution or insurer
-READERS = frozenset({Role.ADMIN, Role.BILLING_CLERK, Role.FINANCE_OFFICER, Role.AUDITOR})
-
-
-def _actor():
-    return current_user._get_current_object()
+PDF = "application/pdf"
 
 
 def _no_store(response):
@@ -27,19 +23,24 @@ def _no_store(response):
     return response
 
 
-@bp.get("/billing/invoices/<id:invoice_id>.pdf")
-@allow(READERS)
-def print_invoice(invoice_id: int):
-    tenant = tenant_of(current_user)
-    invoice = services.get_invoice(tenant, invoice_id)  # another hospital's invoice: 404
-    response = make_response(printing.invoice_pdf(tenant, invoice.id))
-    response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{printing.pdf_filename(invoice)}"'
+def invoice_pdf_response(invoice_id: int):
+    """One invoice the caller may see as an inline PDF named after its number (the page and the API)."""
+    scope = tenant()
+    invoice = services.get_invoice(scope, invoice_id)  # another hospital's invoice: 404
+    response = make_response(services.invoice_pdf(scope, invoice.id))
+    response.mimetype = PDF
+    response.headers["Content-Disposition"] = f'inline; filename="{services.pdf_filename(invoice)}"'
     return _no_store(response)
 
 
+@bp.get("/billing/invoices/<id:invoice_id>.pdf")
+@allow(READERS)
+def print_invoice(invoice_id: int):
+    return invoice_pdf_response(invoice_id)
+
+
 def _print_page(*, batch=None, error: str = "", day=None, institution_id=None, status: int = 200):
-    actor = _actor()
+    user = actor()
     return render(
         "billing/print.html",
         "billing/_print_progress.html",
@@ -48,8 +49,8 @@ def _print_page(*, batch=None, error: str = "", day=None, institution_id=None, s
         error=error,
         day=day or clock.today(),
         institution_id=institution_id,
-        institutions=printing.printable_institutions(actor),
-        may_start=actor.role in WRITERS and actor.company_id is None,
+        institutions=services.printable_institutions(user),
+        may_start=user.role in WRITERS and user.company_id is None,
     )
 
 
@@ -66,7 +67,7 @@ def print_start():
     if current_user.institution_id is not None:
         institution_id = current_user.institution_id  # staff print their own hospital's invoices
     try:
-        batch = printing.print_batch(actor=_actor(), institution_id=institution_id, day=day)
+        batch = services.print_batch(actor=actor(), institution_id=institution_id, day=day)
     except Invalid as exc:
         db.session.rollback()
         message = "; ".join(m for messages in exc.errors.values() for m in messages) or exc.detail
@@ -81,19 +82,19 @@ def print_start():
 @allow(READERS)
 def print_progress(token: str):
     g.passive_request = True  # polling must not keep an idle session alive
-    batch = printing.batch_status(tenant_of(current_user), token)
+    batch = services.batch_status(tenant(), token)
     return _print_page(batch=batch, day=batch.day, institution_id=batch.institution_id)
 
 
 @bp.get("/billing/print/<token>.pdf")
 @allow(READERS)
 def print_download(token: str):
-    tenant = tenant_of(current_user)
-    path = printing.batch_file(tenant, token)
-    batch = printing.batch_status(tenant, token)
+    scope = tenant()
+    path = services.batch_file(scope, token)
+    batch = services.batch_status(scope, token)
     response = send_file(
         path,
-        mimetype="application/pdf",
+        mimetype=PDF,
         as_attachment=True,
         download_name=f"invoices-{batch.day.isoformat()}.pdf",
         conditional=False,
