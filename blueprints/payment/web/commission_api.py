@@ -44,6 +44,7 @@ from medcover.api import (
 from medcover.errors import Invalid
 from medcover.rbac import allow
 
+# A percentage in a body is a JSON string, as money is: `true`, 12.5 or "7.505" is refused.
 _PERCENT = re.compile(r"^\d{1,3}(\.\d{1,2})?$")
 
 
