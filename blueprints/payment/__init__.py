@@ -4,7 +4,8 @@ adapters, agents and their commissions.
 
 Owns ``payments``, ``refunds``, ``payment_methods``, ``financial_settlements``, ``commission_agents``,
 ``commission_rates``, ``agent_assignments``, ``commissions`` and ``commission_payments``. Publishes
-``payment.recorded``, ``refund.recorded`` and ``payment.received``.
+``payment.recorded``, ``refund.recorded`` and ``payment.received``. Other domains call ``services``; the pages
+and JSON endpoints are in ``web``.
 """
 
 from flask import Blueprint
@@ -16,7 +17,20 @@ api_bp = api_blueprint("api_payment", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.payment import api, services, views  # noqa: F401 - registers the routes
+    from blueprints.payment.web import (  # noqa: F401 - registers the routes
+        commission_api,
+        commission_views,
+        method_api,
+        method_views,
+        payment_api,
+        payment_views,
+        record_views,
+        refund_api,
+        refund_views,
+        settlement_api,
+        settlement_views,
+    )
+    from blueprints.payment.web.page_base import AGENT_READERS, READERS
     from medcover import idempotency, jobs  # noqa: F401 - idempotency: its table is the API's
 
     jobs.every(3600, "medcover.idempotency:purge")
@@ -24,9 +38,9 @@ def init_app(app) -> None:
     app.register_blueprint(api_bp)
     from medcover.navigation import add_nav, add_panel
 
-    add_nav("Payments", "payment.payments", views.READERS, order=500)
-    add_nav("Refunds", "payment.refunds", views.READERS, order=510)
-    add_nav("Settlements", "payment.settlements", views.READERS, order=520)
-    add_nav("Agents", "payment.agents", views.AGENT_READERS, order=530)
-    add_nav("Payment methods", "payment.methods", views.READERS, order=540)
-    add_panel("billing.invoice", "payment.invoice_payments", views.READERS, label="Payments")
+    add_nav("Payments", "payment.payments", READERS, order=500)
+    add_nav("Refunds", "payment.refunds", READERS, order=510)
+    add_nav("Settlements", "payment.settlements", READERS, order=520)
+    add_nav("Agents", "payment.agents", AGENT_READERS, order=530)
+    add_nav("Payment methods", "payment.methods", READERS, order=540)
+    add_panel("billing.invoice", "payment.invoice_payments", READERS, label="Payments")

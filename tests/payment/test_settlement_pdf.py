@@ -9,7 +9,8 @@ from datetime import timedelta
 from pypdf import PdfReader
 
 from blueprints.claims import services as claims
-from blueprints.payment import printing, services
+from blueprints.payment import services
+from blueprints.payment.services import printing
 from medcover.extensions import db
 from medcover.rbac import tenant_of
 

@@ -10,11 +10,10 @@ from decimal import Decimal
 
 from flask import render_template
 
-from blueprints.claims import services as claims
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
-from blueprints.payment import services
 from blueprints.payment.models import FinancialSettlement
+from blueprints.payment.services import settlements
 from medcover import clock, pdf
 from medcover.extensions import db
 from medcover.rbac import Tenant
@@ -57,26 +56,23 @@ class Advice:
     total: Decimal
 
 
+def _member_names(insurer_view: Tenant, numbers: set[str]) -> dict[str, str]:
+    """Members' names by member number, in one query (insurance's tenant-scoped query, read as the insurer)."""
+    if not numbers:
+        return {}
+    stmt = insurance.members_query(insurer_view)
+    return {
+        m.member_number: f"{m.first_name} {m.last_name}"
+        for m in db.session.scalars(stmt.where(stmt.selected_columns.member_number.in_(numbers)))
+    }
+
+
 def _advice(settlement: FinancialSettlement) -> Advice:
     """Everything the advice prints, in a fixed number of queries however many claims it pays."""
-    payments = services.settlement_payments(settlement.id)
-    # Read as the settlement's insurer: whoever may see the settlement (its provider too) sees what it paid for.
-    insurer_view = Tenant(None, settlement.company_id)
-    stmt = claims.claims_query(insurer_view)
-    claim_ids = {p.reference_id for p in payments}
-    found = (
-        {c.id: c for c in db.session.scalars(stmt.where(stmt.selected_columns.id.in_(claim_ids)))} if claim_ids else {}
-    )
-    numbers = {c.member_number for c in found.values()}
-    members_stmt = insurance.members_query(insurer_view)
-    members = (
-        {
-            m.member_number: f"{m.first_name} {m.last_name}"
-            for m in db.session.scalars(members_stmt.where(members_stmt.selected_columns.member_number.in_(numbers)))
-        }
-        if numbers
-        else {}
-    )
+    payments = settlements.settlement_payments(settlement.id)
+    found = settlements.paid_claims(settlement, {p.reference_id for p in payments})
+    # Read as the settlement's insurer: whoever may see the settlement (its provider too) sees who was treated.
+    members = _member_names(Tenant(None, settlement.company_id), {c.member_number for c in found.values()})
     lines = []
     for payment in payments:
         claim = found.get(payment.reference_id)
@@ -111,7 +107,7 @@ def _advice(settlement: FinancialSettlement) -> Advice:
 def settlement_html(tenant: Tenant, settlement_id: int) -> str:
     """The printable HTML of a settlement the tenant may see (another tenant's is ``NotFound``). A .html
     template: Jinja autoescapes, so a member called "<b>x</b>" prints as those characters."""
-    settlement = services.get_settlement(tenant, settlement_id)
+    settlement = settlements.get_settlement(tenant, settlement_id)
     return render_template(
         TEMPLATE, advice=_advice(settlement), stylesheet=pdf.static_url(STYLESHEET), printed_on=clock.today()
     )
