@@ -271,6 +271,28 @@ def choice_arg(name: str, choices) -> str:
     return value
 
 
+def bool_arg(name: str) -> bool:
+    """An optional ``true``/``false`` (or 1/0) in the query string; absent is false."""
+    raw = request.args.get(name, "").strip().lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise Invalid.field(name, "Use true or false.")
+
+
+def text_arg(name: str, limit: int = 60) -> str:
+    """Free text from the query string (a search), trimmed and cut to ``limit`` characters."""
+    return request.args.get(name, "").strip()[:limit]
+
+
+def required(name: str, value):
+    """A query parameter the endpoint cannot do without: absent or empty is a 422 on it."""
+    if value in (None, ""):
+        raise Invalid.field(name, "This parameter is required.")
+    return value
+
+
 def page_model(item: type[BaseModel]) -> type[BaseModel]:
     """The list shape for an item model: {"items", "page", "per_page", "total"} (named ItemPage)."""
     from pydantic import create_model

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import request
 from pydantic import Field, Strict
 
 from blueprints.billing import services
 from blueprints.hospital import services as hospital
 from medcover.api import actor, tenant
-from medcover.errors import Forbidden, Invalid
+from medcover.errors import Forbidden
 from medcover.rbac import Role
 
 TAG = "Billing"
@@ -70,16 +69,6 @@ def invoice_writer(invoice_id: int):
     """The acting user for a change to an invoice: another tenant's invoice is a 404 first."""
     services.get_invoice(tenant(), invoice_id)
     return writer()
-
-
-def required(name: str, value):
-    if value in (None, ""):
-        raise Invalid.field(name, "This parameter is required.")
-    return value
-
-
-def text_arg(name: str, limit: int = 60) -> str:
-    return request.args.get(name, "").strip()[:limit]
 
 
 def visible_institution(institution_id: int):

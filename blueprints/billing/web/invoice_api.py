@@ -20,7 +20,6 @@ from blueprints.billing.web.api import (
     Description,
     Quantity,
     invoice_writer,
-    text_arg,
     visible_institution,
     writer,
 )
@@ -45,6 +44,7 @@ from medcover.api import (
     referenced,
     saved,
     tenant,
+    text_arg,
 )
 from medcover.extensions import db
 from medcover.rbac import allow

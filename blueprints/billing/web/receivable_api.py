@@ -7,7 +7,7 @@ from datetime import date
 
 from blueprints.billing import api_bp, services
 from blueprints.billing.models import Payer
-from blueprints.billing.web.api import PAGING, READERS, TAG, text_arg
+from blueprints.billing.web.api import PAGING, READERS, TAG
 from medcover import clock
 from medcover.api import (
     Money,
@@ -20,6 +20,7 @@ from medcover.api import (
     page_model,
     page_response,
     tenant,
+    text_arg,
 )
 from medcover.errors import Invalid
 from medcover.rbac import allow

@@ -10,19 +10,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool
 
 from blueprints.billing import api_bp, services
-from blueprints.billing.web.api import (
-    ID,
-    PAGING,
-    READERS,
-    TAG,
-    WRITERS,
-    Code,
-    Description,
-    required,
-    text_arg,
-    visible_institution,
-    writer,
-)
+from blueprints.billing.web.api import ID, PAGING, READERS, TAG, WRITERS, Code, Description, visible_institution, writer
 from medcover import clock
 from medcover.api import (
     Day,
@@ -40,8 +28,10 @@ from medcover.api import (
     page_response,
     parse,
     referenced,
+    required,
     saved,
     tenant,
+    text_arg,
 )
 from medcover.errors import Invalid, NotFound
 from medcover.rbac import allow

@@ -38,7 +38,6 @@ from pydantic import BaseModel, Field
 from blueprints.payment import services
 from medcover import idempotency
 from medcover.api import jsonify_model
-from medcover.errors import Invalid
 from medcover.extensions import db
 from medcover.rbac import Role
 
@@ -61,21 +60,6 @@ IDEMPOTENT = (
 Reference = Annotated[str, Field(max_length=80)]
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
 Note = Annotated[str, Field(max_length=300)]
-
-
-def bool_arg(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
-    if raw in ("", "false", "0"):
-        return False
-    if raw in ("true", "1"):
-        return True
-    raise Invalid.field(name, "Use true or false.")
-
-
-def required(name: str, value):
-    if value in (None, ""):
-        raise Invalid.field(name, "This parameter is required.")
-    return value
 
 
 def _fingerprint() -> str:

@@ -20,7 +20,6 @@ from blueprints.payment.web.api_base import (
     PAGING,
     TAG,
     Reference,
-    bool_arg,
     created_uncommitted,
     moving_money,
 )
@@ -31,6 +30,7 @@ from medcover.api import (
     Money,
     Out,
     Schema,
+    bool_arg,
     created,
     day_arg,
     documented,

@@ -11,18 +11,12 @@ from pydantic import Field
 
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind
-from blueprints.payment.web.api_base import (
-    APPROVERS,
-    ID,
-    PAGING,
-    READERS,
-    TAG,
-    bool_arg,
-)
+from blueprints.payment.web.api_base import APPROVERS, ID, PAGING, READERS, TAG
 from medcover import api
 from medcover.api import (
     Out,
     Schema,
+    bool_arg,
     created,
     documented,
     optional_body,

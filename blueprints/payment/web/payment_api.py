@@ -23,7 +23,6 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
-    required,
 )
 from blueprints.payment.web.refund_api import RefundOut
 from medcover import api
@@ -43,6 +42,7 @@ from medcover.api import (
     page_response,
     parse,
     referenced,
+    required,
 )
 from medcover.errors import Invalid
 from medcover.rbac import allow

@@ -19,7 +19,6 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
-    required,
 )
 from medcover import api
 from medcover.api import (
@@ -35,6 +34,7 @@ from medcover.api import (
     page_model,
     page_response,
     parse,
+    required,
 )
 from medcover.errors import Invalid
 from medcover.rbac import allow
