@@ -190,8 +190,9 @@ def coverage_row(tenant: Tenant, coverage_id: int) -> Coverage:
 
 
 def get_coverage(tenant: Tenant, coverage_id: int) -> CoverageSummary:
-    row = coverage_row(tenant, coverage_id)
-    (found,) = _summaries(select(Coverage).where(Coverage.id == row.id))
+    found = coverage_summaries(tenant, [coverage_id]).get(coverage_id)
+    if found is None:
+        raise NotFound("No such coverage.")
     return found
 
 
