@@ -225,7 +225,7 @@ class World:
 
     def build_members(self) -> None:
         from blueprints.insurance.models import Coverage, CoverageStatus, Member
-        from blueprints.insurance.periods import anniversary
+        from blueprints.insurance.services.periods import anniversary
 
         rng, today = self.rng, self.today
         members, coverages = [], []

@@ -154,7 +154,7 @@ def make_member(
 def make_coverage(member, scheme, start: date, end: date | None = None, status: str = "active"):
     """Written directly, so a test may build what the services refuse (a four-year cover, an overlap)."""
     from blueprints.insurance.models import Coverage, CoverageStatus
-    from blueprints.insurance.periods import anniversary
+    from blueprints.insurance.services.periods import anniversary
 
     coverage = Coverage(
         member_id=member.id,

@@ -2,8 +2,8 @@
 pre-authorisations, and coverage verification.
 
 Owns ``companies``, ``schemes``, ``benefit_categories``, ``benefits``, ``scheme_benefits``,
-``premium_rates``, ``members``, ``coverages`` and ``preauthorizations``. Other domains call
-``services`` (and ``coverage.verify``) and get plain values back.
+``premium_rates``, ``members``, ``coverages`` and ``preauthorizations``. Other domains call ``services``
+and get plain values and frozen dataclasses back.
 """
 
 from flask import Blueprint
@@ -19,7 +19,22 @@ def init_app(app) -> None:
     from medcover import tenants
 
     tenants.register("company", names=services.company_names, resolver=services.company_id_for_code)
-    from blueprints.insurance import api, views  # noqa: F401 - registers the routes
+    # Importing the route modules registers their routes on the blueprints.
+    from blueprints.insurance.web import (  # noqa: F401
+        catalogue_api,
+        catalogue_views,
+        members_api,
+        members_views,
+        preauthorizations_api,
+        preauthorizations_views,
+        premiums_api,
+        premiums_views,
+        schemes_api,
+        schemes_views,
+        verification_api,
+        verification_views,
+        views,
+    )
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

@@ -28,7 +28,7 @@ from blueprints.insurance.models import (
     SchemeBenefit,
     SchemeStatus,
 )
-from blueprints.insurance.periods import anniversary
+from blueprints.insurance.services.periods import anniversary
 from medcover import clock
 from medcover.extensions import db
 

@@ -245,7 +245,7 @@ def test_the_batch_reads_a_fixed_number_of_times_whatever_the_number_of_claims(c
 
 
 def test_usage_shows_on_cover_checks(cw):
-    from blueprints.insurance import coverage
+    from blueprints.insurance.services import verification as coverage
 
     _submitted(cw, [("LAB-FBC", 1, "1200.00")])
     verdict = coverage.verify("ACM-001", cw.today)

@@ -9,18 +9,21 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.core.models import AuditLog
-from blueprints.insurance import coverage, premiums, services
+from blueprints.insurance import services
 from blueprints.insurance.models import (
     Coverage,
     CoverageStatus,
     Member,
+    Preauthorization,
     PreauthStatus,
     PremiumRate,
     Scheme,
     SchemeBenefit,
     SchemeStatus,
 )
-from blueprints.insurance.periods import anniversary, benefit_period
+from blueprints.insurance.services import premiums, verification
+from blueprints.insurance.services.companies import company_row
+from blueprints.insurance.services.periods import anniversary, benefit_period
 from medcover import clock
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.extensions import db
@@ -113,14 +116,14 @@ def spent():
         return used
 
     # The claims domain registers the real provider at start-up; this one stands in for it meanwhile.
-    registered = list(coverage._usage_providers)
-    coverage._usage_providers[:] = []
-    coverage.register_usage_provider(provider)
-    assert coverage._usage_providers[0] is provider
+    registered = list(verification._usage_providers)
+    verification._usage_providers[:] = []
+    verification.register_usage_provider(provider)
+    assert verification._usage_providers[0] is provider
     used_and_calls = (used, calls)
     yield used_and_calls
-    coverage._usage_providers[:] = registered
-    assert provider not in coverage._usage_providers
+    verification._usage_providers[:] = registered
+    assert provider not in verification._usage_providers
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ def spent():
 def test_verify_on_the_edges_of_the_cover(scheme, outpatient, member, day, eligible, codes):
     make_coverage(member, scheme, D("2026-01-01"), D("2026-12-31"))
 
-    result = coverage.verify("ACME-0001", D(day))
+    result = verification.verify("ACME-0001", D(day))
 
     assert (result.eligible, result.reason_codes) == (eligible, codes)
 
@@ -147,14 +150,14 @@ def test_verify_on_the_edges_of_the_cover(scheme, outpatient, member, day, eligi
 def test_verify_refuses_cover_that_is_not_active(scheme, member, status):
     make_coverage(member, scheme, D("2026-01-01"), D("2026-12-31"), status=status)
 
-    result = coverage.verify("ACME-0001", D("2026-06-01"))
+    result = verification.verify("ACME-0001", D("2026-06-01"))
 
     assert (result.eligible, result.reason_codes, result.member_name) == (False, ["R02"], "Amani Kariuki")
     assert result.reasons == ["No active cover on this date."]
 
 
 def test_verify_unknown_member_is_r01(scheme):
-    result = coverage.verify("NOBODY-1", D("2026-06-01"))
+    result = verification.verify("NOBODY-1", D("2026-06-01"))
 
     assert (result.eligible, result.reason_codes, result.coverage) == (False, ["R01"], None)
 
@@ -163,7 +166,7 @@ def test_verify_unknown_member_is_r01(scheme):
 def test_member_number_is_case_and_whitespace_insensitive(scheme, member, typed):
     make_coverage(member, scheme, D("2026-01-01"))
 
-    result = coverage.verify(typed, D("2026-06-01"))
+    result = verification.verify(typed, D("2026-06-01"))
 
     assert result.eligible and result.member_number == "ACME-0001"
 
@@ -175,8 +178,8 @@ def test_waiting_period_ends_on_start_plus_days(scheme, member):
     ends = D("2026-01-01") + timedelta(days=300)
     assert ends == D("2026-10-28")
 
-    on_the_day = coverage.verify("ACME-0001", ends, "MAT-DELIVERY")
-    day_before = coverage.verify("ACME-0001", ends - timedelta(days=1), "MAT-DELIVERY")
+    on_the_day = verification.verify("ACME-0001", ends, "MAT-DELIVERY")
+    day_before = verification.verify("ACME-0001", ends - timedelta(days=1), "MAT-DELIVERY")
 
     assert (on_the_day.eligible, on_the_day.reason_codes) == (True, [])
     assert on_the_day.benefits[0].waiting_until == ends
@@ -189,9 +192,9 @@ def test_benefit_not_in_scheme_or_not_covered_is_r10(scheme, outpatient, member)
     add_benefit(scheme, dental, covered=False)
     make_coverage(member, scheme, D("2026-01-01"))
 
-    assert coverage.verify("ACME-0001", D("2026-03-01"), "DENT-CHECK").reason_codes == ["R10"]
-    assert coverage.verify("ACME-0001", D("2026-03-01"), "OPT-GLASSES").reason_codes == ["R10"]
-    assert coverage.verify("ACME-0001", D("2026-03-01"), "OP-CONSULT").reason_codes == []
+    assert verification.verify("ACME-0001", D("2026-03-01"), "DENT-CHECK").reason_codes == ["R10"]
+    assert verification.verify("ACME-0001", D("2026-03-01"), "OPT-GLASSES").reason_codes == ["R10"]
+    assert verification.verify("ACME-0001", D("2026-03-01"), "OP-CONSULT").reason_codes == []
 
 
 def test_leap_year_start_rolls_to_28_february():
@@ -214,7 +217,7 @@ def test_leap_year_start_rolls_to_28_february():
 def test_verify_reports_the_benefit_period_of_a_leap_year_cover(scheme, outpatient, member):
     make_coverage(member, scheme, D("2024-02-29"), D("2028-12-31"))  # longer than the services allow
 
-    periods = [coverage.verify("ACME-0001", D(day)).coverage for day in ("2025-02-27", "2025-02-28", "2028-02-29")]
+    periods = [verification.verify("ACME-0001", D(day)).coverage for day in ("2025-02-27", "2025-02-28", "2028-02-29")]
 
     assert [(p.period_start, p.period_end) for p in periods] == [
         (D("2024-02-29"), D("2025-02-27")),
@@ -232,7 +235,7 @@ def test_remaining_limit_is_limit_minus_usage_never_below_zero(scheme, outpatien
     make_coverage(member, scheme, D("2026-03-15"), D("2027-03-14"))
     used.update({outpatient.id: Decimal("12345.50"), dental.id: Decimal("7000.00"), unlimited.id: Decimal("999")})
 
-    result = coverage.verify("ACME-0001", D("2026-08-01"))
+    result = verification.verify("ACME-0001", D("2026-08-01"))
 
     by_code = {b.benefit_code: b for b in result.benefits}
     assert (by_code["OP-CONSULT"].used, by_code["OP-CONSULT"].remaining_limit) == (
@@ -247,7 +250,7 @@ def test_remaining_limit_is_limit_minus_usage_never_below_zero(scheme, outpatien
 def test_nothing_used_before_any_claim(scheme, outpatient, member):
     make_coverage(member, scheme, D("2026-01-01"))
 
-    (status,) = coverage.verify("ACME-0001", D("2026-02-01")).benefits
+    (status,) = verification.verify("ACME-0001", D("2026-02-01")).benefits
 
     assert (status.used, status.remaining_limit) == (Decimal("0.00"), Decimal("30000.00"))
 
@@ -261,7 +264,7 @@ def test_verify_makes_the_same_number_of_queries_however_many_benefits(company, 
         person = make_member(company)
         make_coverage(person, scheme, D("2026-01-01"))
         with count_queries() as counter:
-            result = coverage.verify(person.member_number, D("2026-05-05"))
+            result = verification.verify(person.member_number, D("2026-05-05"))
         assert result.eligible and len(result.benefits) == size
         counts.append(counter.count)
 
@@ -892,7 +895,7 @@ def test_queries_are_scoped_to_the_tenant(staff, admin, scheme, member, other):
 
 
 def scheme_company(scheme):
-    return services.get_company(tenant_of(make_user(Role.ADMIN)), scheme.company_id)
+    return company_row(tenant_of(make_user(Role.ADMIN)), scheme.company_id)
 
 
 def test_only_platform_admins_add_companies_and_catalogue(staff, admin):
@@ -990,7 +993,7 @@ def test_bad_preauthorization_requests_are_invalid(staff, member, dental, change
         ask(staff, **changes)
 
     assert field in refused.value.errors
-    assert db.session.scalar(select(func.count()).select_from(services.Preauthorization)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Preauthorization)) == 0
 
 
 # --- hostile input -------------------------------------------------------------------------------
@@ -1103,7 +1106,7 @@ def test_demo_seed_builds_the_insurers_once():
     assert 300 <= made["members"] == made["coverages"] == count(Member) and 0 < made["suspended_or_lapsed"] < 60
     assert [services.company_name(i) for i in made["company_ids"]] == ["Jubilant Health Insurance", "Savanna Mutual"]
     today = clock.today()
-    assert coverage.verify("jhi-000001", today).eligible or coverage.verify("jhi-000002", today).eligible
+    assert verification.verify("jhi-000001", today).eligible or verification.verify("jhi-000002", today).eligible
     again = seed_demo(if_empty=False)
     assert (again["created"], again["company_ids"]) == (False, made["company_ids"])
     assert count(Member) == made["members"]

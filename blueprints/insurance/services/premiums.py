@@ -10,13 +10,15 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 
 from blueprints.core import services as core
-from blueprints.insurance.models import MemberType, PremiumRate, SchemeStatus
-from blueprints.insurance.periods import add_months, age_on, anniversary
+from blueprints.insurance.models import MemberType, PremiumRate, Scheme, SchemeStatus
+from blueprints.insurance.services.checks import check_writer, valid_amount, valid_whole
+from blueprints.insurance.services.periods import add_months, age_on, anniversary
+from blueprints.insurance.services.schemes import scheme_row
 from medcover.audit import snapshot
 from medcover.errors import Conflict, Invalid
 from medcover.extensions import db
 from medcover.money import money
-from medcover.rbac import tenant_of
+from medcover.rbac import scope, tenant_of
 
 FREQUENCIES = {"monthly": 1, "quarterly": 3, "annual": 12}
 RATE_FIELDS = ("scheme_id", "member_type", "age_from", "age_to", "annual_amount", "effective_from", "effective_to")
@@ -33,19 +35,17 @@ def add_rate(
     effective_from: date,
     effective_to: date | None = None,
 ) -> PremiumRate:
-    from blueprints.insurance.services import _amount, _whole, _writer_tenant_check, get_scheme
-
-    scheme = get_scheme(tenant_of(actor), scheme_id)
-    _writer_tenant_check(actor, scheme.company_id)
+    scheme = scheme_row(tenant_of(actor), scheme_id)
+    check_writer(actor, scheme.company_id)
     try:
         kind = MemberType(member_type)
     except ValueError:
         raise Invalid.field("member_type", "Choose principal or dependant.") from None
-    low = _whole(age_from, "age_from", high=130)
-    high = _whole(age_to, "age_to", high=130)
+    low = valid_whole(age_from, "age_from", high=130)
+    high = valid_whole(age_to, "age_to", high=130)
     if high < low:
         raise Invalid.field("age_to", "The band ends before it starts.")
-    amount = _amount(annual_amount, "annual_amount", optional=False)
+    amount = valid_amount(annual_amount, "annual_amount", optional=False)
     if not isinstance(effective_from, date):
         raise Invalid.field("effective_from", "Enter a date (YYYY-MM-DD).")
     if effective_to is not None and effective_to < effective_from:
@@ -83,9 +83,6 @@ def add_rate(
 
 
 def rates_query(tenant, scheme_id: int | None = None):
-    from blueprints.insurance.models import Scheme
-    from medcover.rbac import scope
-
     stmt = scope(select(PremiumRate).join(Scheme, Scheme.id == PremiumRate.scheme_id), Scheme, tenant)
     if scheme_id:
         stmt = stmt.where(PremiumRate.scheme_id == scheme_id)
@@ -133,9 +130,7 @@ def quote(
     frequency: str = "annual",
     end_date: date | None = None,
 ) -> Quote:
-    from blueprints.insurance.services import get_scheme
-
-    scheme = get_scheme(tenant, scheme_id)
+    scheme = scheme_row(tenant, scheme_id)
     if scheme.status is SchemeStatus.RETIRED:
         raise Invalid.field("scheme_id", "That scheme is retired.")
     if frequency not in FREQUENCIES:

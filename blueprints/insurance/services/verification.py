@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.insurance.models import Benefit, Coverage, CoverageStatus, Member, Scheme, SchemeBenefit
-from blueprints.insurance.periods import benefit_period
+from blueprints.insurance.services.periods import benefit_period
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
@@ -48,7 +48,9 @@ class BenefitStatus:
 
 
 @dataclass(frozen=True)
-class CoverageSummary:
+class CoverOnDay:
+    """The coverage that applies on the service date, with the benefit period the date falls in."""
+
     id: int
     scheme_id: int
     scheme_code: str
@@ -68,7 +70,7 @@ class Verification:
     eligible: bool
     reason_codes: list[str]
     member_name: str | None = None
-    coverage: CoverageSummary | None = None
+    coverage: CoverOnDay | None = None
     benefits: list[BenefitStatus] = field(default_factory=list)
 
     REASONS = {
@@ -111,7 +113,7 @@ def verify(member_number: str, service_date: date, benefit_code: str | None = No
         return Verification(number, service_date, False, ["R02"], name)
     coverage, scheme = found
     period_start, period_end = benefit_period(coverage.start_date, service_date)
-    summary = CoverageSummary(
+    summary = CoverOnDay(
         coverage.id,
         scheme.id,
         scheme.code,
