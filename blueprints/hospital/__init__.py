@@ -1,9 +1,9 @@
-"""Hospital domain: institutions, personnel, patient intake, appointments, medical records, and
-pharmacy, lab and radiology orders.
+"""Hospital domain: institutions, personnel and their weekly hours, patient intake, appointments, medical
+records and attachments, and pharmacy, lab and radiology orders.
 
 Owns ``medical_institutions``, ``medical_personnel``, ``patients``, ``appointments``,
 ``medical_records``, ``medical_record_attachments``, ``clinical_orders`` and ``pharmacy_stock``.
-Fulfilled orders publish ``charge.created`` for billing.
+Other domains call ``services`` only; fulfilled orders publish ``charge.created`` for billing.
 """
 
 from flask import Blueprint
@@ -15,7 +15,21 @@ api_bp = api_blueprint("api_hospital", __name__)
 
 
 def init_app(app) -> None:
-    from blueprints.hospital import api, order_api, order_views, services, views  # noqa: F401 - registers the routes
+    from blueprints.hospital import services
+    from blueprints.hospital.web import (  # noqa: F401 - registers the routes
+        appointments_api,
+        appointments_views,
+        institutions_api,
+        orders_api,
+        orders_views,
+        patients_api,
+        patients_views,
+        records_api,
+        records_views,
+        staff_views,
+        stock_views,
+    )
+    from blueprints.hospital.web.views import HOSPITAL_STAFF
     from medcover import jobs, tenants
 
     tenants.register("institution", names=services.institution_names, resolver=services.institution_id_for_code)
@@ -25,11 +39,11 @@ def init_app(app) -> None:
 
     from medcover.navigation import add_nav
 
-    add_nav("Patients", "hospital.patients", views.HOSPITAL_STAFF, order=100)
-    add_nav("Appointments", "hospital.appointments", views.HOSPITAL_STAFF, order=110)
-    add_nav("Staff", "hospital.staff", views.HOSPITAL_STAFF, order=120)
-    # The queues are the clinical staff's (records.py's rule); the nav can only filter by role, so reception
+    add_nav("Patients", "hospital.patients", HOSPITAL_STAFF, order=100)
+    add_nav("Appointments", "hospital.appointments", HOSPITAL_STAFF, order=110)
+    add_nav("Staff", "hospital.staff", HOSPITAL_STAFF, order=120)
+    # The queues are the clinical staff's (the records' rule); the nav can only filter by role, so reception
     # and billing see the links and get a 403 page that says why.
-    add_nav("Pharmacy", "hospital.pharmacy", views.HOSPITAL_STAFF, order=130)
-    add_nav("Lab", "hospital.lab", views.HOSPITAL_STAFF, order=140)
-    add_nav("Radiology", "hospital.radiology", views.HOSPITAL_STAFF, order=150)
+    add_nav("Pharmacy", "hospital.pharmacy", HOSPITAL_STAFF, order=130)
+    add_nav("Lab", "hospital.lab", HOSPITAL_STAFF, order=140)
+    add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150)

@@ -9,8 +9,8 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.hospital import records
 from blueprints.hospital.models import RecordAttachment
+from blueprints.hospital.services import records
 from medcover import clock
 from medcover.api import PREFIX
 from medcover.extensions import db

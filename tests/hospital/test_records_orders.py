@@ -13,8 +13,8 @@ from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from blueprints.core.models import AuditLog
-from blueprints.hospital import orders, records
 from blueprints.hospital.models import ClinicalOrder, OrderStatus, PharmacyStock, RecordAttachment
+from blueprints.hospital.services import orders, records
 from medcover import clock
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.events import OutboxEvent

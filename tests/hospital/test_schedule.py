@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.core.models import AuditLog
-from blueprints.hospital import schedules
 from blueprints.hospital.models import MedicalPersonnel
+from blueprints.hospital.services import schedules
 from medcover.api import PREFIX
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db

@@ -4,6 +4,7 @@ appointment events."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -113,6 +114,46 @@ def test_invalid_institution_names_the_field(admin, fields, field):
     with pytest.raises(Invalid) as caught:
         services.create_institution(actor=admin, **({"code": "OK1", "name": "Fine"} | fields))
     assert field in caught.value.errors
+
+
+def test_institutions_of_lists_what_the_tenant_may_see_by_name(world, admin):
+    make_institution("AAA", "Aardvark Clinic")
+    everyone = services.institutions_of(tenant_of(admin))
+    assert [(i.code, i.name) for i in everyone] == [
+        ("AAA", "Aardvark Clinic"),
+        ("HA", "Hospital A"),
+        ("HB", "Hospital B"),
+    ]
+    assert all(isinstance(i, services.InstitutionSummary) for i in everyone)
+    assert services.institutions_of(tenant_of(world["desk_B"])) == [
+        services.InstitutionSummary(id=world["B"].id, code="HB", name="Hospital B")
+    ]
+    insurer = make_user(Role.ADJUDICATOR, company_id=make_company().id, institution_id=None)
+    assert services.institutions_of(tenant_of(insurer)) == []
+
+
+def test_other_domains_get_frozen_summaries_not_rows(world):
+    insured = make_patient(world["A"], first_name="Zawadi", email="z@example.com", phone="254700000001")
+    make_patient(world["B"])
+    tenant_a = tenant_of(world["desk_A"])
+    patient = services.get_patient(tenant_a, insured.id)
+    assert isinstance(patient, services.PatientSummary)
+    assert (patient.id, patient.institution_id, patient.patient_number, patient.first_name, patient.email) == (
+        insured.id,
+        world["A"].id,
+        insured.patient_number,
+        "Zawadi",
+        "z@example.com",
+    )
+    assert services.patients_by_id([insured.id, None]) == {insured.id: patient}
+    assert services.first_patients(world["A"].id, 5) == [patient]
+    institution = services.get_institution(tenant_a, world["A"].id)
+    assert isinstance(institution, services.InstitutionDetails)
+    assert (institution.code, institution.name, institution.address) == ("HA", "Hospital A", None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        patient.first_name = "Changed"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        institution.name = "Changed"
 
 
 # --- personnel -----------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 
 from blueprints.core import services as core
-from blueprints.hospital import services
 from blueprints.hospital.models import MedicalPersonnel
+from blueprints.hospital.services import institutions, personnel
 from medcover.audit import json_safe
 from medcover.errors import Invalid
 from medcover.extensions import db
 from medcover.rbac import tenant_of
 
-WEEKDAYS = services.WEEKDAYS
+WEEKDAYS = personnel.WEEKDAYS
 DAY_NAMES = {
     "mon": "Monday",
     "tue": "Tuesday",
@@ -105,8 +105,8 @@ def shifts(schedule) -> dict[str, list[tuple[str, str]]]:
 
 def set_schedule(*, actor, personnel_id: int, schedule) -> MedicalPersonnel:
     """Replace a staff member's weekly hours (admins of the institution); audited with before and after."""
-    row = services.get_personnel(tenant_of(actor), personnel_id)
-    services._institution_for_write(actor, row.institution_id)
+    row = personnel.get_personnel(tenant_of(actor), personnel_id)
+    institutions.institution_for_write(actor, row.institution_id)
     clean = weekly_schedule(schedule)
     before = json_safe(row.schedule or {})  # as stored, in whichever form it was
     row.schedule = clean

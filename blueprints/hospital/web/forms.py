@@ -100,7 +100,7 @@ class PersonnelForm(Form):
 
 
 class AttachmentForm(Form):
-    """A file for a medical record; the CSRF token is checked here, the file itself by records.py."""
+    """A file for a medical record; the CSRF token is checked here, the file itself by services.records."""
 
     file = FileField("File")
 
@@ -109,7 +109,7 @@ class AttachmentForm(Form):
 
 
 class EncounterForm(Form):
-    """A new encounter on the patient page; records.py checks the codes and the limits."""
+    """A new encounter on the patient page; services.records checks the codes and the limits."""
 
     encounter_date = DateField("Encounter date", validators=[InputRequired()])
     diagnoses = StringField(

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
-from blueprints.hospital import services
 from blueprints.hospital.models import ClinicalOrder, OrderKind, OrderStatus, PharmacyStock
-from blueprints.hospital.records import may_access_records, record_for_write, require_clinical_access
+from blueprints.hospital.services import institutions
+from blueprints.hospital.services.records import may_access_records, record_for_write, require_clinical_access
 from medcover import clock
 from medcover.errors import Conflict, Invalid, NotFound
 from medcover.events import publish
@@ -305,7 +305,7 @@ def receive_stock(
     *, actor, institution_id: int, item_code: str, name: str, quantity: int, unit: str = "unit"
 ) -> PharmacyStock:
     """A delivery: creates the stock item or increases it (an atomic increment, safe under concurrency)."""
-    institution = services._institution_for_write(actor, institution_id)
+    institution = institutions.institution_for_write(actor, institution_id)
     require_clinical_access(actor, institution.id)
     code = _code(item_code, "item_code")
     quantity = _whole(quantity, "quantity", 1, MAX_STOCK_RECEIPT)

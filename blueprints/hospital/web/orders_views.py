@@ -1,30 +1,22 @@
 """Hospital pages for clinical orders: the pharmacy, lab and radiology work queues with their row actions
-(dispense, enter results, cancel), pharmacy stock and deliveries, and encounters and orders placed from the
-patient page. Everything here follows records.py's rule: the queues show nothing to non-clinical staff
-(the page says why), and their actions on an order are refused (403; another hospital's order: 404)."""
+(dispense, enter results, cancel), and orders placed from an encounter on the patient page. The records'
+rule applies: the queues show nothing to non-clinical staff (the page says why), and their actions on an
+order are refused (403; another hospital's order: 404)."""
 
 from __future__ import annotations
 
-import re
-
 from flask import flash, redirect, request, url_for
-from flask_login import current_user
 
-from blueprints.hospital import bp, orders, records, services
-from blueprints.hospital.forms import (
-    EncounterForm,
-    LabResultForm,
-    OrderActionForm,
-    OrderForm,
-    RadiologyResultForm,
-    StockForm,
-    choices,
-)
+from blueprints.hospital import bp, services
 from blueprints.hospital.models import OrderKind, OrderStatus
-from blueprints.hospital.views import HOSPITAL_STAFF, _actor, _institutions, _patient_page, _tenant, _text, _toast
+from blueprints.hospital.services import orders, records
+from blueprints.hospital.services.patients import patient_row
+from blueprints.hospital.web.forms import LabResultForm, OrderActionForm, OrderForm, RadiologyResultForm
+from blueprints.hospital.web.patient_page import patient_page
+from blueprints.hospital.web.views import HOSPITAL_STAFF
 from medcover.errors import Conflict, DomainError, Invalid
 from medcover.extensions import db
-from medcover.pages import form_failed, page_of, render, safe_next, submit, wants_partial
+from medcover.pages import actor, form_failed, page_of, render, safe_next, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
 #: each kind's queue page
@@ -61,7 +53,7 @@ def _rows_context(rows, here: str, failed: dict | None = None, entered: dict | N
 
 def _queue(kind: OrderKind):
     status = _status_arg()
-    rows, paging = page_of(orders.queue_query(_actor(), kind.value, status))
+    rows, paging = page_of(orders.queue_query(actor(), kind.value, status))
     return render(
         "hospital/queue.html",
         "hospital/_queue_rows.html",
@@ -70,7 +62,7 @@ def _queue(kind: OrderKind):
         endpoint=QUEUES[kind],
         status_filter=status,
         statuses=list(OrderStatus),
-        clinical=orders.may_use_queues(_actor()),
+        clinical=orders.may_use_queues(actor()),
         rows=rows,
         paging=paging,
         **_rows_context(rows, request.full_path),
@@ -143,16 +135,16 @@ def _row(order, here: str, status: int = 200, refusal: str | None = None, entere
 
 def _order_action(order_id: int, form, action, message: str):
     """Every row button: one service call; HTMX gets the row back (with the refusal in it), others a 303."""
-    order = orders.get_order(actor=_actor(), order_id=order_id)  # another hospital's: 404; not clinical: 403
+    order = orders.get_order(actor=actor(), order_id=order_id)  # another hospital's: 404; not clinical: 403
     back = safe_next(form.next.data, url_for(QUEUES[order.kind]))
     refusal = _attempt(form, action)
     if not wants_partial():
         flash(refusal or message, "error" if refusal else "success")
         return redirect(back, 303)
-    row = orders.get_order(actor=_actor(), order_id=order_id)
+    row = orders.get_order(actor=actor(), order_id=order_id)
     if refusal is None:
-        return _toast(_row(row, back), message)
-    return _toast(_row(row, back, 422, refusal, entered=form), refusal)
+        return toast(_row(row, back), message)
+    return toast(_row(row, back, 422, refusal, entered=form), refusal)
 
 
 @bp.post("/hospital/orders/<id:order_id>/dispense")
@@ -161,7 +153,7 @@ def order_dispense(order_id: int):
     return _order_action(
         order_id,
         OrderActionForm(),
-        lambda: orders.dispense(actor=_actor(), order_id=order_id),
+        lambda: orders.dispense(actor=actor(), order_id=order_id),
         "Dispensed; stock updated.",
     )
 
@@ -172,7 +164,7 @@ def order_cancel(order_id: int):
     return _order_action(
         order_id,
         OrderActionForm(),
-        lambda: orders.cancel_order(actor=_actor(), order_id=order_id),
+        lambda: orders.cancel_order(actor=actor(), order_id=order_id),
         "Order cancelled.",
     )
 
@@ -204,7 +196,7 @@ def _lab_values(form: LabResultForm) -> dict:
 @allow(HOSPITAL_STAFF)
 def order_result(order_id: int):
     """Lab values (a line per test) or a radiology report, by the order's kind."""
-    order = orders.get_order(actor=_actor(), order_id=order_id)
+    order = orders.get_order(actor=actor(), order_id=order_id)
     if order.kind is OrderKind.LAB:
         form = LabResultForm()
 
@@ -219,115 +211,24 @@ def order_result(order_id: int):
     return _order_action(
         order_id,
         form,
-        lambda: orders.enter_result(actor=_actor(), order_id=order_id, result=result()),
+        lambda: orders.enter_result(actor=actor(), order_id=order_id, result=result()),
         "Result saved.",
     )
 
 
-# --- pharmacy stock --------------------------------------------------------------------------------
-
-
-def _stock_form(formdata: bool = True) -> StockForm:
-    form = StockForm() if formdata else StockForm(formdata=None)
-    form.institution_id.choices = choices([(0, "Choose a hospital…")] + [(i.id, i.name) for i in _institutions()])
-    return form
-
-
-def _stock_page(form=None, status: int = 200):
-    q = _text(request.args.get("q", ""), 30).strip()
-    rows, paging = page_of(orders.stock_for(_actor(), q))
-    return render(
-        "hospital/stock.html",
-        "hospital/_stock_rows.html",
-        status=status,
-        q=q,
-        rows=rows,
-        paging=paging,
-        form=form or _stock_form(formdata=False),
-        choose_institution=_tenant().is_global,
-        institutions={i.id: i.name for i in _institutions()},
-        clinical=orders.may_use_queues(_actor()),
-    )
-
-
-@bp.get("/hospital/pharmacy/stock")
-@allow(HOSPITAL_STAFF)
-def stock():
-    """The stock list; the code search's HTMX calls get just the rows."""
-    return _stock_page()
-
-
-@bp.post("/hospital/pharmacy/stock")
-@allow(HOSPITAL_STAFF)
-def stock_receive():
-    form = _stock_form()
-
-    def receive():
-        institution_id = current_user.institution_id or form.institution_id.data or 0
-        if not institution_id:
-            raise Invalid.field("institution_id", "Choose a hospital.")
-        return orders.receive_stock(
-            actor=_actor(),
-            institution_id=institution_id,
-            item_code=form.item_code.data,
-            name=form.name.data,
-            quantity=form.quantity.data,
-            unit=form.unit.data or "unit",
-        )
-
-    done = submit(form, receive)
-    if not done.ok:
-        return _stock_page(form, done.status)
-    row = done.result
-    flash(f"Received {form.quantity.data} {row.unit} of {row.name}; {row.quantity} in stock.", "success")
-    return redirect(url_for("hospital.stock", q=row.item_code), 303)
-
-
-# --- encounters and orders from the patient page ---------------------------------------------------
-
-
-def _codes(text: str | None) -> list[str]:
-    return [code for code in re.split(r"[\s,;]+", text or "") if code]
-
-
-def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-@bp.post("/hospital/patients/<id:patient_id>/records")
-@allow(HOSPITAL_STAFF)
-def record_add(patient_id: int):
-    """Record an encounter from the patient page (the same service as ``POST /api/v1/medical-records``)."""
-    patient = services.get_patient(_tenant(), patient_id)
-    records.require_clinical_access(_actor(), patient.institution_id)
-    form = EncounterForm()
-    done = submit(
-        form,
-        lambda: records.create_record(
-            actor=_actor(),
-            patient_id=patient.id,
-            encounter_date=form.encounter_date.data,
-            diagnoses=_codes(form.diagnoses.data),
-            procedures=_lines(form.procedures.data),
-            notes=form.notes.data or None,
-        ),
-    )
-    if done.ok:
-        flash(f"Encounter of {done.result.encounter_date} recorded.", "success")
-        return redirect(url_for("hospital.patient", patient_id=patient.id, _anchor=f"record-{done.result.id}"), 303)
-    return _patient_page(services.get_patient(_tenant(), patient_id), done.status, encounter_form=form)
+# --- orders from the patient page ---------------------------------------------------------------------
 
 
 @bp.post("/hospital/records/<id:record_id>/orders")
 @allow(HOSPITAL_STAFF)
 def order_place(record_id: int):
     """Order a medicine, a test or an imaging study from one encounter on the patient page."""
-    record = records.record_for_write(_actor(), record_id)  # not clinical: 403; another hospital's: 404
+    record = records.record_for_write(actor(), record_id)  # not clinical: 403; another hospital's: 404
     form = OrderForm()
     done = submit(
         form,
         lambda: orders.place_order(
-            actor=_actor(),
+            actor=actor(),
             record_id=record.id,
             kind=form.kind.data,
             service_code=form.service_code.data,
@@ -335,9 +236,9 @@ def order_place(record_id: int):
             quantity=form.quantity.data,
         ),
     )
-    patient = services.get_patient(_tenant(), record.patient_id)
+    patient = patient_row(tenant(), record.patient_id)
     if done.ok:
         order = done.result
         flash(f"{TITLES[order.kind]} order {order.service_code} × {order.quantity} placed.", "success")
         return redirect(url_for("hospital.patient", patient_id=patient.id, _anchor=f"record-{record_id}"), 303)
-    return _patient_page(patient, done.status, order_form=form, order_record_id=record_id)
+    return patient_page(patient, done.status, order_form=form, order_record_id=record_id)

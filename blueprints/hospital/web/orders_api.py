@@ -1,6 +1,6 @@
 """Hospital JSON endpoints for clinical orders (pharmacy, lab, radiology) and pharmacy stock.
 
-Who may call: the hospital's accounts (api.WRITERS) and, on top, records.py's clinical rule: the clinical
+Who may call: the hospital's accounts (``web.api.WRITERS``) and, on top, the records' clinical rule: the clinical
 staff of the institution, its admins and platform admins. Reception and billing staff get 403 on an order
 and on every change, and empty lists (lists show the rows a caller may see, as ``rbac.scope`` does);
 another institution's orders answer 404 as if they did not exist; an id in a body the caller may not see is
@@ -15,21 +15,26 @@ from typing import Annotated, Any
 from flask import request
 from pydantic import Field, Strict
 
-from blueprints.hospital import api_bp, orders, records, services
-from blueprints.hospital.api import ID, PAGING, TAG, WRITERS, _actor, _created, _page, _saved, _tenant
+from blueprints.hospital import api_bp, services
 from blueprints.hospital.models import OrderKind, OrderStatus
+from blueprints.hospital.services import orders, records
+from blueprints.hospital.web.api import ID, PAGING, TAG, WRITERS, hospital_tenant
 from medcover.api import (
     Id,
     Out,
     Schema,
+    actor,
     choice_arg,
+    created,
     documented,
     int_arg,
     jsonify_model,
     optional_body,
     page_model,
+    page_response,
     parse,
     referenced,
+    saved,
 )
 from medcover.rbac import allow
 
@@ -115,10 +120,10 @@ def _order(row) -> OrderOut:
 )
 def create_order():
     data = parse(OrderIn)
-    _tenant()
-    referenced("record_id", records.record_for_write, _actor(), data.record_id)
-    row = orders.place_order(actor=_actor(), **data.model_dump(exclude={"kind"}), kind=data.kind.value)
-    return _created(_order(row))
+    hospital_tenant()
+    referenced("record_id", records.record_for_write, actor(), data.record_id)
+    row = orders.place_order(actor=actor(), **data.model_dump(exclude={"kind"}), kind=data.kind.value)
+    return created(_order(row))
 
 
 @api_bp.get("/orders")
@@ -135,19 +140,19 @@ def create_order():
     },
 )
 def list_orders():
-    _tenant()
+    hospital_tenant()
     stmt = orders.queue_query(
-        _actor(), choice_arg("kind", OrderKind), choice_arg("status", OrderStatus), patient_id=int_arg("patient_id")
+        actor(), choice_arg("kind", OrderKind), choice_arg("status", OrderStatus), patient_id=int_arg("patient_id")
     )
-    return _page(stmt, OrderOut, OrderPage)
+    return page_response(stmt, OrderOut, OrderPage)
 
 
 @api_bp.get(f"/orders/<{ID}:order_id>")
 @allow(ORDER_ROLES)
 @documented("One clinical order with its result", tag=TAG, responses={200: OrderOut, 404: None})
 def get_order(order_id: int):
-    _tenant()
-    return jsonify_model(_order(orders.get_order(actor=_actor(), order_id=order_id)))
+    hospital_tenant()
+    return jsonify_model(_order(orders.get_order(actor=actor(), order_id=order_id)))
 
 
 @api_bp.post(f"/orders/<{ID}:order_id>/dispense")
@@ -161,8 +166,8 @@ def get_order(order_id: int):
 )
 def dispense_order(order_id: int):
     optional_body(OrderActionIn)
-    _tenant()
-    return _saved(_order(orders.dispense(actor=_actor(), order_id=order_id)))
+    hospital_tenant()
+    return saved(_order(orders.dispense(actor=actor(), order_id=order_id)))
 
 
 @api_bp.post(f"/orders/<{ID}:order_id>/result")
@@ -177,8 +182,8 @@ def dispense_order(order_id: int):
 )
 def result_order(order_id: int):
     data = parse(ResultIn)
-    _tenant()
-    return _saved(_order(orders.enter_result(actor=_actor(), order_id=order_id, result=data.result)))
+    hospital_tenant()
+    return saved(_order(orders.enter_result(actor=actor(), order_id=order_id, result=data.result)))
 
 
 @api_bp.post(f"/orders/<{ID}:order_id>/cancel")
@@ -191,8 +196,8 @@ def result_order(order_id: int):
 )
 def cancel_order(order_id: int):
     optional_body(OrderActionIn)
-    _tenant()
-    return _saved(_order(orders.cancel_order(actor=_actor(), order_id=order_id)))
+    hospital_tenant()
+    return saved(_order(orders.cancel_order(actor=actor(), order_id=order_id)))
 
 
 # --- pharmacy stock ---------------------------------------------------------------------------------
@@ -207,8 +212,8 @@ def cancel_order(order_id: int):
     query={"q": "item code starts with", **PAGING},
 )
 def list_stock():
-    _tenant()
-    return _page(orders.stock_for(_actor(), request.args.get("q", "")[:30]), StockOut, StockPage)
+    hospital_tenant()
+    return page_response(orders.stock_for(actor(), request.args.get("q", "")[:30]), StockOut, StockPage)
 
 
 @api_bp.post("/pharmacy/stock")
@@ -221,6 +226,6 @@ def list_stock():
 )
 def receive_stock():
     data = parse(StockIn)
-    referenced("institution_id", services.get_institution, _tenant(), data.institution_id)
-    row = orders.receive_stock(actor=_actor(), **data.model_dump())
-    return _created(StockOut.model_validate(row))
+    referenced("institution_id", services.get_institution, hospital_tenant(), data.institution_id)
+    row = orders.receive_stock(actor=actor(), **data.model_dump())
+    return created(StockOut.model_validate(row))

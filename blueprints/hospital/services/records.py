@@ -8,6 +8,7 @@ outside the web root under a generated name, and served only through ``open_atta
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
@@ -15,14 +16,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from blueprints.core import services as core
-from blueprints.hospital import services
 from blueprints.hospital.models import Appointment, MedicalPersonnel, MedicalRecord, RecordAttachment
+from blueprints.hospital.services import patients, personnel
 from medcover import clock, uploads
 from medcover.errors import Forbidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Role, tenant_of
 
-#: ICD-10 format (not the code list): a letter other than U, two characters, then up to four after a dot
+#: an ICD-10 diagnosis code as records and claims take it (``J06.9``): the format, not the code list (a
+#: letter other than U, two characters, then up to four after a dot)
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 MAX_DIAGNOSES = 20
 MAX_PROCEDURES = 20
 PROCEDURE_CHARS = 200
@@ -39,7 +42,7 @@ def may_access_records(actor, institution_id: int) -> bool:
         return False
     if actor.role == Role.ADMIN:
         return True
-    return services.is_clinical(actor, institution_id)
+    return personnel.is_clinical(actor, institution_id)
 
 
 def require_clinical_access(actor, institution_id: int) -> None:
@@ -75,7 +78,7 @@ def _diagnoses(values) -> list[str]:
         code = str(value if value is not None else "").strip().upper()
         if not code:
             continue
-        if not services.ICD10.fullmatch(code):
+        if not ICD10.fullmatch(code):
             shown = code[:20] + ("…" if len(code) > 20 else "")
             raise Invalid.field("diagnoses", f"{shown} is not an ICD-10 code (codes look like J06.9, A09, S72.001A).")
         if code not in codes:
@@ -145,7 +148,7 @@ def create_record(
     appointment_id: int | None = None,
     personnel_id: int | None = None,
 ) -> MedicalRecord:
-    patient = services.get_patient(tenant_of(actor), patient_id)
+    patient = patients.patient_row(tenant_of(actor), patient_id)
     require_clinical_access(actor, patient.institution_id)
     if patient.merged_into_id:
         raise Invalid.field("patient_id", "This record was merged; write on the kept one.")
@@ -202,7 +205,7 @@ def get_record(*, actor, record_id: int) -> MedicalRecord:
 
 def records_for_patient(*, actor, patient_id: int) -> list[MedicalRecord]:
     """The patient's encounters, newest first; one audit entry (the patient's id) for the list."""
-    patient = services.get_patient(tenant_of(actor), patient_id)
+    patient = patients.patient_row(tenant_of(actor), patient_id)
     require_clinical_access(actor, patient.institution_id)
     rows = list(
         db.session.scalars(
@@ -235,8 +238,7 @@ def add_attachment(
     """Check, store and register a file on a record. ``declared_type`` (the browser's word) is ignored on
     purpose: the content decides. Nothing is written unless every check passes."""
     record = record_for_write(actor, record_id)
-    stored = uploads.store(ATTACHMENT_FOLDER, filename, stream)
-    try:
+    with uploads.kept(ATTACHMENT_FOLDER, filename, stream) as stored:
         row = RecordAttachment(
             record_id=record.id,
             filename=stored.filename,
@@ -256,9 +258,6 @@ def add_attachment(
             after={"record_id": record.id, "content_type": stored.content_type, "size_bytes": stored.size_bytes},
             institution_id=record.institution_id,
         )
-    except BaseException:
-        uploads.discard(ATTACHMENT_FOLDER, stored.stored_name)
-        raise
     return row
 
 
