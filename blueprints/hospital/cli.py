@@ -25,7 +25,6 @@ from blueprints.hospital.services import WEEKDAYS, cover_for, search_key
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.extensions import db
-from medcover.rbac import Tenant
 
 #: code -> (name, phone, address, patients)
 HOSPITALS = {
@@ -141,8 +140,8 @@ def _staff(rng: random.Random, institution: MedicalInstitution, serial: int) -> 
 
 
 def _members() -> list:
-    """The insurance demo's members, when insurance was seeded (its public query, not its tables)."""
-    return list(db.session.scalars(insurance.members_query(Tenant(None, None))))
+    """The insurance demo's members, when insurance was seeded."""
+    return insurance.members_for_seed()
 
 
 def _patients(rng: random.Random, institution: MedicalInstitution, count: int, members: list, today: date) -> list:

@@ -121,7 +121,7 @@ def printable_institutions(actor) -> list:
     """The institutions whose batches this user may print: a platform admin picks one, staff print their own."""
     if actor.role not in WRITERS or actor.company_id is not None:
         return []
-    return list(db.session.scalars(hospital.institutions_query(tenant_of(actor))))
+    return hospital.institutions_of(tenant_of(actor))
 
 
 def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> BatchStatus:

@@ -10,7 +10,6 @@ from blueprints.billing.services import WRITERS
 from blueprints.billing.web.forms import choices
 from blueprints.hospital import services as hospital
 from medcover.errors import Invalid
-from medcover.extensions import db
 from medcover.pages import tenant
 from medcover.rbac import Role
 
@@ -24,7 +23,7 @@ def text(value: str | None, limit: int) -> str:
 
 
 def institutions() -> list:
-    return list(db.session.scalars(hospital.institutions_query(tenant())))
+    return hospital.institutions_of(tenant())
 
 
 def institution_choices(form) -> None:

@@ -25,7 +25,6 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import request
 from pydantic import BeforeValidator, Field, Strict
 
 from medcover import api
@@ -49,10 +48,6 @@ def hospital_tenant() -> Tenant:
     if tenant.company_id is not None and tenant.institution_id is None:
         raise Forbidden("Hospital records are for hospital staff.")
     return tenant
-
-
-def text_arg(name: str, limit: int = 80) -> str:
-    return request.args.get(name, "").strip()[:limit]
 
 
 # --- input types: strict, so `true`, `"7"` or a timestamp are not taken for a number or a date ---------

@@ -20,7 +20,6 @@ from blueprints.hospital.web.api import (
     Room,
     Whole,
     hospital_tenant,
-    text_arg,
 )
 from medcover.api import (
     Id,
@@ -39,6 +38,7 @@ from medcover.api import (
     parse,
     referenced,
     saved,
+    text_arg,
 )
 from medcover.rbac import allow
 
@@ -152,7 +152,7 @@ def list_appointments():
         choice_arg("status", AppointmentStatus),
         day,
         personnel_id=int_arg("personnel_id"),
-        department=text_arg("department"),
+        department=text_arg("department", 80),
     )
     return page_response(stmt, AppointmentOut, AppointmentPage, lambda rows: [_appointment_out(r) for r in rows])
 

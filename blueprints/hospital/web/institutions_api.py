@@ -21,7 +21,6 @@ from blueprints.hospital.web.api import (
     Phone,
     Short,
     hospital_tenant,
-    text_arg,
 )
 from medcover.api import (
     Id,
@@ -37,6 +36,7 @@ from medcover.api import (
     parse,
     referenced,
     saved,
+    text_arg,
 )
 from medcover.errors import Invalid
 from medcover.rbac import Role, allow
@@ -170,7 +170,7 @@ def create_personnel():
     query={"department": "one department", "kind": "clinician, nurse, pharmacist, ...", **PAGING},
 )
 def list_personnel():
-    stmt = services.personnel_query(hospital_tenant(), text_arg("department"), choice_arg("kind", PersonnelKind))
+    stmt = services.personnel_query(hospital_tenant(), text_arg("department", 80), choice_arg("kind", PersonnelKind))
     return page_response(stmt, PersonnelOut, PersonnelPage)
 
 

@@ -15,7 +15,6 @@ from blueprints.insurance import services as insurance
 from blueprints.payment.models import FinancialSettlement
 from blueprints.payment.services import settlements
 from medcover import clock, pdf
-from medcover.extensions import db
 from medcover.rbac import Tenant
 
 TEMPLATE = "payment/settlement_pdf.html"
@@ -57,14 +56,8 @@ class Advice:
 
 
 def _member_names(insurer_view: Tenant, numbers: set[str]) -> dict[str, str]:
-    """Members' names by member number, in one query (insurance's tenant-scoped query, read as the insurer)."""
-    if not numbers:
-        return {}
-    stmt = insurance.members_query(insurer_view)
-    return {
-        m.member_number: f"{m.first_name} {m.last_name}"
-        for m in db.session.scalars(stmt.where(stmt.selected_columns.member_number.in_(numbers)))
-    }
+    """Members' names by member number, in one query, read as the insurer."""
+    return insurance.member_names(insurer_view, numbers)
 
 
 def _advice(settlement: FinancialSettlement) -> Advice:

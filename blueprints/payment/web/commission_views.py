@@ -23,7 +23,6 @@ from blueprints.payment.web.forms import (
 from blueprints.payment.web.page_base import AGENT_READERS, APPROVERS, day
 from medcover import clock, pages
 from medcover.errors import Invalid, NotFound
-from medcover.extensions import db
 from medcover.pages import page_of, render, submit
 from medcover.rbac import Tenant, allow
 
@@ -33,8 +32,8 @@ def _may_manage_agents() -> bool:
 
 
 def _scheme_names(tenant: Tenant) -> dict[int, str]:
-    """The tenant's schemes as "name (code)" by id, through insurance's query."""
-    return {s.id: f"{s.name} ({s.code})" for s in db.session.scalars(insurance.schemes_query(tenant))}
+    """The tenant's schemes as "name (code)" by id."""
+    return {s.id: f"{s.name} ({s.code})" for s in insurance.schemes_of(tenant)}
 
 
 def _agents_page(status: int = 200, **forms):

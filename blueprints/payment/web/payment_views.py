@@ -46,10 +46,6 @@ def _claims_by_id(tenant: Tenant, ids) -> dict[int, object]:
     return _by_id(claims.claims_query(tenant), ids)
 
 
-def _coverages_by_id(tenant: Tenant, ids) -> dict[int, object]:
-    return _by_id(insurance.coverages_query(tenant), ids)
-
-
 def _paid_for(payments) -> dict[int, Paid]:
     """Invoice, claim or premium of each payment, in a fixed number of queries whatever the count."""
     tenant = pages.tenant()
@@ -58,8 +54,7 @@ def _paid_for(payments) -> dict[int, Paid]:
         refs[p.kind].add(p.reference_id)
     invoices = billing.invoice_summaries(refs[PaymentKind.INVOICE])
     claim_rows = _claims_by_id(tenant, refs[PaymentKind.CLAIM])
-    covers = _coverages_by_id(tenant, refs[PaymentKind.PREMIUM])
-    members = {m.id: m for m in insurance.members_by_id(tenant, {c.member_id for c in covers.values()})}
+    covers = insurance.coverage_summaries(tenant, refs[PaymentKind.PREMIUM])
     found = {}
     for p in payments:
         if p.kind is PaymentKind.INVOICE:
@@ -76,8 +71,7 @@ def _paid_for(payments) -> dict[int, Paid]:
             )
         else:
             cover = covers.get(p.reference_id)
-            member = members.get(cover.member_id) if cover else None
-            who = f"{member.first_name} {member.last_name} ({member.member_number})" if member else ""
+            who = f"{cover.member_name} ({cover.member_number})" if cover else ""
             found[p.id] = Paid(f"Premium, coverage {p.reference_id}", who)
     return found
 

@@ -52,9 +52,8 @@ class Candidate:
 
 
 def _invoices_numbered(tenant: Tenant, q: str) -> list:
-    """Numbered invoices starting with ``q`` (issued ones when ``q`` is empty), through billing's query."""
-    stmt = billing.invoices_query(tenant, q=q, kind="invoice", status="" if q else "issued")
-    return db.session.scalars(stmt.where(stmt.selected_columns.number.is_not(None)).limit(CANDIDATES)).all()
+    """Numbered invoices starting with ``q`` (issued ones when ``q`` is empty), as billing answers them."""
+    return billing.invoices_to_pay(tenant, number=q, limit=CANDIDATES)
 
 
 def _claims_waiting(tenant: Tenant, status: str, text: str) -> list:
@@ -76,7 +75,7 @@ def _candidates(kind: str, q: str) -> tuple[list[Candidate], str]:
         for row in rows:
             p = patients.get(row.patient_id)
             who = f"{p.first_name} {p.last_name}" if p else ""
-            status = row.status.value.replace("_", " ")
+            status = row.status.replace("_", " ")
             found.append(Candidate(row.id, row.number, f"{who} · {status} · balance {row.balance:,.2f}"))
         return found, "" if found or not q else f"No invoice numbered {q}… here."
     if kind == PaymentKind.CLAIM.value:
