@@ -65,3 +65,23 @@ def seed_demo_command(if_empty: bool):
     click.echo(f"Demo logins (password for all: {logins.password})")
     for role, email in logins.emails.items():
         click.echo(f"  {role:<16} {email}")
+
+
+def add_seed_command(group: click.Group, step: Step) -> click.Group:
+    """Give a domain's command group ``seed-demo``: its own step alone, on whatever the database holds."""
+
+    @group.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when this domain's demo data exists.")
+    @with_appcontext
+    def seed_one(if_empty: bool):
+        """Load this domain's part of the demo world (the domains below it first: flask seed-demo)."""
+        from medcover import jobs
+        from medcover.extensions import db
+
+        started = time.perf_counter()
+        line = step({}, if_empty)
+        db.session.commit()
+        jobs.run_ready()
+        click.echo(f"{line} in {time.perf_counter() - started:.1f} s." if line else "Nothing to add.")
+
+    return group

@@ -43,6 +43,11 @@ def init_app(app) -> None:
     add_nav("Tariffs", "billing.tariffs", access.READERS, order=320)
     add_nav("Receivables", "billing.receivables", access.READERS, order=330)
     add_nav("Billing settings", "billing.settings", services.WRITERS, order=390)
+    from blueprints.billing import cli
+    from medcover.demo import add_seed
+
+    app.cli.add_command(cli.billing_cli)
+    add_seed("billing", cli.seed_step, order=40)
 
 
 def _subscribe(services) -> None:

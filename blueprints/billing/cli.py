@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import click
 from sqlalchemy import func, select
 
 from blueprints.billing import services
 from blueprints.billing.models import Invoice, ServiceTariff
 from blueprints.hospital import services as hospital
 from medcover import clock
+from medcover.demo import add_seed_command
 from medcover.extensions import db
 from medcover.rbac import Role, Tenant
 
@@ -123,3 +125,18 @@ def seed_demo(*, if_empty: bool, institution_ids) -> dict:
 
 def _open_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Invoice).where(Invoice.balance > 0)) or 0
+
+
+def seed_step(world: dict, if_empty: bool) -> str | None:
+    """Prices and invoices at the demo hospitals."""
+    institution_ids = world.get("institution_ids") or [i.id for i in hospital.institutions_of(Tenant(None, None))]
+    made = seed_demo(if_empty=if_empty, institution_ids=institution_ids)
+    if not made["created"]:
+        return None
+    return (
+        "Billing: {tariffs} prices, {invoices} invoices ({paid} paid, {partly_paid} paid by the patient and waiting "
+        "for the insurer, {open} open)".format(**made)
+    )
+
+
+billing_cli = add_seed_command(click.Group("billing", help="Tariffs, invoices and receivables."), seed_step)

@@ -34,3 +34,8 @@ def init_app(app) -> None:
     add_nav("Home", "core.dashboard", STAFF, order=0)
     add_nav("Users", "core.users", {Role.ADMIN}, order=900)
     add_nav("Audit log", "core.audit_log", {Role.ADMIN, Role.AUDITOR}, order=910)
+    from blueprints.core import cli
+    from medcover.demo import add_seed
+
+    app.cli.add_command(cli.users_cli)
+    add_seed("core", cli.seed_step, order=30)

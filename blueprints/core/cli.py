@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from blueprints.core import services
 from blueprints.core.models import User
 from medcover import jobs, tenants
+from medcover.demo import add_seed_command
 from medcover.errors import DomainError
 from medcover.extensions import db
 from medcover.rbac import Role
@@ -99,3 +100,16 @@ def seed_demo(*, if_empty: bool, institution_ids=(1, 2), company_ids=(1, 2)) -> 
             )
         logins.emails.setdefault(role.value, email)
     return logins
+
+
+def seed_step(world: dict, if_empty: bool) -> str | None:
+    """One account per role, at the demo insurers and hospitals; the logins are printed last."""
+    world["logins"] = seed_demo(
+        if_empty=if_empty,
+        company_ids=world.get("company_ids", (1, 2)),
+        institution_ids=world.get("institution_ids", (1, 2)),
+    )
+    return None
+
+
+add_seed_command(users_cli, seed_step)

@@ -47,3 +47,8 @@ def init_app(app) -> None:
     add_nav("Pharmacy", "hospital.pharmacy", HOSPITAL_STAFF, order=130)
     add_nav("Lab", "hospital.lab", HOSPITAL_STAFF, order=140)
     add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150)
+    from blueprints.hospital import cli
+    from medcover.demo import add_seed
+
+    app.cli.add_command(cli.hospital_cli)
+    add_seed("hospital", cli.seed_step, order=20)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
+import click
 from sqlalchemy import func, select
 
 from blueprints.hospital.models import (
@@ -24,6 +25,7 @@ from blueprints.hospital.models import (
 from blueprints.hospital.services import WEEKDAYS, cover_for, search_key
 from blueprints.insurance import services as insurance
 from medcover import clock
+from medcover.demo import add_seed_command
 from medcover.extensions import db
 
 #: code -> (name, phone, address, patients)
@@ -285,3 +287,19 @@ def seed_demo(*, if_empty: bool) -> dict:
         "completed": sum(1 for a in appointments if a.status is AppointmentStatus.COMPLETED),
         "cancelled": sum(1 for a in appointments if a.status is AppointmentStatus.CANCELLED),
     }
+
+
+def seed_step(world: dict, if_empty: bool) -> str | None:
+    """The hospitals after the insurers: their patients carry the insurance demo's member numbers."""
+    made = seed_demo(if_empty=if_empty)
+    world["institution_ids"] = made["institution_ids"]
+    if not made["created"]:
+        return None
+    return (
+        "Hospitals: {institutions} hospitals, {departments} departments, {clinicians} clinicians ({staff} staff), "
+        "{patients} patients ({insured} insured), {appointments} appointments ({booked} booked, {checked_in} "
+        "checked in, {completed} completed, {cancelled} cancelled)".format(**made)
+    )
+
+
+hospital_cli = add_seed_command(click.Group("hospital", help="Hospitals, staff and patients."), seed_step)

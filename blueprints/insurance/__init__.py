@@ -46,3 +46,8 @@ def init_app(app) -> None:
     add_nav("Members", "insurance.members", views.READERS, order=210)
     add_nav("Pre-authorisations", "insurance.preauthorizations", views.PREAUTH_READERS, order=220)
     add_nav("Verify cover", "insurance.verify", STAFF, order=230)
+    from blueprints.insurance import cli
+    from medcover.demo import add_seed
+
+    app.cli.add_command(cli.insurance_cli)
+    add_seed("insurance", cli.seed_step, order=10)

@@ -11,6 +11,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import click
 from sqlalchemy import func, select
 
 from blueprints.insurance.models import (
@@ -30,6 +31,7 @@ from blueprints.insurance.models import (
 )
 from blueprints.insurance.services.periods import anniversary
 from medcover import clock
+from medcover.demo import add_seed_command
 from medcover.extensions import db
 
 CATEGORIES = {
@@ -375,3 +377,19 @@ def seed_demo(*, if_empty: bool) -> dict:
         "suspended_or_lapsed": sum(1 for c in covers if c.status is not CoverageStatus.ACTIVE),
         "preauthorizations": len(preauths),
     }
+
+
+def seed_step(world: dict, if_empty: bool) -> str | None:
+    """The insurers first: the demo staff and the hospitals' insured patients belong to them."""
+    made = seed_demo(if_empty=if_empty)
+    world["company_ids"] = made["company_ids"]
+    if not made["created"]:
+        return None
+    return (
+        "Insurance: {companies} insurers, {schemes} schemes, {benefits} benefits, {members} members ({dependants} "
+        "dependants), {coverages} coverages ({suspended_or_lapsed} suspended or lapsed), {preauthorizations} "
+        "pre-authorisations".format(**made)
+    )
+
+
+insurance_cli = add_seed_command(click.Group("insurance", help="Insurers, schemes and members."), seed_step)
