@@ -23,13 +23,11 @@ from decimal import Decimal
 from typing import Annotated
 
 from flask import request
-from flask_login import current_user
 from pydantic import Field, Strict, computed_field
 
 from blueprints.billing import services as billing
 from blueprints.claims import api_bp, engine, services
 from blueprints.claims.models import ClaimStatus
-from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from medcover.api import (
     Day,
@@ -38,21 +36,24 @@ from medcover.api import (
     MoneyIn,
     Out,
     Schema,
+    actor,
     choice_arg,
+    created,
     day_arg,
     documented,
     int_arg,
     jsonify_model,
     optional_body,
     page_model,
-    paginate,
+    page_response,
     parse,
     referenced,
+    saved,
     strict_money,
+    tenant,
 )
 from medcover.errors import Invalid
-from medcover.extensions import db
-from medcover.rbac import Role, allow, tenant_of
+from medcover.rbac import Role, allow
 
 TAG = "Claims"
 READERS = frozenset(
@@ -105,41 +106,14 @@ class ClaimFromInvoiceIn(Schema):
     invoice_id: Id
 
 
-class ClaimActionIn(Schema):
-    """No fields: the body may be left out or be ``{}``."""
-
-
 class ClaimVoidIn(Schema):
     reason: Annotated[str, Field(max_length=300)] = ""
-
-
-class ClaimOverrideIn(Schema):
-    line_no: LineNo
-    #: the amount to approve on the line: at most its allowed amount
-    approved: MoneyIn
-    note: Note
-
-
-class ClaimApproveIn(Schema):
-    """``version``: the claim's version as read; a claim changed since answers 409."""
-
-    overrides: list[ClaimOverrideIn] = Field(default_factory=list, max_length=services.MAX_ITEMS)
-    version: Version | None = None
-
-
-class ClaimRejectIn(Schema):
-    reason: Note
-    version: Version | None = None
-
-
-class ClaimBatchIn(Schema):
-    claim_ids: list[Id] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 # --- answers ----------------------------------------------------------------------------------------
 
 
-def _words(codes) -> list[str]:
+def reasons_in_words(codes) -> list[str]:
     return [engine.REASONS.get(code, code) for code in codes or ()]
 
 
@@ -166,7 +140,7 @@ class ClaimItemOut(Out):
     @property
     def reasons(self) -> list[str]:
         """The reason codes in words."""
-        return _words(self.reason_codes)
+        return reasons_in_words(self.reason_codes)
 
 
 class ClaimSummaryOut(Out):
@@ -195,112 +169,20 @@ class ClaimSummaryOut(Out):
     @computed_field
     @property
     def reasons(self) -> list[str]:
-        return _words(self.reason_codes)
+        return reasons_in_words(self.reason_codes)
 
 
 class ClaimOut(ClaimSummaryOut):
     items: list[ClaimItemOut]
 
 
-class ClaimStatusChangeOut(Out):
-    from_status: str | None
-    to_status: str
-    at: datetime
-    #: null: the engine or the system
-    by_id: int | None
-    by_name: str | None
-    note: str | None
-
-
-class ClaimDecisionLineOut(Out):
-    line_no: int
-    service_code: str | None = None
-    benefit_code: str | None = None
-    billed: Money
-    allowed: Money
-    deductible: Money
-    copay: Money
-    approved: Money
-    member_responsibility: Money | None = None
-    decision: str
-    reason_codes: list[str]
-    note: str | None = None
-
-    @computed_field
-    @property
-    def reasons(self) -> list[str]:
-        return _words(self.reason_codes)
-
-
-class ClaimDecisionOut(Out):
-    id: int
-    #: engine, adjudicator or dispute
-    source: str
-    #: null when the engine decided
-    by_id: int | None
-    by_name: str | None
-    at: datetime
-    status: str
-    total_approved: Money
-    reason_codes: list[str]
-    note: str | None
-    lines: list[ClaimDecisionLineOut]
-
-    @computed_field
-    @property
-    def reasons(self) -> list[str]:
-        return _words(self.reason_codes)
-
-
-class ClaimHistoryOut(Out):
-    claim_id: int
-    claim_number: str
-    status: ClaimStatus
-    status_changes: list[ClaimStatusChangeOut]
-    decisions: list[ClaimDecisionOut]
-
-
-class ClaimRefusalOut(Out):
-    claim_id: int
-    reason: str
-
-
-class ClaimBatchOut(Out):
-    #: claim numbers approved as proposed
-    approved: list[str]
-    refused: list[ClaimRefusalOut]
-
-
 ClaimPage = page_model(ClaimSummaryOut)
 
 
-# --- helpers ----------------------------------------------------------------------------------------
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _tenant():
-    return tenant_of(current_user)
-
-
-def _claim_out(claim) -> ClaimOut:
+def claim_out(claim) -> ClaimOut:
     head = ClaimSummaryOut.model_validate(claim)
     items = [ClaimItemOut.model_validate(item) for item in services.items_of(claim.id)]
     return ClaimOut(**dict(head), items=items)
-
-
-def _created(claim):
-    model = _claim_out(claim)
-    db.session.commit()
-    return jsonify_model(model, status=201)
-
-
-def _saved(claim):
-    model = _claim_out(claim)
-    db.session.commit()
-    return jsonify_model(model)
 
 
 def _claim_input(data: ClaimIn) -> services.ClaimInput:
@@ -316,9 +198,9 @@ def _claim_input(data: ClaimIn) -> services.ClaimInput:
 
 def _referenced_in(data: ClaimIn) -> None:
     """The provider and invoice the body names must be the caller's to see: otherwise a field error."""
-    referenced("institution_id", hospital.get_institution, _tenant(), data.institution_id)
+    referenced("institution_id", hospital.get_institution, tenant(), data.institution_id)
     if data.invoice_id is not None:
-        referenced("invoice_id", billing.invoice_summary, _tenant(), data.invoice_id)
+        referenced("invoice_id", billing.invoice_summary, tenant(), data.invoice_id)
 
 
 def _money_arg(name: str) -> Decimal | None:
@@ -336,15 +218,6 @@ def _sort_arg() -> str:
     if sort not in services.SORTS:
         raise Invalid.field("sort", "Choose one of " + ", ".join(services.SORTS) + ".")
     return sort
-
-
-def _overrides(data: ClaimApproveIn) -> dict[int, tuple[Decimal, str]]:
-    overrides: dict[int, tuple[Decimal, str]] = {}
-    for override in data.overrides:
-        if override.line_no in overrides:
-            raise Invalid.field("overrides", f"Line {override.line_no} is overridden twice.")
-        overrides[override.line_no] = (override.approved, override.note)
-    return overrides
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -370,7 +243,7 @@ def _overrides(data: ClaimApproveIn) -> dict[int, tuple[Decimal, str]]:
 )
 def list_claims():
     stmt = services.claims_query(
-        _tenant(),
+        tenant(),
         status=choice_arg("status", ClaimStatus),
         institution_id=int_arg("institution_id"),
         scheme_id=int_arg("scheme_id"),
@@ -380,64 +253,14 @@ def list_claims():
         submitted_before=day_arg("submitted_before"),
         sort=_sort_arg(),
     )
-    return jsonify_model(ClaimPage.model_validate(paginate(stmt, ClaimSummaryOut.model_validate)))
+    return page_response(stmt, ClaimSummaryOut, ClaimPage)
 
 
 @api_bp.get(f"/claims/<{ID}:claim_id>")
 @allow(READERS)
 @documented("One claim with its lines, amounts, decisions and reasons", tag=TAG, responses={200: ClaimOut, 404: None})
 def get_claim(claim_id: int):
-    return jsonify_model(_claim_out(services.get_claim(_tenant(), claim_id)))
-
-
-@api_bp.get(f"/claims/<{ID}:claim_id>/history")
-@allow(READERS)
-@documented(
-    "The claim's status changes and every decision kept whole: who or what, when, the codes and amounts",
-    tag=TAG,
-    responses={200: ClaimHistoryOut, 404: None},
-)
-def claim_history(claim_id: int):
-    claim = services.get_claim(_tenant(), claim_id)
-    changes = services.history_of(claim.id)
-    decisions = services.decisions_of(claim.id)
-    names = {
-        uid: user.full_name
-        for uid, user in core.users_by_id([c.by_id for c in changes] + [d.by_id for d in decisions]).items()
-    }
-    return jsonify_model(
-        ClaimHistoryOut(
-            claim_id=claim.id,
-            claim_number=claim.claim_number,
-            status=claim.status,
-            status_changes=[
-                ClaimStatusChangeOut(
-                    from_status=c.from_status,
-                    to_status=c.to_status,
-                    at=c.at,
-                    by_id=c.by_id,
-                    by_name=names.get(c.by_id),
-                    note=c.note,
-                )
-                for c in changes
-            ],
-            decisions=[
-                ClaimDecisionOut(
-                    id=d.id,
-                    source=d.source,
-                    by_id=d.by_id,
-                    by_name=names.get(d.by_id),
-                    at=d.at,
-                    status=d.status,
-                    total_approved=d.total_approved,
-                    reason_codes=list(d.reason_codes or ()),
-                    note=d.note,
-                    lines=[ClaimDecisionLineOut.model_validate(line) for line in d.lines or ()],
-                )
-                for d in decisions
-            ],
-        )
-    )
+    return jsonify_model(claim_out(services.claim_row(tenant(), claim_id)))
 
 
 # --- intake and drafts ------------------------------------------------------------------------------
@@ -455,7 +278,7 @@ def claim_history(claim_id: int):
 def create_claim():
     data = parse(ClaimIn)
     _referenced_in(data)
-    return _created(services.create_claim(actor=_actor(), values=_claim_input(data)))
+    return created(claim_out(services.create_claim(actor=actor(), values=_claim_input(data))))
 
 
 @api_bp.post("/claims/from-invoice")
@@ -469,8 +292,8 @@ def create_claim():
 )
 def create_claim_from_invoice():
     data = parse(ClaimFromInvoiceIn)
-    referenced("invoice_id", billing.invoice_summary, _tenant(), data.invoice_id)
-    return _created(services.claim_from_invoice(actor=_actor(), invoice_id=data.invoice_id))
+    referenced("invoice_id", billing.invoice_summary, tenant(), data.invoice_id)
+    return created(claim_out(services.claim_from_invoice(actor=actor(), invoice_id=data.invoice_id)))
 
 
 @api_bp.put(f"/claims/<{ID}:claim_id>")
@@ -483,11 +306,11 @@ def create_claim_from_invoice():
 )
 def update_claim(claim_id: int):
     data = parse(ClaimIn)
-    claim = services.get_claim(_tenant(), claim_id)
+    claim = services.claim_row(tenant(), claim_id)
     if data.invoice_id not in (None, claim.invoice_id):
         raise Invalid.field("invoice_id", "A claim stays with its invoice.")
-    claim = services.update_draft(actor=_actor(), claim_id=claim.id, values=_claim_input(data))
-    return _saved(claim)
+    claim = services.update_draft(actor=actor(), claim_id=claim.id, values=_claim_input(data))
+    return saved(claim_out(claim))
 
 
 @api_bp.post(f"/claims/<{ID}:claim_id>/void")
@@ -500,85 +323,4 @@ def update_claim(claim_id: int):
 )
 def void_claim(claim_id: int):
     data = optional_body(ClaimVoidIn)
-    return _saved(services.void_claim(actor=_actor(), claim_id=claim_id, reason=data.reason))
-
-
-# --- deciding ---------------------------------------------------------------------------------------
-
-
-@api_bp.post(f"/claims/<{ID}:claim_id>/submit")
-@allow(FILERS)
-@documented(
-    "Submit a draft: the engine decides it (ADJUDICATION.md) and the answer is the claim as decided",
-    tag=TAG,
-    body=ClaimActionIn,
-    responses={200: ClaimOut, 404: None, 409: None},
-    description="Where decisions run on a worker the answer is `submitted`; GET shows the decision once made. "
-    "A claim reaching its scheme's review threshold answers `pending_review` with the engine's proposal.",
-)
-def submit_claim(claim_id: int):
-    optional_body(ClaimActionIn)
-    return _saved(services.submit_claim(actor=_actor(), claim_id=claim_id))
-
-
-@api_bp.post(f"/claims/<{ID}:claim_id>/process")
-@allow(RERUNNERS)
-@documented(
-    "Run the engine again on a submitted or pending-review claim (new facts: a pre-authorisation ...)",
-    tag=TAG,
-    body=ClaimActionIn,
-    responses={200: ClaimOut, 404: None, 409: None},
-)
-def process_claim(claim_id: int):
-    optional_body(ClaimActionIn)
-    return _saved(services.process_claim(actor=_actor(), claim_id=claim_id))
-
-
-@api_bp.post(f"/claims/<{ID}:claim_id>/approve")
-@allow(DECIDERS)
-@documented(
-    "Approve a claim pending review as proposed, overriding lines (M01, at most the allowed amount) with a note",
-    tag=TAG,
-    body=ClaimApproveIn,
-    responses={200: ClaimOut, 404: None, 409: None},
-    description="409 when the claim is not pending review, or changed since `version` was read, or another "
-    "adjudicator decided it a moment ago.",
-)
-def approve_claim(claim_id: int):
-    data = optional_body(ClaimApproveIn)
-    claim = services.approve_claim(actor=_actor(), claim_id=claim_id, overrides=_overrides(data), version=data.version)
-    return _saved(claim)
-
-
-@api_bp.post(f"/claims/<{ID}:claim_id>/reject")
-@allow(DECIDERS)
-@documented(
-    "Reject a claim pending review as a whole, with a reason",
-    tag=TAG,
-    body=ClaimRejectIn,
-    responses={200: ClaimOut, 404: None, 409: None},
-)
-def reject_claim(claim_id: int):
-    data = parse(ClaimRejectIn)
-    return _saved(services.reject_claim(actor=_actor(), claim_id=claim_id, reason=data.reason, version=data.version))
-
-
-@api_bp.post("/claims/batch-approve")
-@allow(DECIDERS)
-@documented(
-    "Approve many claims pending review as proposed; each one that cannot be is refused with its reason",
-    tag=TAG,
-    body=ClaimBatchIn,
-    responses={200: ClaimBatchOut},
-    description="At most 200 claims; one refusal spoils none of the others.",
-)
-def batch_approve():
-    data = parse(ClaimBatchIn)
-    result = services.bulk_approve(actor=_actor(), claim_ids=data.claim_ids)
-    db.session.commit()
-    return jsonify_model(
-        ClaimBatchOut(
-            approved=result.approved,
-            refused=[ClaimRefusalOut(claim_id=int(key), reason=reason) for key, reason in result.refused.items()],
-        )
-    )
+    return saved(claim_out(services.void_claim(actor=actor(), claim_id=claim_id, reason=data.reason)))
