@@ -3,7 +3,11 @@ engine (one claim or a batch, set-based), adjudicators' approve / reject / overr
 reading, the reads the payment domain needs, and the usage insurance shows on cover checks. Disputes, decision
 letters, reconciliation and the insurers' dashboard are modules of their own (``services.disputes`` ...).
 
-Other domains import this package only (``from blueprints.claims import services as claims``)."""
+Other domains import this package only (``from blueprints.claims import services as claims``) and read claims as
+plain values: ``claim_summaries`` / ``claim_summary`` (``ClaimSummary``), ``payable_claims``, ``approved_claims``
+(``PayableClaim``), ``payable``, ``claim_ids_for_invoice``. ``claims_query`` and ``get_claim`` hand out a query
+and an ORM row; they stay for the payment domain until it has moved to those reads. The claims domain's own
+code reads its rows with ``claim_row``, ``items_of``, ``history_of``, ``decisions_of``."""
 
 from blueprints.claims.services import dashboard, disputes, letters, reconciliation
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS

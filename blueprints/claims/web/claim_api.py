@@ -1,5 +1,6 @@
-"""Claims JSON API: claim intake (by hand or from an invoice), drafts, submission through the engine,
-adjudicators' decisions (one claim or a batch), reading with the reasons in words, and each claim's history.
+"""Claims JSON API: claim intake (by hand or from an invoice), drafts, and reading with the reasons in words;
+submission through the engine, adjudicators' decisions (one claim or a batch) and each claim's history are
+``decision_api``'s, under the same table.
 
 Who may call what (tenancy is the services': a provider sees its institution's claims, an insurer its
 members' claims, and another tenant's claim answers 404 as if it did not exist):
@@ -60,24 +61,19 @@ READERS = frozenset(
     {Role.ADMIN, Role.BILLING_CLERK, Role.ADJUDICATOR, Role.FINANCE_OFFICER, Role.AUDITOR, Role.INTEGRATION}
 )
 FILERS = services.PROVIDER_WRITERS
-RERUNNERS = services.PROVIDER_WRITERS | services.DECIDERS
 DECIDERS = services.DECIDERS
 #: path ids: 1 .. 2**31-1, anything else is a 404 from the router
 ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
-MAX_BATCH = 200
 
 
 # --- input types: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number, money or a date -
 
 
 Quantity = Annotated[int, Strict(), Field(ge=1, le=services.MAX_QUANTITY)]
-LineNo = Annotated[int, Strict(), Field(ge=1, le=services.MAX_ITEMS)]
-Version = Annotated[int, Strict(), Field(ge=1)]
 Code = Annotated[str, Field(min_length=1, max_length=30)]
 MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]
 Diagnosis = Annotated[str, Field(max_length=10)]
-Note = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 # --- request bodies ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Claims JSON API, deciding: submission through the engine, a re-run on new facts, adjudicators' approve (with
 overrides) and reject, batch approval, and each claim's history of status changes and decisions. Who may call
-which is said in ``claim_api``'s table."""
+which is said in ``claim_api``'s table; the input types are strict in the same way."""
 
 from __future__ import annotations
 
