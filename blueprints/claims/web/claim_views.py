@@ -32,7 +32,7 @@ INSURER_STAFF = frozenset({Role.ADMIN, Role.ADJUDICATOR, Role.FINANCE_OFFICER, R
 LINE_FIELD = re.compile(r"items\.(\d+)\.(\w+)")
 
 
-def text_arg(value: str | None, limit: int) -> str:
+def _text(value: str | None, limit: int) -> str:
     return (value or "").replace("\x00", "")[:limit]
 
 
@@ -58,7 +58,7 @@ def claimant_names(rows) -> dict[int, str]:
 @allow(READERS)
 def claims():
     status = request.args.get("status", "")
-    member = text_arg(request.args.get("member", ""), 30).strip()
+    member = _text(request.args.get("member", ""), 30).strip()
     stmt = services.claims_query(tenant(), status=status, member_number=member)
     rows, paging = page_of(stmt.order_by(None).order_by(Claim.id.desc()))
     return render(
