@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from blueprints.billing import services as billing
 from blueprints.claims import engine, services
-from blueprints.claims.facts import claim_in, gather
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatusChange
+from blueprints.claims.services import submission
+from blueprints.claims.services.facts import claim_in, gather
 from blueprints.core.models import AuditLog
 from medcover import clock
 from medcover.api import PREFIX
@@ -197,7 +198,7 @@ def test_submitting_answers_the_claim_as_decided_with_exact_amounts(clerk, cw):
 
 
 def test_where_a_worker_decides_submit_answers_submitted_and_get_shows_the_decision(clerk, cw, monkeypatch):
-    monkeypatch.setattr(services, "decides_in_background", lambda: True)
+    monkeypatch.setattr(submission, "decides_in_background", lambda: True)
     made = draft(clerk, cw, [("CONSULT", 1, "2500.00")])
     answer = clerk.post(f"/claims/{made['id']}/submit")
     assert answer["status"] == "submitted" and answer["total_approved"] == "0.00"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from blueprints.claims import dashboard, services
+from blueprints.claims import services
 from blueprints.claims.engine import REASONS
+from blueprints.claims.services import dashboard
 from medcover import clock
 from medcover.extensions import db
 from medcover.rbac import tenant_of

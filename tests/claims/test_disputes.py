@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.claims import disputes, services
+from blueprints.claims import services
 from blueprints.claims.models import ClaimAuditTrail, Dispute, DisputeAttachment
+from blueprints.claims.services import disputes
 from blueprints.core.models import AuditLog
 from blueprints.insurance import services as insurance
 from medcover.api import PREFIX

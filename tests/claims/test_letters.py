@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from blueprints.claims import letters, services
+from blueprints.claims import services
 from blueprints.claims.engine import REASONS
+from blueprints.claims.services import letters
 from medcover import pdf
 from medcover.api import PREFIX
 from medcover.errors import Conflict, NotFound

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.billing import services as billing
-from blueprints.claims import reconciliation, services
+from blueprints.claims import services
 from blueprints.claims.models import ReconciliationRecord
+from blueprints.claims.services import reconciliation
 from medcover import jobs
 from medcover.api import PREFIX
 from medcover.errors import Forbidden, Invalid, NotFound

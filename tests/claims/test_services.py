@@ -263,7 +263,7 @@ def test_the_insurer_sees_a_claim_only_once_it_is_submitted(cw):
 
 
 def test_a_draft_previewed_beside_a_submitted_duplicate_is_the_later_one(cw):
-    from blueprints.claims.facts import gather
+    from blueprints.claims.services.facts import gather
 
     _submitted(cw, [("CONSULT", 1, "2500.00")])
     draft = _claim(cw, [("CONSULT", 1, "2500.00")])

@@ -14,6 +14,7 @@ from blueprints.billing import services as billing
 from blueprints.claims import services
 from blueprints.claims.engine import REASONS
 from blueprints.claims.models import Claim, ClaimStatus
+from blueprints.claims.services import submission
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.core.conftest import RequestScopedClient
@@ -335,8 +336,8 @@ def test_a_draft_is_voided_with_a_reason(cw, client, login):
 
 def test_a_claim_decided_on_a_worker_shows_deciding_and_polls_until_decided(cw, client, login, monkeypatch):
     claim = _draft(cw, [("CONSULT", 1, "2500.00")])
-    monkeypatch.setattr(services, "decides_in_background", lambda: True)
-    monkeypatch.setattr(services.jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
+    monkeypatch.setattr(submission, "decides_in_background", lambda: True)
+    monkeypatch.setattr(submission.jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
     _commit()
     login(cw.clerk)
     response = client.post(f"/claims/{claim.id}/submit", headers=HTMX)

@@ -1,13 +1,27 @@
-"""Claims forms. They parse and bound the input; the claims services decide what is allowed (one truth for
-pages and API), so "at most the allowed amount" or "an ICD-10 code" come back from there as field errors."""
+"""Claims forms: claims, the work queue, the dashboard, disputes and reconciliation. They parse and bound the
+input; the claims services decide what is allowed (one truth for pages and API), so "at most the allowed
+amount" or "an ICD-10 code" come back from there as field errors."""
 
 from __future__ import annotations
 
-from wtforms import DateField, DecimalField, FieldList, FormField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import (
+    DateField,
+    DecimalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from blueprints.claims.services.disputes import REASON_CHARS
 from medcover.forms import Form
 
 #: blank line rows the intake form offers (a claim may have more: the API takes up to 100)
@@ -122,3 +136,33 @@ class DashboardFilters(Form):
 
     start = DateField("Submitted from", validators=[Optional()])
     end = DateField("to", validators=[Optional()])
+
+
+class DisputeForm(Form):
+    """The evidence file is read from ``request.files`` (optional); the service checks it by content."""
+
+    reason = TextAreaField(
+        "Why the decision should change",
+        validators=[DataRequired("Say why the claim is disputed."), Length(max=REASON_CHARS)],
+    )
+    line_nos = SelectMultipleField("Disputed lines (none ticked: the whole claim)", coerce=int, validate_choice=False)
+
+
+class ResolveForm(Form):
+    """Per-line overrides come as ``approved-<line_no>`` and ``note-<line_no>``; blank lines are left alone."""
+
+    status = RadioField(
+        "Decision",
+        choices=choices([("upheld", "Uphold: decide the claim again"), ("dismissed", "Dismiss: the decision stands")]),
+        validators=[DataRequired("Choose upheld or dismissed.")],
+    )
+    resolution = TextAreaField(
+        "Resolution", validators=[DataRequired("Write the resolution."), Length(max=REASON_CHARS)]
+    )
+
+
+class ReconciliationForm(Form):
+    institution_id = SelectField("Provider", coerce=int, validate_choice=False)
+    period_start = DateField("Service dates from", validators=[DataRequired("Enter a date.")])
+    period_end = DateField("to", validators=[DataRequired("Enter a date.")])
+    company_id = SelectField("Insurer", coerce=int, validate_choice=False, validators=[Optional()])

@@ -1,12 +1,12 @@
-"""Reconciliation: for one provider and period of service dates (optionally one insurer), what the insurer
-approved on each claim against what it paid, and the insured invoices nobody claimed. One run stores one
-``ReconciliationRecord`` per line under a run id; it reads a fixed number of times however many claims."""
+"""Running a reconciliation: for one provider and period of service dates (optionally one insurer), what the
+insurer approved on each claim against what it paid, and the insured invoices nobody claimed. One run stores
+one ``ReconciliationRecord`` per line under a run id; it reads a fixed number of times however many claims."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, insert, or_, select
@@ -20,7 +20,7 @@ from medcover import clock, fields, jobs
 from medcover.errors import Forbidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.money import ZERO, money
-from medcover.rbac import Role, Tenant, scope, tenant_of
+from medcover.rbac import Role, Tenant, tenant_of
 
 #: who runs a reconciliation: finance officers and admins (each for their own institution or insurer)
 RUNNERS = frozenset({Role.ADMIN, Role.FINANCE_OFFICER})
@@ -101,7 +101,7 @@ def check_parameters(*, actor, institution_id, period_start, period_end, company
     return Parameters(institution, start, end, company)
 
 
-def _run_id(value) -> str:
+def run_id_of(value) -> str:
     try:
         return str(uuid.UUID(str(value or "").strip()))
     except ValueError:
@@ -169,7 +169,7 @@ def run_reconciliation(
         period_end=period_end,
         company_id=company_id,
     )
-    run_id = _run_id(run_id) if run_id else str(uuid.uuid4())
+    run_id = run_id_of(run_id) if run_id else str(uuid.uuid4())
     if db.session.scalar(select(ReconciliationRecord.id).where(ReconciliationRecord.run_id == run_id).limit(1)):
         return run_id
     lines = _lines(params)
@@ -319,113 +319,3 @@ def _described(params: Parameters) -> dict:
         "period_start": params.period_start.isoformat(),
         "period_end": params.period_end.isoformat(),
     }
-
-
-# --- the report ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatusTotal:
-    count: int = 0
-    invoiced: Decimal = ZERO
-    approved: Decimal = ZERO
-    paid: Decimal = ZERO
-    difference: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class Report:
-    run_id: str
-    institution_id: int
-    period_start: date
-    period_end: date
-    created_at: datetime | None
-    #: every status, in ReconciliationStatus order (zeros for those with no line)
-    totals: dict[str, StatusTotal]
-    overall: StatusTotal
-    #: the lines the viewer may see (filtered by ``status``), oldest first: page it or stream it
-    query: object
-
-
-def report(tenant: Tenant, run_id, *, status: str = "") -> Report:
-    """A run's totals per status and its lines, as far as the viewer may see them: the provider's staff all of
-    them, an insurer's staff only its company's. A run nobody here may see (or that has not run yet) is 404."""
-    run_id = _run_id(run_id)
-    base = scope(select(ReconciliationRecord), ReconciliationRecord, tenant).where(
-        ReconciliationRecord.run_id == run_id
-    )
-    sub = base.subquery()
-    grouped = db.session.execute(
-        select(
-            sub.c.status,
-            func.count(),
-            func.sum(sub.c.invoiced),
-            func.sum(sub.c.approved),
-            func.sum(sub.c.paid),
-            func.sum(sub.c.difference),
-            func.min(sub.c.institution_id),
-            func.min(sub.c.period_start),
-            func.min(sub.c.period_end),
-            func.min(sub.c.created_at),
-        ).group_by(sub.c.status)
-    ).all()
-    if not grouped:
-        raise NotFound("No such reconciliation (or it is still running).")
-    totals = {s.value: StatusTotal() for s in ReconciliationStatus}
-    for row in grouped:
-        key = row[0].value if isinstance(row[0], ReconciliationStatus) else str(row[0])
-        totals[key] = StatusTotal(row[1], *(money(str(v or 0)) for v in row[2:6]))
-    overall = StatusTotal(
-        sum(t.count for t in totals.values()),
-        *(
-            money(sum((getattr(t, name) for t in totals.values()), ZERO))
-            for name in ("invoiced", "approved", "paid", "difference")
-        ),
-    )
-    first = grouped[0]
-    created = first[9]
-    query = base
-    if status in totals:
-        query = query.where(ReconciliationRecord.status == ReconciliationStatus(status))
-    return Report(
-        run_id=run_id,
-        institution_id=first[6],
-        period_start=first[7],
-        period_end=first[8],
-        created_at=created,
-        totals=totals,
-        overall=overall,
-        query=query.order_by(ReconciliationRecord.id),
-    )
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    institution_id: int
-    period_start: date
-    period_end: date
-    created_at: datetime | None
-    lines: int
-
-
-def recent_runs(tenant: Tenant, limit: int = 20) -> list[RunSummary]:
-    """The latest runs with lines the viewer may see, newest first (one query)."""
-    rows = db.session.execute(
-        scope(
-            select(
-                ReconciliationRecord.run_id,
-                func.min(ReconciliationRecord.institution_id),
-                func.min(ReconciliationRecord.period_start),
-                func.min(ReconciliationRecord.period_end),
-                func.min(ReconciliationRecord.created_at),
-                func.count(),
-            ),
-            ReconciliationRecord,
-            tenant,
-        )
-        .group_by(ReconciliationRecord.run_id)
-        .order_by(func.min(ReconciliationRecord.created_at).desc(), ReconciliationRecord.run_id)
-        .limit(limit)
-    ).all()
-    return [RunSummary(*row) for row in rows]

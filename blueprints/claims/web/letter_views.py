@@ -2,9 +2,9 @@
 
 | call                                          | roles                                                     |
 |-----------------------------------------------|-----------------------------------------------------------|
-| GET /claims/<id>/letter.pdf?for=...           | views.READERS: ADMIN, BILLING_CLERK, ADJUDICATOR,         |
+| GET /claims/<id>/letter.pdf?for=...           | claim_views.READERS: ADMIN, BILLING_CLERK, ADJUDICATOR,   |
 |                                               | FINANCE_OFFICER, AUDITOR                                  |
-| GET /api/v1/claims/{id}/letter.pdf?for=...    | api.READERS: the same and INTEGRATION                     |
+| GET /api/v1/claims/{id}/letter.pdf?for=...    | claim_api.READERS: the same and INTEGRATION               |
 
 ``for`` is ``member`` (the default) or ``provider``. The claim must be one the caller sees (another
 tenant's: 404) and decided (else 409).
@@ -13,19 +13,20 @@ tenant's: 404) and decided (else 409).
 from __future__ import annotations
 
 from flask import make_response, request
-from flask_login import current_user
 
-from blueprints.claims import api, api_bp, bp, letters, views
-from medcover.api import choice_arg, documented
-from medcover.rbac import allow, tenant_of
+from blueprints.claims import api_bp, bp
+from blueprints.claims.services import letters
+from blueprints.claims.web import claim_api, claim_views
+from medcover.api import choice_arg, documented, tenant
+from medcover.rbac import allow
 
 PDF = "application/pdf"
 
 
 def _letter_response(claim_id: int, audience: letters.Audience):
-    tenant = tenant_of(current_user)
-    claim = letters.decided_claim(tenant, claim_id)  # another tenant's: 404; no decision yet: 409
-    response = make_response(letters.letter_pdf(tenant, claim.id, audience))
+    viewer = tenant()
+    claim = letters.decided_claim(viewer, claim_id)  # another tenant's: 404; no decision yet: 409
+    response = make_response(letters.letter_pdf(viewer, claim.id, audience))
     response.mimetype = PDF
     response.headers["Content-Disposition"] = f'inline; filename="{letters.pdf_filename(claim, audience)}"'
     response.headers["Cache-Control"] = "no-store"
@@ -33,16 +34,16 @@ def _letter_response(claim_id: int, audience: letters.Audience):
 
 
 @bp.get("/claims/<id:claim_id>/letter.pdf")
-@allow(views.READERS)
+@allow(claim_views.READERS)
 def claim_letter(claim_id: int):
     return _letter_response(claim_id, letters.audience_of(request.args.get("for")))
 
 
-@api_bp.get(f"/claims/<{api.ID}:claim_id>/letter.pdf")
-@allow(api.READERS)
+@api_bp.get(f"/claims/<{claim_api.ID}:claim_id>/letter.pdf")
+@allow(claim_api.READERS)
 @documented(
     "The claim's decision letter (explanation of benefits) as an A4 PDF",
-    tag=api.TAG,
+    tag=claim_api.TAG,
     query={"for": "member (the default) or provider"},
     responses={200: None, 404: None, 409: None},
     description="Answers application/pdf, shown inline, named <claim number>-<member|provider>.pdf. "

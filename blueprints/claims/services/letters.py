@@ -26,9 +26,9 @@ from decimal import Decimal
 from flask import render_template
 
 from blueprints.billing import services as billing
-from blueprints.claims import services
 from blueprints.claims.engine import REASONS, LineOutcome
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
+from blueprints.claims.services.reading import claim_row, items_of
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock, pdf
@@ -139,7 +139,7 @@ def audience_of(value: str | None) -> Audience:
 
 def decided_claim(tenant: Tenant, claim_id: int) -> Claim:
     """A claim the tenant may see (another tenant's is ``NotFound``) that has a decision (else ``Conflict``)."""
-    claim = services.get_claim(tenant, claim_id)
+    claim = claim_row(tenant, claim_id)
     if claim.status not in DECIDED:
         raise Conflict(f"Claim {claim.claim_number} has no decision yet, so it has no letter.")
     return claim
@@ -193,7 +193,7 @@ def _member_name(claim: Claim) -> str:
 
 def letter_of(claim: Claim, audience: Audience) -> Letter:
     """What the letter says about a decided claim; a fixed number of queries however many lines it has."""
-    items = services.items_of(claim.id)
+    items = items_of(claim.id)
     prices = billing.tariff_prices(claim.institution_id, {i.service_code for i in items}, claim.service_date)
     lines = tuple(
         _line(item, prices[item.service_code].description if item.service_code in prices else "") for item in items

@@ -1,45 +1,44 @@
-"""Disputes and reconciliation over the JSON API (API.md: ``POST /disputes``, ``PUT /disputes/{id}``; the rest in
-the same style). The services decide who may do what; these routes parse, call one service and answer."""
+"""Disputes over the JSON API (API.md: ``POST /disputes``, ``PUT /disputes/{id}``; the rest in the same style),
+with their evidence. The services decide who may do what; these routes parse, call one service and answer."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from flask import request, send_file
-from flask_login import current_user
+from flask import request
 from pydantic import Field, Strict
 
-from blueprints.claims import api_bp, disputes, reconciliation, services
-from blueprints.claims.models import DisputeStatus, ReconciliationStatus
-from medcover import uploads
+from blueprints.claims import api_bp, services
+from blueprints.claims.models import DisputeStatus
+from blueprints.claims.services import disputes
 from medcover.api import (
     Id,
-    Money,
     Out,
     Schema,
+    actor,
     choice_arg,
+    created,
     documented,
     int_arg,
     jsonify_model,
     page_model,
-    paginate,
+    page_response,
     parse,
     referenced,
+    saved,
+    tenant,
 )
 from medcover.errors import Invalid
 from medcover.extensions import db
-from medcover.rbac import allow, tenant_of
+from medcover.rbac import allow
+from medcover.uploads import download, file_part
 
 TAG = "Disputes and reconciliation"
 ID = "id"
 PAGING = {"page": "page number", "per_page": "at most 200"}
 LineNo = Annotated[int, Strict(), Field(ge=1, le=10_000)]
 Text = Annotated[str, Field(min_length=1, max_length=disputes.REASON_CHARS)]
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 # --- bodies --------------------------------------------------------------------------------------
@@ -63,13 +62,6 @@ class ResolveIn(Schema):
     status: Literal["upheld", "dismissed"]
     resolution: Text
     overrides: list[OverrideIn] | None = Field(None, max_length=disputes.MAX_OVERRIDES)
-
-
-class ReconciliationIn(Schema):
-    institution_id: Id
-    period_start: Annotated[str, Field(min_length=10, max_length=10, description="YYYY-MM-DD")]
-    period_end: Annotated[str, Field(min_length=10, max_length=10, description="YYYY-MM-DD")]
-    company_id: Id | None = None
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -107,46 +99,6 @@ class DisputeOut(Out):
 DisputePage = page_model(DisputeOut)
 
 
-class RunOut(Out):
-    run_id: str
-    status: str
-
-
-class TotalOut(Out):
-    count: int
-    invoiced: Money
-    approved: Money
-    paid: Money
-    difference: Money
-
-
-class RecordOut(Out):
-    id: int
-    status: str
-    company_id: int | None
-    claim_id: int | None
-    claim_number: str | None
-    invoice_id: int | None
-    invoice_number: str | None
-    invoiced: Money
-    approved: Money
-    paid: Money
-    difference: Money
-
-
-class ReportOut(Out):
-    run_id: str
-    institution_id: int
-    period_start: date
-    period_end: date
-    totals: dict[str, TotalOut]
-    overall: TotalOut
-    items: list[RecordOut]
-    page: int
-    per_page: int
-    total: int
-
-
 def _dispute_out(dispute, *, claim=None, attachments=None) -> DisputeOut:
     return DisputeOut(
         id=dispute.id,
@@ -170,29 +122,14 @@ def _dispute_out(dispute, *, claim=None, attachments=None) -> DisputeOut:
 
 
 def _one(dispute) -> DisputeOut:
-    claim = services.get_claim(tenant_of(current_user), dispute.claim_id)
+    claim = services.claim_row(tenant(), dispute.claim_id)
     return _dispute_out(dispute, claim=claim, attachments=disputes.attachments_of([dispute.id]).get(dispute.id, []))
 
 
-def _record_out(row) -> dict:
-    return RecordOut(
-        id=row.id,
-        status=row.status.value,
-        company_id=row.company_id,
-        claim_id=row.claim_id,
-        claim_number=row.claim_number,
-        invoice_id=row.invoice_id,
-        invoice_number=row.invoice_number,
-        invoiced=row.invoiced,
-        approved=row.approved,
-        paid=row.paid,
-        difference=row.difference,
-    ).model_dump()
-
-
-def _commit(model: Out, status: int = 200):
-    db.session.commit()
-    return jsonify_model(model, status=status)
+def _with_claim_numbers(rows) -> list[DisputeOut]:
+    """A page of disputes with their claims' numbers, read in one query."""
+    numbers = services.claim_numbers(tenant(), (d.claim_id for d in rows))
+    return [_dispute_out(d).model_copy(update={"claim_number": numbers.get(d.claim_id)}) for d in rows]
 
 
 # --- disputes ------------------------------------------------------------------------------------
@@ -211,11 +148,11 @@ def _commit(model: Out, status: int = 200):
 )
 def create_dispute():
     data = parse(DisputeIn)
-    referenced("claim_id", services.get_claim, tenant_of(current_user), data.claim_id)
+    referenced("claim_id", services.claim_row, tenant(), data.claim_id)
     dispute = disputes.open_dispute(
-        actor=_actor(), claim_id=data.claim_id, reason=data.reason, line_nos=data.line_nos or []
+        actor=actor(), claim_id=data.claim_id, reason=data.reason, line_nos=data.line_nos or []
     )
-    return _commit(_one(dispute), 201)
+    return created(_one(dispute))
 
 
 @api_bp.get("/disputes")
@@ -234,24 +171,19 @@ def create_dispute():
 def list_disputes():
     status = choice_arg("status", DisputeStatus)
     stmt = disputes.disputes_query(
-        tenant_of(current_user),
+        tenant(),
         status=status,
         claim_id=int_arg("claim_id"),
         institution_id=int_arg("institution_id"),
     )
-    body = paginate(stmt, lambda d: d)
-    numbers = disputes.claim_numbers(d.claim_id for d in body["items"])
-    body["items"] = [
-        _dispute_out(d).model_copy(update={"claim_number": numbers.get(d.claim_id)}) for d in body["items"]
-    ]
-    return jsonify_model(DisputePage(**body))
+    return page_response(stmt, DisputeOut, DisputePage, batch=_with_claim_numbers)
 
 
 @api_bp.get(f"/disputes/<{ID}:dispute_id>")
 @allow(disputes.READERS)
 @documented("One dispute with its attachments", tag=TAG, responses={200: DisputeOut, 404: None})
 def get_dispute(dispute_id: int):
-    return jsonify_model(_one(disputes.get_dispute(tenant_of(current_user), dispute_id)))
+    return jsonify_model(_one(disputes.get_dispute(tenant(), dispute_id)))
 
 
 @api_bp.put(f"/disputes/<{ID}:dispute_id>")
@@ -273,9 +205,9 @@ def resolve_dispute(dispute_id: int):
             raise Invalid.field("overrides", f"Line {item.line_no} is overridden twice.")
         overrides[item.line_no] = (item.approved, item.note)
     dispute = disputes.resolve_dispute(
-        actor=_actor(), dispute_id=dispute_id, status=data.status, resolution=data.resolution, overrides=overrides
+        actor=actor(), dispute_id=dispute_id, status=data.status, resolution=data.resolution, overrides=overrides
     )
-    return _commit(_one(dispute))
+    return saved(_one(dispute))
 
 
 @api_bp.post(f"/disputes/<{ID}:dispute_id>/attachments")
@@ -288,30 +220,16 @@ def resolve_dispute(dispute_id: int):
     "else, an empty file or one over the size limit is a 422 with errors.file. The name is shown, never used.",
 )
 def upload_dispute_attachment(dispute_id: int):
-    upload = request.files.get("file")
-    stream = upload.stream if upload is not None and upload.filename else None
-    row = disputes.add_attachment(
-        actor=_actor(), dispute_id=dispute_id, filename=upload.filename if stream is not None else "", stream=stream
-    )
-    return _commit(AttachmentOut.model_validate(row), 201)
+    filename, stream = file_part(request.files)
+    row = disputes.add_attachment(actor=actor(), dispute_id=dispute_id, filename=filename, stream=stream)
+    return created(AttachmentOut.model_validate(row))
 
 
 def attachment_download(attachment_id: int):
     """The stored file as a download (shared with the pages); the read is audited and committed."""
-    path, row = disputes.open_attachment(actor=_actor(), attachment_id=attachment_id)
+    path, row = disputes.open_attachment(actor=actor(), attachment_id=attachment_id)
     db.session.commit()
-    response = send_file(
-        path,
-        mimetype=row.content_type,
-        as_attachment=True,
-        download_name=uploads.clean_filename(row.filename),
-        conditional=False,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return download(path, row.content_type, row.filename)
 
 
 @api_bp.get(f"/disputes/attachments/<{ID}:attachment_id>")
@@ -324,58 +242,3 @@ def attachment_download(attachment_id: int):
 )
 def download_dispute_attachment(attachment_id: int):
     return attachment_download(attachment_id)
-
-
-# --- reconciliation ------------------------------------------------------------------------------
-
-
-@api_bp.post("/reconciliation/process")
-@allow(reconciliation.RUNNERS)
-@documented(
-    "Reconcile a provider's claims, payments and insured invoices for a period of service dates",
-    tag=TAG,
-    body=ReconciliationIn,
-    responses={202: RunOut, 422: None},
-    description="Runs as a background job; the answer names the run. Each claim is matched, underpaid, overpaid "
-    "or unpaid (payments against its approved total); each insured invoice without a claim is unclaimed. An "
-    "insurer's finance officers reconcile only their company's claims.",
-)
-def process_reconciliation():
-    data = parse(ReconciliationIn)
-    run_id = reconciliation.start_reconciliation(
-        actor=_actor(),
-        institution_id=data.institution_id,
-        period_start=data.period_start,
-        period_end=data.period_end,
-        company_id=data.company_id,
-    )
-    return _commit(RunOut(run_id=run_id, status="queued"), 202)
-
-
-@api_bp.get("/reconciliation/report")
-@allow(reconciliation.READERS)
-@documented(
-    "A reconciliation run: totals per status and its lines (paginated)",
-    tag=TAG,
-    responses={200: ReportOut, 404: None},
-    query={**PAGING, "run_id": "the run (required)", "status": "matched, underpaid, overpaid, unpaid or unclaimed"},
-    description="An insurer's staff see only their company's lines and totals. A run still in progress is a 404.",
-)
-def reconciliation_report():
-    run_id = request.args.get("run_id", "").strip()
-    if not run_id:
-        raise Invalid.field("run_id", "This field is required.")
-    status = choice_arg("status", ReconciliationStatus)
-    found = reconciliation.report(tenant_of(current_user), run_id, status=status)
-    body = paginate(found.query, _record_out)
-    return jsonify_model(
-        ReportOut(
-            run_id=found.run_id,
-            institution_id=found.institution_id,
-            period_start=found.period_start,
-            period_end=found.period_end,
-            totals={k: TotalOut.model_validate(v) for k, v in found.totals.items()},
-            overall=TotalOut.model_validate(found.overall),
-            **body,
-        )
-    )

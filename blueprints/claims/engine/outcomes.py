@@ -1,0 +1,110 @@
+"""What the engine answers: the reason codes in words, line and claim outcomes, and the decision itself."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from medcover.money import ZERO, money
+
+#: Every code the engine (R, A) or an adjudicator (M) puts on a decision, in words for adjudicators and
+#: claim letters.
+REASONS: dict[str, str] = {
+    "R01": "No member has this member number.",
+    "R02": "The member had no active cover on the service date.",
+    "R03": "The claim was submitted before the service date or after the scheme's time limit for filing.",
+    "R04": "This service for this member, provider and date is already on another claim.",
+    "R07": "The provider has no tariff price for this service on the service date.",
+    "R10": "The member's scheme does not cover this benefit.",
+    "R11": "The benefit's waiting period had not ended on the service date.",
+    "R12": "The benefit needs a pre-authorisation, and the line has no approved one valid on the service date.",
+    "R13": "The member has used all visits this scheme allows for this benefit in the period.",
+    "R14": "The member has used the whole annual limit of this benefit for the period.",
+    "R15": "The member has used the whole annual limit of the scheme for the period.",
+    "A01": "The billed price is above the provider's tariff; the tariff price is allowed.",
+    "A02": "The amount was cut to the benefit's limit per visit.",
+    "A03": "The amount was cut to what is left of the benefit's annual limit.",
+    "A04": "The amount was cut to what is left of the scheme's annual limit.",
+    "M01": "An adjudicator set the approved amount by hand, with a note.",
+}
+
+
+#: the line decisions that consume a benefit
+FINALISED_LINE = ("approved", "adjusted")
+
+
+class LineOutcome(enum.StrEnum):
+    APPROVED = "approved"
+    ADJUSTED = "adjusted"
+    REJECTED = "rejected"
+
+
+class ClaimOutcome(enum.StrEnum):
+    """The claim statuses the engine can reach; the values are the claim statuses' own."""
+
+    APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"
+    REJECTED = "rejected"
+    PENDING_REVIEW = "pending_review"
+
+
+class OverrideRefused(ValueError):
+    """An adjudicator's override breaks a rule (above allowed, negative, unknown or rejected line, no note)."""
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    line_no: int
+    service_code: str
+    benefit_code: str | None
+    quantity: int
+    unit_price: Decimal
+    billed: Decimal
+    allowed: Decimal
+    deductible: Decimal
+    copay: Decimal
+    approved: Decimal
+    #: allowed - approved; billed for a rejected line
+    member_responsibility: Decimal
+    decision: LineOutcome
+    reason_codes: tuple[str, ...]
+    #: the adjudicator's note with an M01 override
+    note: str | None = None
+
+    @property
+    def write_off(self) -> Decimal:
+        """What the provider billed above the allowed amount and cannot charge anyone."""
+        return ZERO if self.decision == LineOutcome.REJECTED else money(self.billed - self.allowed)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(REASONS[code] for code in self.reason_codes)
+
+
+@dataclass(frozen=True)
+class Decision:
+    claim_id: int | None
+    #: the claim's next status: ``outcome``, or ``pending_review`` when the review threshold is reached
+    status: ClaimOutcome
+    #: what the rules decided (approved, partially_approved or rejected): the proposal under review
+    outcome: ClaimOutcome
+    total_billed: Decimal
+    total_approved: Decimal
+    #: the total billed reached the scheme's review threshold
+    review: bool
+    lines: tuple[LineDecision, ...]
+    #: the claim-level code alone when one fired, else the lines' codes in order of first appearance
+    reason_codes: tuple[str, ...]
+    coverage_id: int | None = None
+    #: the benefit period the usage was read for (None when no coverage applied)
+    period: tuple[date, date] | None = None
+
+    @property
+    def total_member_responsibility(self) -> Decimal:
+        return money(sum((line.member_responsibility for line in self.lines), ZERO))
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(REASONS[code] for code in self.reason_codes)

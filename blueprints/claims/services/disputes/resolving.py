@@ -1,0 +1,124 @@
+"""Resolving a dispute: an adjudicator of the member's insurer upholds it (the claim is decided again by the
+engine on today's facts, with overrides) or dismisses it (the decision under dispute stands)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import update
+
+from blueprints.claims.models import ClaimStatus, Dispute, DisputeStatus
+from blueprints.claims.services.decisions import record_decision
+from blueprints.claims.services.disputes.raising import (
+    RESOLVERS,
+    audit_dispute,
+    dispute_payload,
+    get_dispute,
+    paragraph,
+)
+from blueprints.claims.services.reading import claim_row
+from blueprints.claims.services.submission import redecision
+from blueprints.claims.services.transitions import move_claim
+from blueprints.core import services as core
+from medcover import clock, fields
+from medcover.errors import Conflict, Forbidden, Invalid
+from medcover.events import publish
+from medcover.extensions import db
+from medcover.rbac import Role, Tenant, tenant_of
+
+MAX_OVERRIDES = 100
+
+
+def _clean_overrides(overrides) -> dict[int, tuple[Decimal, str]]:
+    """``{line_no: (amount, note)}``; the engine checks each against the line it decides again (M01)."""
+    clean: dict[int, tuple[Decimal, str]] = {}
+    if not overrides:
+        return clean
+    if len(overrides) > MAX_OVERRIDES:
+        raise Invalid.field("overrides", f"Give at most {MAX_OVERRIDES} overrides.")
+    for raw_line, value in overrides.items():
+        line_no = fields.whole(raw_line, "overrides", 1, 10_000)
+        try:
+            amount, note = value
+        except (TypeError, ValueError):
+            raise Invalid.field("overrides", f"Line {line_no}: give an amount and a note.") from None
+        amount = fields.amount(amount, "overrides")
+        note = fields.text(note, "overrides", 500)
+        clean[line_no] = (amount, note)
+    return clean
+
+
+# --- resolving -----------------------------------------------------------------------------------
+
+
+def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, overrides=None) -> Dispute:
+    """An adjudicator of the member's insurer ends an open dispute: ``upheld`` decides the claim again with the
+    engine on today's facts (a pre-authorisation approved since ...) and the adjudicator's overrides (M01), so
+    it ends approved, partially approved or rejected, never pending review; ``dismissed`` restores the status the
+    claim had. The resolution text is required either way."""
+    tenant = tenant_of(actor)
+    dispute = get_dispute(tenant, dispute_id)  # another insurer's: 404
+    if actor.role not in RESOLVERS or tenant.institution_id is not None:
+        raise Forbidden("Disputes are resolved by the insurer's adjudicators.")
+    try:
+        target = DisputeStatus(str(status or "").strip())
+    except ValueError:
+        target = None
+    if target not in (DisputeStatus.UPHELD, DisputeStatus.DISMISSED):
+        raise Invalid.field("status", "Choose upheld or dismissed.")
+    resolution = paragraph(resolution, "resolution")
+    clean = _clean_overrides(overrides)
+    if target is DisputeStatus.DISMISSED and clean:
+        raise Invalid.field(
+            "overrides", "Overrides apply when a dispute is upheld; a dismissed dispute changes no amount."
+        )
+    if dispute.status is not DisputeStatus.OPEN:
+        raise Conflict(f"Dispute #{dispute.id} is already {dispute.status.value}.")
+    claim = claim_row(tenant, dispute.claim_id)
+    if claim.status is not ClaimStatus.DISPUTED:
+        raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}, not disputed.")
+    note = f"dispute #{dispute.id} {target.value}: {' '.join(resolution.split())}"[:500]
+    # Everything is checked before anything is written: the new decision is worked out first.
+    redecided = redecision(claim, clean) if target is DisputeStatus.UPHELD else None
+    now = clock.now()
+    moved = db.session.execute(
+        update(Dispute)
+        .where(Dispute.id == dispute.id, Dispute.status == DisputeStatus.OPEN)
+        .values(status=target, resolution=resolution, resolved_by_id=actor.id, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.session.refresh(dispute)
+        raise Conflict(f"Someone else resolved dispute #{dispute.id} a moment ago; it is {dispute.status.value}.")
+    db.session.refresh(dispute)
+    if redecided is not None:
+        items, decision, scheme_id = redecided
+        record_decision(claim, items, decision, source="dispute", by_id=actor.id, note=note, scheme_id=scheme_id)
+    else:
+        move_claim(claim, ClaimStatus(dispute.claim_status_before), by_id=actor.id, note=note)
+    audit_dispute(
+        actor,
+        "resolve",
+        dispute,
+        before={"status": "open", "claim_status": "disputed"},
+        after={
+            "status": target.value,
+            "claim_status": claim.status.value,
+            "total_approved": str(claim.total_approved),
+            "overrides": {str(n): str(amount) for n, (amount, _note) in sorted(clean.items())},
+        },
+    )
+    clerks = core.user_ids_with_role(Role.BILLING_CLERK, Tenant(claim.institution_id, None))
+    recipients = list(dict.fromkeys([*([dispute.raised_by_id] if dispute.raised_by_id else []), *clerks]))
+    publish("dispute.resolved", dispute_payload(dispute, claim, recipients))
+    return dispute
+
+
+def may_resolve(actor, dispute: Dispute) -> bool:
+    """For pages: whether to show the resolve form."""
+    return (
+        dispute.status is DisputeStatus.OPEN
+        and actor.role in RESOLVERS
+        and tenant_of(actor).institution_id is None
+        and tenant_of(actor).owns(dispute.institution_id, dispute.company_id)
+    )

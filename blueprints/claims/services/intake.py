@@ -1,0 +1,199 @@
+"""Claim intake: a draft filed by hand or by an integration, or made from an invoice's insurer part in one click;
+drafts changed and voided (a submitted claim no longer changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from blueprints.billing import services as billing
+from blueprints.claims.models import Claim, ClaimItem, ClaimStatus, ClaimStatusChange
+from blueprints.claims.services.access import provider_check
+from blueprints.claims.services.reading import claim_row
+from blueprints.claims.services.transitions import audit, move_claim
+from blueprints.hospital import services as hospital
+from blueprints.insurance import services as insurance
+from medcover import clock, fields
+from medcover.errors import Conflict, Invalid
+from medcover.extensions import db
+from medcover.money import ZERO, money
+from medcover.rbac import tenant_of
+
+MAX_ITEMS = 100
+MAX_QUANTITY = 10_000
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    service_code: str
+    quantity: int | str
+    unit_price: Decimal | str
+    preauth_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    member_number: str
+    institution_id: int
+    service_date: date | str
+    items: list[ItemInput]
+    diagnosis_codes: list[str] = field(default_factory=list)
+    invoice_id: int | None = None
+    patient_id: int | None = None
+
+
+def _diagnoses(values) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise Invalid.field("diagnosis_codes", "Give the diagnoses as a list of ICD-10 codes.")
+    codes: list[str] = []
+    for value in values:
+        code = str(value or "").strip().upper()
+        if code and not hospital.ICD10.fullmatch(code):
+            raise Invalid.field("diagnosis_codes", f"{code[:20]} is not an ICD-10 code (like J06.9 or A09).")
+        if code and code not in codes:
+            codes.append(code)
+    if len(codes) > 20:
+        raise Invalid.field("diagnosis_codes", "Give at most 20 diagnoses.")
+    return codes
+
+
+def _items(values: list[ItemInput]) -> list[dict]:
+    if not values:
+        raise Invalid.field("items", "Add at least one line.")
+    if len(values) > MAX_ITEMS:
+        raise Invalid.field("items", f"A claim has at most {MAX_ITEMS} lines.")
+    rows = []
+    for n, item in enumerate(values):
+        prefix = f"items.{n}."
+        quantity = fields.whole(item.quantity, prefix + "quantity", 1, MAX_QUANTITY)
+        price = fields.amount(item.unit_price, prefix + "unit_price")
+        preauth = fields.text(item.preauth_code, prefix + "preauth_code", 20, required=False).upper() or None
+        rows.append(
+            {
+                "line_no": n + 1,
+                "service_code": fields.code(item.service_code, prefix + "service_code"),
+                "quantity": quantity,
+                "unit_price": price,
+                "preauth_code": preauth,
+                "billed": money(price * quantity),
+            }
+        )
+    return rows
+
+
+def _claim_number(claim: Claim) -> str:
+    return f"CL-{claim.created_at.year if claim.created_at else clock.today().year}-{claim.id:06d}"
+
+
+def create_claim(*, actor, values: ClaimInput) -> Claim:
+    """A draft claim; the insurer is the member's (a number no member has stays the provider's only)."""
+    provider_check(actor, values.institution_id)
+    number = fields.text(values.member_number, "member_number", 30).upper()
+    service_date = fields.day(values.service_date, "service_date")
+    if service_date > clock.today():
+        raise Invalid.field("service_date", "The service date cannot be in the future.")
+    items = _items(values.items)
+    cover = insurance.member_covers([number]).get(number)
+    if values.invoice_id:
+        invoice = billing.invoice_summary(tenant_of(actor), values.invoice_id)
+        if invoice.institution_id != values.institution_id:
+            raise Invalid.field("invoice_id", "That invoice belongs to another provider.")
+    claim = Claim(
+        institution_id=values.institution_id,
+        company_id=cover.company_id if cover else None,
+        member_number=number,
+        member_id=cover.member_id if cover else None,
+        patient_id=values.patient_id,
+        invoice_id=values.invoice_id,
+        service_date=service_date,
+        diagnosis_codes=_diagnoses(values.diagnosis_codes),
+        status=ClaimStatus.DRAFT,
+        total_billed=money(sum((i["billed"] for i in items), ZERO)),
+        total_approved=ZERO,
+        total_paid=ZERO,
+        created_by_id=actor.id,
+        created_at=clock.now(),
+        version=1,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    claim.claim_number = _claim_number(claim)
+    db.session.add_all([ClaimItem(claim_id=claim.id, **item) for item in items])
+    db.session.add(
+        ClaimStatusChange(claim_id=claim.id, from_status=None, to_status="draft", by_id=actor.id, at=clock.now())
+    )
+    db.session.flush()
+    audit(actor, "create", claim, after={"claim_number": claim.claim_number, "total_billed": str(claim.total_billed)})
+    return claim
+
+
+def claim_from_invoice(*, actor, invoice_id: int) -> Claim:
+    """The insurer's part of an issued invoice as a draft claim, one click: its insured lines at their price."""
+    invoice = billing.invoice_summary(tenant_of(actor), invoice_id)
+    provider_check(actor, invoice.institution_id)
+    if invoice.status not in ("issued", "partially_paid", "paid"):
+        raise Conflict(f"Invoice {invoice.number or 'draft'} is {invoice.status}; claim issued invoices only.")
+    if not invoice.member_number or invoice.insurer_part <= 0:
+        raise Conflict("This invoice has no insurer part to claim.")
+    existing = db.session.scalar(
+        select(Claim.claim_number).where(Claim.invoice_id == invoice.id, Claim.status != ClaimStatus.VOID)
+    )
+    if existing:
+        raise Conflict(f"Invoice {invoice.number} is already claimed as {existing}.")
+    lines = [line for line in invoice.lines if line.insurer_amount > 0]
+    return create_claim(
+        actor=actor,
+        values=ClaimInput(
+            member_number=invoice.member_number,
+            institution_id=invoice.institution_id,
+            service_date=invoice.service_date or clock.today(),
+            items=[ItemInput(line.service_code, line.quantity, line.unit_price) for line in lines],
+            invoice_id=invoice.id,
+            patient_id=invoice.patient_id,
+        ),
+    )
+
+
+def draft_for_write(actor, claim_id: int) -> Claim:
+    claim = claim_row(tenant_of(actor), claim_id)
+    provider_check(actor, claim.institution_id)
+    if claim.status is not ClaimStatus.DRAFT:
+        raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; only drafts change.")
+    return claim
+
+
+def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
+    claim = draft_for_write(actor, claim_id)
+    if values.institution_id != claim.institution_id:
+        raise Invalid.field("institution_id", "A claim stays with its provider.")
+    items = _items(values.items)
+    number = fields.text(values.member_number, "member_number", 30).upper()
+    service_date = fields.day(values.service_date, "service_date")
+    cover = insurance.member_covers([number]).get(number)
+    before = {"member_number": claim.member_number, "total_billed": str(claim.total_billed)}
+    db.session.execute(ClaimItem.__table__.delete().where(ClaimItem.claim_id == claim.id))
+    db.session.add_all([ClaimItem(claim_id=claim.id, **item) for item in items])
+    claim.member_number = number
+    claim.member_id = cover.member_id if cover else None
+    claim.company_id = cover.company_id if cover else None
+    claim.service_date = service_date
+    claim.diagnosis_codes = _diagnoses(values.diagnosis_codes)
+    claim.total_billed = money(sum((i["billed"] for i in items), ZERO))
+    claim.version += 1
+    db.session.flush()
+    audit(
+        actor, "update", claim, before=before, after={"member_number": number, "total_billed": str(claim.total_billed)}
+    )
+    return claim
+
+
+def void_claim(*, actor, claim_id: int, reason: str = "") -> Claim:
+    claim = draft_for_write(actor, claim_id)
+    move_claim(claim, ClaimStatus.VOID, by_id=actor.id, note=fields.text(reason, "reason", 300, required=False) or None)
+    audit(actor, "void", claim, before={"status": "draft"}, after={"status": "void"})
+    return claim

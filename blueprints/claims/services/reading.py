@@ -1,0 +1,128 @@
+"""Reading claims as the claims domain's own code does: a claim's row the tenant may see, its lines, its status
+history and decisions, the tenant's claims filtered and sorted, the next one waiting for review."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatus, ClaimStatusChange
+from medcover.errors import NotFound
+from medcover.extensions import db
+from medcover.rbac import Tenant, ensure_owned, scope
+
+#: a provider's claims the insurer does not see: not yet submitted
+UNSENT = (ClaimStatus.DRAFT, ClaimStatus.VOID)
+
+#: work-queue sort keys, allowlisted
+SORTS = {
+    "age": (Claim.submitted_at, Claim.id),
+    "-age": (Claim.submitted_at.desc(), Claim.id.desc()),
+    "amount": (Claim.total_billed, Claim.id),
+    "-amount": (Claim.total_billed.desc(), Claim.id.desc()),
+}
+
+
+def insurer_only(tenant: Tenant) -> bool:
+    return tenant.company_id is not None and tenant.institution_id is None
+
+
+def claim_row(tenant: Tenant, claim_id: int) -> Claim:
+    """The claim the tenant may see, as the domain's own code works on it; another tenant's (and, for an
+    insurer, a provider's draft) is ``NotFound``."""
+    claim = db.session.get(Claim, claim_id) if claim_id else None
+    ensure_owned(tenant, claim)
+    if insurer_only(tenant) and claim.status in UNSENT:
+        raise NotFound("No such record.")
+    return claim
+
+
+def get_claim(tenant: Tenant, claim_id: int) -> Claim:
+    """The claim's row, for the payment domain, which reads it today (its status enum, its totals; a test
+    refreshes it). Payment moves to ``claim_summary`` / ``claim_summaries``; then this goes."""
+    return claim_row(tenant, claim_id)
+
+
+def items_by_claim(claim_ids) -> dict[int, list[ClaimItem]]:
+    """The lines of many claims in one query, in line order."""
+    found: dict[int, list[ClaimItem]] = {}
+    for item in db.session.scalars(
+        select(ClaimItem).where(ClaimItem.claim_id.in_(list(claim_ids))).order_by(ClaimItem.claim_id, ClaimItem.line_no)
+    ):
+        found.setdefault(item.claim_id, []).append(item)
+    return found
+
+
+def items_of(claim_id: int) -> list[ClaimItem]:
+    return items_by_claim([claim_id]).get(claim_id, [])
+
+
+def history_of(claim_id: int) -> list[ClaimStatusChange]:
+    return list(
+        db.session.scalars(
+            select(ClaimStatusChange).where(ClaimStatusChange.claim_id == claim_id).order_by(ClaimStatusChange.id)
+        )
+    )
+
+
+def decisions_of(claim_id: int) -> list[ClaimAuditTrail]:
+    return list(
+        db.session.scalars(
+            select(ClaimAuditTrail).where(ClaimAuditTrail.claim_id == claim_id).order_by(ClaimAuditTrail.id)
+        )
+    )
+
+
+def claims_query(
+    tenant: Tenant,
+    *,
+    status: str = "",
+    institution_id: int | None = None,
+    scheme_id: int | None = None,
+    member_number: str = "",
+    min_amount: Decimal | None = None,
+    max_amount: Decimal | None = None,
+    submitted_before: date | None = None,
+    sort: str = "-age",
+):
+    stmt = scope(select(Claim), Claim, tenant)
+    if insurer_only(tenant):
+        stmt = stmt.where(Claim.status.not_in(UNSENT))
+    if status in {s.value for s in ClaimStatus}:
+        stmt = stmt.where(Claim.status == ClaimStatus(status))
+    if institution_id:
+        stmt = stmt.where(Claim.institution_id == institution_id)
+    if scheme_id:
+        stmt = stmt.where(Claim.scheme_id == scheme_id)
+    if member_number:
+        stmt = stmt.where(Claim.member_number == member_number.strip().upper())
+    if min_amount is not None:
+        stmt = stmt.where(Claim.total_billed >= min_amount)
+    if max_amount is not None:
+        stmt = stmt.where(Claim.total_billed <= max_amount)
+    if submitted_before is not None:
+        stmt = stmt.where(func.date(Claim.submitted_at) <= submitted_before)
+    return stmt.order_by(*SORTS.get(sort, SORTS["-age"]))
+
+
+def claim_numbers(tenant: Tenant, claim_ids) -> dict[int, str]:
+    """The numbers of the tenant's claims among these ids, in one query (a page of disputes, refused claims)."""
+    ids = {int(i) for i in claim_ids if i}
+    if not ids:
+        return {}
+    stmt = claims_query(tenant).where(Claim.id.in_(ids)).with_only_columns(Claim.id, Claim.claim_number)
+    return dict(db.session.execute(stmt).all())
+
+
+def next_pending(tenant: Tenant, after_id: int) -> int | None:
+    """The next claim waiting for review after this one (oldest first), for "next claim" in the queue."""
+    current = db.session.get(Claim, after_id)
+    stmt = claims_query(tenant, status="pending_review", sort="age").where(Claim.id != after_id)
+    if current is not None and current.submitted_at is not None:
+        stmt = stmt.where(
+            (Claim.submitted_at > current.submitted_at)
+            | ((Claim.submitted_at == current.submitted_at) & (Claim.id > current.id))
+        )
+    return db.session.scalar(stmt.with_only_columns(Claim.id).limit(1))

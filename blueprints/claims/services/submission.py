@@ -1,0 +1,111 @@
+"""Submission and deciding: a draft locked and decided by the engine (here and now on the embedded default, on
+a worker with Redis), decided again on new facts, and the batch form deciding many claims set-based."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+
+from blueprints.claims import engine
+from blueprints.claims.models import Claim, ClaimStatus
+from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
+from blueprints.claims.services.decisions import announce, store
+from blueprints.claims.services.facts import claim_in, gather
+from blueprints.claims.services.intake import draft_for_write
+from blueprints.claims.services.reading import claim_row, items_by_claim, items_of
+from blueprints.claims.services.transitions import audit, move_claim
+from medcover import clock, jobs
+from medcover.errors import Conflict, Forbidden, Invalid
+from medcover.extensions import db
+from medcover.rbac import tenant_of
+
+#: claims decided per chunk of the batch form (a fixed number of reads each)
+BATCH = 500
+
+
+def decides_in_background() -> bool:
+    return bool(current_app.config.get("REDIS_URL")) and current_app.config.get("CLAIMS_DECIDE_INLINE") is not True
+
+
+def submit_claim(*, actor, claim_id: int) -> Claim:
+    """Lock the draft and have it decided: here and now on the embedded default, on a worker with Redis."""
+    claim = draft_for_write(actor, claim_id)
+    now = clock.now()
+    move_claim(claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=now.date())
+    audit(actor, "submit", claim, before={"status": "draft"}, after={"status": "submitted"})
+    if decides_in_background():
+        jobs.enqueue(decide_submitted, [claim.id], queue="default")
+    else:
+        decide_claims([claim.id])
+        db.session.refresh(claim)
+    return claim
+
+
+def process_claim(*, actor, claim_id: int) -> Claim:
+    """Run the engine again on a submitted or pending-review claim (new facts: a pre-auth approved ...)."""
+    claim = claim_row(tenant_of(actor), claim_id)
+    if actor.role not in DECIDERS | PROVIDER_WRITERS:
+        raise Forbidden("You may not re-run claims.")
+    if claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.PENDING_REVIEW):
+        raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; only submitted or pending claims re-run.")
+    decide_claims([claim.id])
+    db.session.refresh(claim)
+    return claim
+
+
+def decide_submitted(claim_ids: list[int]) -> int:
+    """The job: decide those claims still waiting (idempotent: a decided claim is skipped)."""
+    return len(decide_claims(claim_ids))
+
+
+def decide_claims(
+    claim_ids, *, statuses=(ClaimStatus.SUBMITTED, ClaimStatus.PENDING_REVIEW)
+) -> dict[int, engine.Decision]:
+    """The batch form: decide many claims with a fixed number of reads per chunk of ``BATCH`` claims, in
+    submission order, each seeing the usage and duplicates of those decided before it."""
+    ids = sorted({int(i) for i in claim_ids})
+    decisions: dict[int, engine.Decision] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        claims = list(
+            db.session.scalars(
+                select(Claim)
+                .where(Claim.id.in_(chunk), Claim.status.in_(statuses))
+                .order_by(Claim.submitted_at, Claim.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not claims:
+            continue
+        items = items_by_claim(c.id for c in claims)
+        book = gather(claims, items)
+        for claim in claims:
+            lines = items.get(claim.id, [])
+            facts = book.facts_for(claim, lines)
+            decision = engine.decide(claim_in(claim, lines), facts)
+            cover = engine.applicable_coverage(facts.coverages, claim.service_date)
+            store(
+                claim, lines, decision, source="engine", by_id=None, scheme_id=cover.scheme.scheme_id if cover else None
+            )
+            book.record(claim, decision)
+            decisions[claim.id] = decision
+        db.session.flush()
+        announce([c for c in claims if c.id in decisions], decisions)
+    return decisions
+
+
+def redecision(claim: Claim, overrides: dict[int, tuple[Decimal, str]]):
+    """The engine's decision on the claim as it stands today with an adjudicator's overrides applied (a
+    proposal that reached the review threshold becomes the adjudicator's decision). Nothing is written;
+    returns (items, decision, scheme id) for ``record_decision``."""
+    items = items_of(claim.id)
+    facts = gather([claim], {claim.id: items}).facts_for(claim, items)
+    proposal = engine.decide(claim_in(claim, items), facts)
+    try:
+        decision = engine.apply_overrides(proposal, overrides)
+    except engine.OverrideRefused as exc:
+        raise Invalid.field("overrides", f"Decided again, {exc}.") from None
+    cover = engine.applicable_coverage(facts.coverages, claim.service_date)
+    return items, decision, cover.scheme.scheme_id if cover else None

@@ -1,0 +1,322 @@
+"""Claims JSON API: claim intake (by hand or from an invoice), drafts, and reading with the reasons in words;
+submission through the engine, adjudicators' decisions (one claim or a batch) and each claim's history are
+``decision_api``'s, under the same table.
+
+Who may call what (tenancy is the services': a provider sees its institution's claims, an insurer its
+members' claims, and another tenant's claim answers 404 as if it did not exist):
+
+| call                                            | roles                                             |
+|-------------------------------------------------|---------------------------------------------------|
+| GET /claims, /claims/{id}, /claims/{id}/history | READERS                                           |
+| POST /claims, /claims/from-invoice, PUT, submit,| FILERS: ADMIN, BILLING_CLERK, INTEGRATION (the    |
+| void                                            | provider's; services.PROVIDER_WRITERS)            |
+| process (re-run the engine)                     | FILERS + ADJUDICATOR                              |
+| approve, reject, batch-approve                  | DECIDERS: ADMIN, ADJUDICATOR (the insurer's)      |
+
+READERS = ADMIN, BILLING_CLERK, ADJUDICATOR, FINANCE_OFFICER, AUDITOR, INTEGRATION.
+Every action calls the same service function as the claim pages.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from flask import request
+from pydantic import Field, Strict, computed_field
+
+from blueprints.billing import services as billing
+from blueprints.claims import api_bp, engine, services
+from blueprints.claims.models import ClaimStatus
+from blueprints.hospital import services as hospital
+from medcover.api import (
+    Day,
+    Id,
+    Money,
+    MoneyIn,
+    Out,
+    Schema,
+    actor,
+    choice_arg,
+    created,
+    day_arg,
+    documented,
+    int_arg,
+    jsonify_model,
+    optional_body,
+    page_model,
+    page_response,
+    parse,
+    referenced,
+    saved,
+    strict_money,
+    tenant,
+)
+from medcover.errors import Invalid
+from medcover.rbac import Role, allow
+
+TAG = "Claims"
+READERS = frozenset(
+    {Role.ADMIN, Role.BILLING_CLERK, Role.ADJUDICATOR, Role.FINANCE_OFFICER, Role.AUDITOR, Role.INTEGRATION}
+)
+FILERS = services.PROVIDER_WRITERS
+DECIDERS = services.DECIDERS
+#: path ids: 1 .. 2**31-1, anything else is a 404 from the router
+ID = "id"
+PAGING = {"page": "page number", "per_page": "at most 200"}
+
+
+# --- input types: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number, money or a date -
+
+
+Quantity = Annotated[int, Strict(), Field(ge=1, le=services.MAX_QUANTITY)]
+Code = Annotated[str, Field(min_length=1, max_length=30)]
+MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]
+Diagnosis = Annotated[str, Field(max_length=10)]
+
+
+# --- request bodies ---------------------------------------------------------------------------------
+
+
+class ClaimItemIn(Schema):
+    service_code: Code
+    quantity: Quantity
+    #: the provider's billed price for one unit
+    unit_price: MoneyIn
+    preauth_code: Annotated[str, Field(max_length=20)] | None = None
+
+
+class ClaimIn(Schema):
+    """A claim (API.md). ``invoice_id``: the invoice whose insurer part this claims (the provider's own)."""
+
+    member_number: MemberNumber
+    institution_id: Id
+    service_date: Day
+    diagnosis_codes: list[Diagnosis] = Field(default_factory=list, max_length=20)
+    invoice_id: Id | None = None
+    items: list[ClaimItemIn] = Field(min_length=1, max_length=services.MAX_ITEMS)
+
+
+class ClaimFromInvoiceIn(Schema):
+    invoice_id: Id
+
+
+class ClaimVoidIn(Schema):
+    reason: Annotated[str, Field(max_length=300)] = ""
+
+
+# --- answers ----------------------------------------------------------------------------------------
+
+
+def reasons_in_words(codes) -> list[str]:
+    return [engine.REASONS.get(code, code) for code in codes or ()]
+
+
+class ClaimItemOut(Out):
+    line_no: int
+    service_code: str
+    benefit_code: str | None
+    quantity: int
+    unit_price: Money
+    preauth_code: str | None
+    billed: Money
+    allowed: Money
+    deductible: Money
+    copay: Money
+    approved: Money
+    member_responsibility: Money
+    #: approved, adjusted or rejected; null until decided
+    decision: str | None
+    reason_codes: list[str]
+    #: the adjudicator's note on an override (M01)
+    note: str | None
+
+    @computed_field
+    @property
+    def reasons(self) -> list[str]:
+        """The reason codes in words."""
+        return reasons_in_words(self.reason_codes)
+
+
+class ClaimSummaryOut(Out):
+    id: int
+    claim_number: str
+    status: ClaimStatus
+    member_number: str
+    institution_id: int
+    company_id: int | None
+    scheme_id: int | None
+    invoice_id: int | None
+    service_date: date
+    diagnosis_codes: list[str]
+    total_billed: Money
+    total_approved: Money
+    total_paid: Money
+    #: the claim reached its scheme's review threshold
+    review: bool
+    reason_codes: list[str]
+    #: send it back with approve / reject to detect a stale read
+    version: int
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+
+    @computed_field
+    @property
+    def reasons(self) -> list[str]:
+        return reasons_in_words(self.reason_codes)
+
+
+class ClaimOut(ClaimSummaryOut):
+    items: list[ClaimItemOut]
+
+
+ClaimPage = page_model(ClaimSummaryOut)
+
+
+def claim_out(claim) -> ClaimOut:
+    head = ClaimSummaryOut.model_validate(claim)
+    items = [ClaimItemOut.model_validate(item) for item in services.items_of(claim.id)]
+    return ClaimOut(**dict(head), items=items)
+
+
+def _claim_input(data: ClaimIn) -> services.ClaimInput:
+    return services.ClaimInput(
+        member_number=data.member_number,
+        institution_id=data.institution_id,
+        service_date=data.service_date,
+        items=[services.ItemInput(i.service_code, i.quantity, i.unit_price, i.preauth_code) for i in data.items],
+        diagnosis_codes=data.diagnosis_codes,
+        invoice_id=data.invoice_id,
+    )
+
+
+def _referenced_in(data: ClaimIn) -> None:
+    """The provider and invoice the body names must be the caller's to see: otherwise a field error."""
+    referenced("institution_id", hospital.get_institution, tenant(), data.institution_id)
+    if data.invoice_id is not None:
+        referenced("invoice_id", billing.invoice_summary, tenant(), data.invoice_id)
+
+
+def _money_arg(name: str) -> Decimal | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return strict_money(raw)
+    except ValueError:
+        raise Invalid.field(name, 'Enter an amount such as "1250.00".') from None
+
+
+def _sort_arg() -> str:
+    sort = request.args.get("sort", "").strip() or "-age"
+    if sort not in services.SORTS:
+        raise Invalid.field("sort", "Choose one of " + ", ".join(services.SORTS) + ".")
+    return sort
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+@api_bp.get("/claims")
+@allow(READERS)
+@documented(
+    "Claims (a provider: its own; an insurer: its members'), newest submission first",
+    tag=TAG,
+    responses={200: ClaimPage},
+    query={
+        "status": "one status (draft, submitted, pending_review, approved, ...)",
+        "institution_id": "one provider",
+        "member_number": "one member",
+        "scheme_id": "one scheme",
+        "min_amount": "total billed at least, e.g. 1000.00",
+        "max_amount": "total billed at most",
+        "submitted_before": "submitted on or before, YYYY-MM-DD",
+        "sort": "age, -age (default), amount or -amount",
+        **PAGING,
+    },
+)
+def list_claims():
+    stmt = services.claims_query(
+        tenant(),
+        status=choice_arg("status", ClaimStatus),
+        institution_id=int_arg("institution_id"),
+        scheme_id=int_arg("scheme_id"),
+        member_number=request.args.get("member_number", "").strip()[:30],
+        min_amount=_money_arg("min_amount"),
+        max_amount=_money_arg("max_amount"),
+        submitted_before=day_arg("submitted_before"),
+        sort=_sort_arg(),
+    )
+    return page_response(stmt, ClaimSummaryOut, ClaimPage)
+
+
+@api_bp.get(f"/claims/<{ID}:claim_id>")
+@allow(READERS)
+@documented("One claim with its lines, amounts, decisions and reasons", tag=TAG, responses={200: ClaimOut, 404: None})
+def get_claim(claim_id: int):
+    return jsonify_model(claim_out(services.claim_row(tenant(), claim_id)))
+
+
+# --- intake and drafts ------------------------------------------------------------------------------
+
+
+@api_bp.post("/claims")
+@allow(FILERS)
+@documented(
+    "File a claim as a draft (the provider's billing staff)",
+    tag=TAG,
+    body=ClaimIn,
+    responses={201: ClaimOut},
+    description="Money is a string with two decimals; a service date in the future is refused (422).",
+)
+def create_claim():
+    data = parse(ClaimIn)
+    _referenced_in(data)
+    return created(claim_out(services.create_claim(actor=actor(), values=_claim_input(data))))
+
+
+@api_bp.post("/claims/from-invoice")
+@allow(FILERS)
+@documented(
+    "A draft claim for the insurer's part of an issued invoice (its insured lines at their price)",
+    tag=TAG,
+    body=ClaimFromInvoiceIn,
+    responses={201: ClaimOut, 409: None},
+    description="409 when the invoice is not issued, has no insurer part, or is already claimed.",
+)
+def create_claim_from_invoice():
+    data = parse(ClaimFromInvoiceIn)
+    referenced("invoice_id", billing.invoice_summary, tenant(), data.invoice_id)
+    return created(claim_out(services.claim_from_invoice(actor=actor(), invoice_id=data.invoice_id)))
+
+
+@api_bp.put(f"/claims/<{ID}:claim_id>")
+@allow(FILERS)
+@documented(
+    "Change a draft claim: the whole claim, as on creation (a claim stays with its provider and invoice)",
+    tag=TAG,
+    body=ClaimIn,
+    responses={200: ClaimOut, 404: None, 409: None},
+)
+def update_claim(claim_id: int):
+    data = parse(ClaimIn)
+    claim = services.claim_row(tenant(), claim_id)
+    if data.invoice_id not in (None, claim.invoice_id):
+        raise Invalid.field("invoice_id", "A claim stays with its invoice.")
+    claim = services.update_draft(actor=actor(), claim_id=claim.id, values=_claim_input(data))
+    return saved(claim_out(claim))
+
+
+@api_bp.post(f"/claims/<{ID}:claim_id>/void")
+@allow(FILERS)
+@documented(
+    "Void a draft claim",
+    tag=TAG,
+    body=ClaimVoidIn,
+    responses={200: ClaimOut, 404: None, 409: None},
+)
+def void_claim(claim_id: int):
+    data = optional_body(ClaimVoidIn)
+    return saved(claim_out(services.void_claim(actor=actor(), claim_id=claim_id, reason=data.reason)))

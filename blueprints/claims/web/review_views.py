@@ -1,0 +1,161 @@
+"""The adjudicators' pages: the work queue of claims pending review (filters, sort, bulk approval) and the claim
+page's approve (with overrides, M01) and reject."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import flash, redirect, request, url_for
+
+from blueprints.claims import bp, services
+from blueprints.claims.models import ClaimStatus
+from blueprints.claims.web.claim_views import DECIDERS, claim_action, claimant_names
+from blueprints.claims.web.forms import ApproveForm, QueueFilters, RejectForm, choices
+from blueprints.hospital import services as hospital
+from blueprints.insurance import services as insurance
+from medcover import clock
+from medcover.errors import Invalid
+from medcover.extensions import db
+from medcover.pages import actor, page_of, render, safe_next, tenant, toast, wants_partial
+from medcover.rbac import allow
+
+
+def _scheme_names() -> dict[int, str]:
+    return {s.id: f"{s.code} · {s.name}" for s in db.session.scalars(insurance.schemes_query(tenant()))}
+
+
+def _queue_filters() -> tuple[QueueFilters, dict, dict[int, str], dict[int, str]]:
+    """The filters as typed (a bad value is that field's message and is not applied) and as the query takes them."""
+    form = QueueFilters(request.args)
+    schemes, providers = _scheme_names(), hospital.institution_names()
+    form.scheme_id.choices = choices([(0, "All schemes")] + list(schemes.items()))
+    form.institution_id.choices = choices(
+        [(0, "All providers")] + sorted(providers.items(), key=lambda pair: pair[1].lower())
+    )
+    form.validate()
+
+    def value(field):
+        return None if field.errors else field.data
+
+    before = value(form.submitted_before)
+    if value(form.older_than) is not None:
+        cutoff = clock.today() - timedelta(days=form.older_than.data)
+        before = min(before, cutoff) if before else cutoff
+    filters = {
+        "scheme_id": value(form.scheme_id) or None,
+        "institution_id": value(form.institution_id) or None,
+        "min_amount": value(form.min_amount),
+        "max_amount": value(form.max_amount),
+        "submitted_before": before,
+        "sort": form.sort.data if form.sort.data in services.SORTS else "age",
+    }
+    return form, filters, schemes, providers
+
+
+def _queue(status: int = 200, outcome: dict | None = None):
+    """Claims waiting for review: five queries whatever the page size (filters' schemes and providers, the
+    count, the page, the members on it)."""
+    form, filters, schemes, providers = _queue_filters()
+    rows, paging = page_of(services.claims_query(tenant(), status=ClaimStatus.PENDING_REVIEW.value, **filters))
+    return render(
+        "claims/queue.html",
+        "claims/_queue_rows.html",
+        status=status,
+        rows=rows,
+        paging=paging,
+        filters=form,
+        schemes=schemes,
+        providers=providers,
+        names=claimant_names(rows),
+        outcome=outcome,
+        today=clock.today(),
+        query=request.args.to_dict(),
+    )
+
+
+@bp.get("/claims/queue")
+@allow(DECIDERS)
+def queue():
+    return _queue()
+
+
+def _ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if 0 < number < 2**31:
+            ids.append(number)
+    return ids
+
+
+@bp.post("/claims/queue/approve")
+@allow(DECIDERS)
+def queue_approve():
+    """Approve the ticked claims as proposed; each is approved or refused on its own, with the reason."""
+    ids = _ids(request.form.getlist("claim_ids"))
+    if not ids:
+        outcome = {"approved": [], "refused": [], "message": "Tick the claims to approve first."}
+        if not wants_partial():
+            flash(outcome["message"], "error")
+            return redirect(safe_next(request.form.get("next"), url_for("claims.queue")), 303)
+        return toast(_queue(422, outcome), outcome["message"])
+    result = services.bulk_approve(actor=actor(), claim_ids=ids)
+    db.session.commit()
+    refused_ids = [int(i) for i in result.refused]
+    numbers = services.claim_numbers(tenant(), refused_ids)
+    outcome = {
+        "approved": result.approved,
+        "refused": [(numbers.get(int(i), f"#{i}"), reason) for i, reason in result.refused.items()],
+    }
+    message = f"Approved {len(result.approved)}" + (f"; {len(result.refused)} refused." if result.refused else ".")
+    if not wants_partial():
+        flash(message + "".join(f" {number}: {reason}" for number, reason in outcome["refused"]), "success")
+        return redirect(safe_next(request.form.get("next"), url_for("claims.queue")), 303)
+    return toast(_queue(outcome=outcome), message)
+
+
+def _overrides(form: ApproveForm) -> dict[int, tuple]:
+    found = {}
+    for entry in form.overrides:
+        line = entry.form
+        if line.amount.data is None and not (line.note.data or "").strip():
+            continue
+        try:
+            line_no = int(line.line_no.data)
+        except (TypeError, ValueError):
+            raise Invalid.field("overrides", "The form lost track of a line; reload the claim.") from None
+        found[line_no] = ("" if line.amount.data is None else line.amount.data, line.note.data or "")
+    return found
+
+
+@bp.post("/claims/<id:claim_id>/approve")
+@allow(DECIDERS)
+def claim_approve(claim_id: int):
+    form = ApproveForm()
+    return claim_action(
+        claim_id,
+        form,
+        lambda: services.approve_claim(
+            actor=actor(), claim_id=claim_id, overrides=_overrides(form), version=form.version.data
+        ),
+        "Claim {number} is {status}.",
+        "approve_form",
+    )
+
+
+@bp.post("/claims/<id:claim_id>/reject")
+@allow(DECIDERS)
+def claim_reject(claim_id: int):
+    form = RejectForm()
+    return claim_action(
+        claim_id,
+        form,
+        lambda: services.reject_claim(
+            actor=actor(), claim_id=claim_id, reason=form.reason.data or "", version=form.version.data
+        ),
+        "Claim {number} is rejected.",
+        "reject_form",
+    )
