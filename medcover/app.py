@@ -236,78 +236,13 @@ def _register_domains(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from blueprints.billing.cli import seed_demo as seed_billing
-    from blueprints.claims.cli import seed_demo as seed_claims
-    from blueprints.core.cli import seed_demo as seed_core
-    from blueprints.core.cli import users_cli
-    from blueprints.hospital.cli import seed_demo as seed_hospital
-    from blueprints.insurance.cli import seed_demo as seed_insurance
-    from blueprints.notification.cli import notifications_cli
+    """The platform's commands; each domain adds its own group and its demo seed step in its init_app."""
+    from medcover.demo import seed_demo_command
     from medcover.worker import scheduler_command, worker_command
 
-    app.cli.add_command(users_cli)
-    app.cli.add_command(notifications_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
-
-    @app.cli.command("seed-demo")
-    @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
-    @with_appcontext
-    def seed_demo_command(if_empty: bool):
-        """Load the demo world and print one login per role."""
-        started = time.perf_counter()
-        # Insurers first, so the demo insurer staff belong to the real companies.
-        insurance = seed_insurance(if_empty=if_empty)
-        insurance_seconds = time.perf_counter() - started
-        # Hospitals next: their patients carry the insurance demo's member numbers; core's staff join them.
-        hospital = seed_hospital(if_empty=if_empty)
-        hospital_seconds = time.perf_counter() - started - insurance_seconds
-        logins = seed_core(
-            if_empty=if_empty, company_ids=insurance["company_ids"], institution_ids=hospital["institution_ids"]
-        )
-        billing_started = time.perf_counter()
-        billing = seed_billing(if_empty=if_empty, institution_ids=hospital["institution_ids"])
-        billing_seconds = time.perf_counter() - billing_started
-        claims_started = time.perf_counter()
-        claims = seed_claims(if_empty=if_empty, institution_ids=hospital["institution_ids"])
-        claims_seconds = time.perf_counter() - claims_started
-        db.session.commit()
-        jobs.run_ready()
-        if insurance["created"]:
-            click.echo(
-                "Insurance: {companies} insurers, {schemes} schemes, {benefits} benefits, {members} members "
-                "({dependants} dependants), {coverages} coverages ({suspended_or_lapsed} suspended or lapsed), "
-                "{preauthorizations} pre-authorisations".format(**insurance)
-                + f" in {insurance_seconds:.1f} s."
-            )
-        if hospital["created"]:
-            click.echo(
-                "Hospitals: {institutions} hospitals, {departments} departments, {clinicians} clinicians "
-                "({staff} staff), {patients} patients ({insured} insured), {appointments} appointments "
-                "({booked} booked, {checked_in} checked in, {completed} completed, {cancelled} cancelled)".format(
-                    **hospital
-                )
-                + f" in {hospital_seconds:.1f} s."
-            )
-        if billing["created"]:
-            click.echo(
-                "Billing: {tariffs} prices, {invoices} invoices ({paid} paid, {partly_paid} paid by the patient "
-                "and waiting for the insurer, {open} open)".format(**billing)
-                + f" in {billing_seconds:.1f} s."
-            )
-        if claims["created"]:
-            click.echo(
-                "Claims: {claims} claims ({from_invoices} from invoices, {by_hand} keyed in, {admissions} admissions), "
-                "{approved} approved, {partially_approved} partially approved, {rejected} rejected, "
-                "{pending_review} pending review".format(**claims)
-                + f" in {claims_seconds:.1f} s."
-            )
-        if logins is None:
-            click.echo("Demo data already loaded.")
-            return
-        click.echo(f"Demo logins (password for all: {logins.password})")
-        for role, email in logins.emails.items():
-            click.echo(f"  {role:<16} {email}")
+    app.cli.add_command(seed_demo_command)
 
     @app.cli.group("outbox")
     def outbox_cli():

@@ -46,3 +46,8 @@ def init_app(app) -> None:
     add_panel("billing.invoice", "claims.invoice_claim", claim_views.READERS, label="Insurance claim")
     add_nav("Disputes", "claims.disputes_list", dispute_views.PAGE_READERS, order=450)
     add_nav("Reconciliation", "claims.reconciliation_start", reconciliation_views.RECONCILIATION_READERS, order=460)
+    from blueprints.claims import cli
+    from medcover.demo import add_seed
+
+    app.cli.add_command(cli.claims_cli)
+    add_seed("claims", cli.seed_step, order=50)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import click
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock
+from medcover.demo import add_seed_command
 from medcover.extensions import db
 from medcover.rbac import Role, Tenant
 
@@ -33,7 +35,6 @@ CLAIMED_SHARE = 0.8
 ADMISSIONS_PER_HOSPITAL = 3
 #: benefit of an approved pre-authorisation -> the procedure the admission bills under it
 PROCEDURES = {"IP-SURGERY": "SURG-APPENDIX", "MAT-CSECTION": "MAT-CS"}
-ISSUED = ("issued", "partially_paid", "paid")
 RESUBMISSIONS = 4
 WALK_INS_PER_HOSPITAL = 6
 #: (code, quantity, ...) of visits keyed in by hand; TELECONSULT has no tariff at either hospital (R07)
@@ -75,14 +76,7 @@ def _submit(actor, claim_id: int, day: date) -> None:
 
 
 def _insured_invoices(institution_ids) -> list[billing.InvoiceSummary]:
-    invoices = billing.invoices_query(Tenant(None, None), kind="invoice").order_by(None).subquery()
-    ids = db.session.scalars(
-        select(invoices.c.id).where(
-            invoices.c.institution_id.in_(list(institution_ids)),
-            invoices.c.status.in_(ISSUED),
-            invoices.c.insurer_part > 0,
-        )
-    )
+    ids = billing.claimable_invoice_ids(institution_ids=list(institution_ids))
     summaries = billing.invoice_summaries(ids)
     return sorted(summaries.values(), key=lambda i: (i.service_date or clock.today(), i.id))
 
@@ -271,3 +265,19 @@ def seed_demo(*, if_empty: bool, institution_ids) -> dict:
         "admissions": admissions,
         **{status.value: statuses.get(status, 0) for status in ClaimStatus},
     }
+
+
+def seed_step(world: dict, if_empty: bool) -> str | None:
+    """Claims last: from the demo invoices and keyed in, decided by the engine."""
+    institution_ids = world.get("institution_ids") or [i.id for i in hospital.institutions_of(Tenant(None, None))]
+    made = seed_demo(if_empty=if_empty, institution_ids=institution_ids)
+    if not made["created"]:
+        return None
+    return (
+        "Claims: {claims} claims ({from_invoices} from invoices, {by_hand} keyed in, {admissions} admissions), "
+        "{approved} approved, {partially_approved} partially approved, {rejected} rejected, {pending_review} "
+        "pending review".format(**made)
+    )
+
+
+claims_cli = add_seed_command(click.Group("claims", help="Claims and their decisions."), seed_step)

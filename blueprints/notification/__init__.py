@@ -27,3 +27,6 @@ def init_app(app) -> None:
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, order=920)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, order=930)
     add_nav("Jobs", "notification.jobs_page", {Role.ADMIN}, order=940)
+    from blueprints.notification.cli import notifications_cli
+
+    app.cli.add_command(notifications_cli)

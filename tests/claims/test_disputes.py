@@ -321,7 +321,7 @@ def test_a_wrong_file_on_the_form_opens_nothing(cw, client, login, uploads):
     assert response.status_code == 422
     assert "Only PDF, PNG or JPEG" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Dispute)) == 0 and _files(uploads) == []
-    assert services.get_claim(tenant_of(cw.clerk), claim.id).status.value == "partially_approved"
+    assert services.claim_row(tenant_of(cw.clerk), claim.id).status.value == "partially_approved"
 
 
 def test_the_adjudicator_resolves_on_the_page(cw, client, login):
@@ -433,7 +433,7 @@ def test_the_api_upholds_with_overrides(cw, client, api_token):
     assert done.status_code == 200, done.get_data(as_text=True)
     assert done.get_json()["claim_status"] == "approved"
     db.session.expire_all()
-    assert services.get_claim(tenant_of(cw.adjudicator), claim.id).total_approved == D("65000.00")
+    assert services.claim_row(tenant_of(cw.adjudicator), claim.id).total_approved == D("65000.00")
 
 
 def test_the_claim_page_offers_the_dispute_and_then_links_to_it(cw, client, login):

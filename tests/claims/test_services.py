@@ -87,7 +87,7 @@ def test_an_unknown_member_is_rejected_and_only_the_provider_sees_it(cw):
     assert claim.status.value == "rejected" and claim.reason_codes == ["R01"]
     assert claim.company_id is None
     with pytest.raises(NotFound):
-        services.get_claim(tenant_of(cw.adjudicator), claim.id)
+        services.claim_row(tenant_of(cw.adjudicator), claim.id)
 
 
 def test_mri_without_preauthorisation_is_rejected_r12(cw):
@@ -153,7 +153,7 @@ def test_only_the_members_insurer_decides(cw):
 def test_providers_see_only_their_own_claims(cw):
     claim = _submitted(cw, [("CONSULT", 1, "2500.00")])
     with pytest.raises(NotFound):
-        services.get_claim(tenant_of(cw.other_clerk), claim.id)
+        services.claim_row(tenant_of(cw.other_clerk), claim.id)
     assert db.session.scalars(services.claims_query(tenant_of(cw.other_clerk))).all() == []
     assert [c.id for c in db.session.scalars(services.claims_query(tenant_of(cw.adjudicator)))] == [claim.id]
     assert db.session.scalars(services.claims_query(tenant_of(cw.other_adjudicator))).all() == []
@@ -256,10 +256,10 @@ def test_usage_shows_on_cover_checks(cw):
 def test_the_insurer_sees_a_claim_only_once_it_is_submitted(cw):
     draft = _claim(cw, [("CONSULT", 1, "2500.00")])
     with pytest.raises(NotFound):
-        services.get_claim(tenant_of(cw.adjudicator), draft.id)
+        services.claim_row(tenant_of(cw.adjudicator), draft.id)
     assert db.session.scalars(services.claims_query(tenant_of(cw.adjudicator))).all() == []
     services.submit_claim(actor=cw.clerk, claim_id=draft.id)
-    assert services.get_claim(tenant_of(cw.adjudicator), draft.id).id == draft.id
+    assert services.claim_row(tenant_of(cw.adjudicator), draft.id).id == draft.id
 
 
 def test_a_draft_previewed_beside_a_submitted_duplicate_is_the_later_one(cw):

@@ -49,7 +49,7 @@ def _net(kind: str, reference_id: int, payer: str | None = None) -> Decimal:
 def _check(cw, invoice_id: int, claim_id: int) -> None:
     dispatch_pending()
     invoice = billing.invoice_summary(tenant_of(cw.clerk), invoice_id)
-    claim = claims.get_claim(tenant_of(cw.clerk), claim_id)
+    claim = claims.claim_row(tenant_of(cw.clerk), claim_id)
     db.session.refresh(claim)
     patient_net = _net("invoice", invoice_id, "patient")
     insurer_net = _net("invoice", invoice_id, "insurer") + _net("claim", claim_id)

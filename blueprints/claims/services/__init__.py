@@ -5,9 +5,9 @@ letters, reconciliation and the insurers' dashboard are modules of their own (``
 
 Other domains import this package only (``from blueprints.claims import services as claims``) and read claims as
 plain values: ``claim_summaries`` / ``claim_summary`` (``ClaimSummary``), ``payable_claims``, ``approved_claims``
-(``PayableClaim``), ``payable``, ``claim_ids_for_invoice``. ``claims_query`` and ``get_claim`` hand out a query
-and an ORM row; they stay for the payment domain until it has moved to those reads. The claims domain's own
-code reads its rows with ``claim_row``, ``items_of``, ``history_of``, ``decisions_of``."""
+(``PayableClaim``), ``payable``, ``claim_ids_for_invoice``. ``claims_query`` is the claims domain's own (its
+pages and API page it); no other domain filters on it. The claims domain's own code reads its rows with
+``claim_row``, ``items_of``, ``history_of``, ``decisions_of``."""
 
 from blueprints.claims.services import dashboard, disputes, letters, reconciliation
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
@@ -30,7 +30,6 @@ from blueprints.claims.services.reading import (
     claim_row,
     claims_query,
     decisions_of,
-    get_claim,
     history_of,
     items_of,
     next_pending,
@@ -88,7 +87,6 @@ __all__ = [
     "decides_in_background",
     "decisions_of",
     "disputes",
-    "get_claim",
     "history_of",
     "items_of",
     "letters",

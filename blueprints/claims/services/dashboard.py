@@ -200,16 +200,8 @@ def spend_by_scheme(tenant: Tenant, start: date | None = None, end: date | None 
             .group_by(Claim.scheme_id)
         )
     }
-    schemes = list(db.session.scalars(insurance.schemes_query(tenant)))
-    covers = insurance.coverages_query(tenant, status="active").order_by(None).subquery()
-    members_stmt = select(covers.c.scheme_id, func.count(func.distinct(covers.c.member_id))).group_by(
-        covers.c.scheme_id
-    )
-    if start is not None:
-        members_stmt = members_stmt.where(covers.c.end_date >= start)
-    if end is not None:
-        members_stmt = members_stmt.where(covers.c.start_date <= end)
-    members = dict(db.session.execute(members_stmt).all())
+    schemes = insurance.schemes_of(tenant)
+    members = insurance.members_per_scheme(tenant, start=start, end=end)
     rows = [
         SchemeSpend(
             scheme_id=s.id,

@@ -39,12 +39,6 @@ def claim_row(tenant: Tenant, claim_id: int) -> Claim:
     return claim
 
 
-def get_claim(tenant: Tenant, claim_id: int) -> Claim:
-    """The claim's row, for the payment domain, which reads it today (its status enum, its totals; a test
-    refreshes it). Payment moves to ``claim_summary`` / ``claim_summaries``; then this goes."""
-    return claim_row(tenant, claim_id)
-
-
 def items_by_claim(claim_ids) -> dict[int, list[ClaimItem]]:
     """The lines of many claims in one query, in line order."""
     found: dict[int, list[ClaimItem]] = {}

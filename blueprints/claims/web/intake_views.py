@@ -47,7 +47,7 @@ def _claim_input(form: ClaimForm, institution_id: int, **extra) -> services.Clai
 def _hospitals(form: ClaimForm) -> bool:
     """Platform admins choose the hospital; a hospital's staff file for their own."""
     choose = tenant().is_global
-    institutions = db.session.scalars(hospital.institutions_query(tenant())) if choose else []
+    institutions = hospital.institutions_of(tenant()) if choose else []
     form.institution_id.choices = choices([(0, "Choose a hospital…")] + [(i.id, i.name) for i in institutions])
     return choose
 

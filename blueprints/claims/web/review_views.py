@@ -21,7 +21,7 @@ from medcover.rbac import allow
 
 
 def _scheme_names() -> dict[int, str]:
-    return {s.id: f"{s.code} · {s.name}" for s in db.session.scalars(insurance.schemes_query(tenant()))}
+    return {s.id: f"{s.code} · {s.name}" for s in insurance.schemes_of(tenant())}
 
 
 def _queue_filters() -> tuple[QueueFilters, dict, dict[int, str], dict[int, str]]:

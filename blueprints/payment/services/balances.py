@@ -147,12 +147,10 @@ def _owed_on_invoice(tenant: Tenant, invoice_id: int, payer: str) -> Owed:
 
 
 def _owed_on_claim(tenant: Tenant, claim_id: int) -> Owed:
-    claim = claims.get_claim(tenant, claim_id)
+    claim = claims.claim_summary(tenant, claim_id)
     refusal = None
-    if claim.status.value not in ("approved", "partially_approved", "paid"):
-        refusal = (
-            f"Claim {claim.claim_number} is {claim.status.value.replace('_', ' ')}; only approved claims are paid."
-        )
+    if claim.status not in ("approved", "partially_approved", "paid"):
+        refusal = f"Claim {claim.claim_number} is {claim.status.replace('_', ' ')}; only approved claims are paid."
     ceiling = None
     if claim.invoice_id:
         invoice = billing.invoice_summary(Tenant(None, None), claim.invoice_id)

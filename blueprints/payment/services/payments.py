@@ -124,7 +124,7 @@ def recorded_payload(payment: Payment) -> dict:
         payload["invoice_id"] = payment.reference_id
     elif payment.kind is PaymentKind.CLAIM:
         payload["claim_id"] = payment.reference_id
-        claim = claims.get_claim(Tenant(None, None), payment.reference_id)
+        claim = claims.claim_summary(Tenant(None, None), payment.reference_id)
         if claim.invoice_id:
             payload["invoice_id"] = claim.invoice_id
     else:

@@ -164,14 +164,10 @@ def settlement_payments(settlement_id: int) -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(Payment.settlement_id == settlement_id).order_by(Payment.id)))
 
 
-def paid_claims(settlement: FinancialSettlement, claim_ids) -> dict[int, object]:
+def paid_claims(settlement: FinancialSettlement, claim_ids) -> dict[int, claims.ClaimSummary]:
     """The claims a settlement paid, by id, in one query. Read as the settlement's insurer: whoever may see the
     settlement (its provider too) sees the claims it paid."""
-    ids = {i for i in claim_ids if i}
-    if not ids:
-        return {}
-    stmt = claims.claims_query(Tenant(None, settlement.company_id))
-    return {c.id: c for c in db.session.scalars(stmt.where(stmt.selected_columns.id.in_(ids)))}
+    return claims.claim_summaries(Tenant(None, settlement.company_id), claim_ids)
 
 
 def get_settlement(tenant: Tenant, settlement_id: int) -> FinancialSettlement:

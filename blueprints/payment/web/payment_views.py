@@ -43,7 +43,7 @@ def _by_id(stmt, ids) -> dict[int, object]:
 
 
 def _claims_by_id(tenant: Tenant, ids) -> dict[int, object]:
-    return _by_id(claims.claims_query(tenant), ids)
+    return claims.claim_summaries(tenant, ids)
 
 
 def _paid_for(payments) -> dict[int, Paid]:

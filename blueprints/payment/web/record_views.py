@@ -17,7 +17,6 @@ from blueprints.payment.web.forms import DETAIL_FIELD, KIND_LABELS, PAYERS, Reco
 from blueprints.payment.web.page_base import CASHIERS, finished
 from medcover import pages
 from medcover.errors import NotFound
-from medcover.extensions import db
 from medcover.pages import render, submit
 from medcover.rbac import Tenant, allow
 
@@ -56,15 +55,6 @@ def _invoices_numbered(tenant: Tenant, q: str) -> list:
     return billing.invoices_to_pay(tenant, number=q, limit=CANDIDATES)
 
 
-def _claims_waiting(tenant: Tenant, status: str, text: str) -> list:
-    """Claims of one status, oldest first, by claim number prefix or member number, through claims' query."""
-    stmt = claims.claims_query(tenant, status=status, sort="age")
-    cols = stmt.selected_columns
-    if text:
-        stmt = stmt.where(cols.claim_number.startswith(text, autoescape=True) | (cols.member_number == text))
-    return db.session.scalars(stmt.limit(CANDIDATES)).all()
-
-
 def _candidates(kind: str, q: str) -> tuple[list[Candidate], str]:
     """Invoices by number, approved claims by number or member, a member's coverages: what may be paid."""
     tenant = pages.tenant()
@@ -79,21 +69,16 @@ def _candidates(kind: str, q: str) -> tuple[list[Candidate], str]:
             found.append(Candidate(row.id, row.number, f"{who} · {status} · balance {row.balance:,.2f}"))
         return found, "" if found or not q else f"No invoice numbered {q}… here."
     if kind == PaymentKind.CLAIM.value:
-        found = []
-        text = q.strip().upper()
-        for status in ("approved", "partially_approved"):
-            for row in _claims_waiting(tenant, status, text):
-                found.append(
-                    Candidate(
-                        row.id,
-                        row.claim_number,
-                        f"member {row.member_number} · {status.replace('_', ' ')} "
-                        f"· approved {row.total_approved:,.2f}, paid {row.total_paid:,.2f}",
-                    )
-                )
-        return found[:CANDIDATES], "" if found else "No approved claim waits for payment" + (
-            f" matching {q}." if q else "."
-        )
+        found = [
+            Candidate(
+                row.id,
+                row.claim_number,
+                f"member {row.member_number} · {row.status.replace('_', ' ')} "
+                f"· approved {row.total_approved:,.2f}, paid {row.total_paid:,.2f}",
+            )
+            for row in claims.payable_claims(tenant, search=q, limit=CANDIDATES)
+        ]
+        return found, "" if found else "No approved claim waits for payment" + (f" matching {q}." if q else ".")
     if not q:
         return [], "Enter the member number."
     try:

@@ -32,7 +32,6 @@ MAX_DAYS = 366
 #: the claims a run looks at: every one filed (a draft is not yet a claim; a void one never was)
 FILED = tuple(set(ClaimStatus) - {ClaimStatus.DRAFT, ClaimStatus.VOID})
 #: the invoices a run looks at: issued ones (billing's statuses)
-ISSUED = ("issued", "partially_paid", "paid")
 EVERYONE = Tenant(None, None)
 
 
@@ -202,23 +201,12 @@ def run_reconciliation(
 
 
 def _insured_invoice_ids(params: Parameters) -> list[int]:
-    """The provider's issued invoices with an insurer part and a service date in the period (billing's query,
-    narrowed on its columns: claims never imports billing's tables)."""
-    invoices = (
-        billing.invoices_query(
-            EVERYONE, institution_id=params.institution_id, company_id=params.company_id, kind="invoice"
-        )
-        .order_by(None)
-        .subquery()
-    )
-    return list(
-        db.session.scalars(
-            select(invoices.c.id).where(
-                invoices.c.status.in_(ISSUED),
-                invoices.c.insurer_part > 0,
-                invoices.c.service_date.between(params.period_start, params.period_end),
-            )
-        )
+    """The provider's issued invoices with an insurer part and a service date in the period, as billing says."""
+    return billing.claimable_invoice_ids(
+        institution_ids=[params.institution_id],
+        company_id=params.company_id,
+        served_from=params.period_start,
+        served_to=params.period_end,
     )
 
 
