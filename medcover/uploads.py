@@ -11,10 +11,14 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask import Response, current_app, send_file
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
+from medcover.dbtypes import UtcDateTime, utcnow
 from medcover.errors import Invalid, NotFound
 
 FILENAME_CHARS = 120
@@ -36,6 +40,21 @@ class StoredFile:
     content_type: str
     size_bytes: int
     sha256: str
+
+
+class StoredFileColumns:
+    """The columns of an attachment row (mixed into a domain's table): what ``store`` kept and who sent it."""
+
+    #: the uploader's file name, cleaned, for display and download only; never used as a path
+    filename: Mapped[str] = mapped_column(String(120))
+    #: random name in UPLOAD_DIR; never derived from the upload
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    #: the type sniffed from the content, not the browser's word
+    content_type: Mapped[str] = mapped_column(String(80))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 def clean_filename(name) -> str:

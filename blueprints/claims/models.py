@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from medcover.dbtypes import MONEY, UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
+from medcover.uploads import StoredFileColumns
 
 
 class ClaimStatus(enum.StrEnum):
@@ -235,20 +236,11 @@ class Dispute(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class DisputeAttachment(db.Model):
+class DisputeAttachment(StoredFileColumns, db.Model):
     __tablename__ = "dispute_attachments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
-    #: the uploader's file name, cleaned; shown, never used as a path
-    filename: Mapped[str] = mapped_column(String(120))
-    #: a generated name under the instance folder
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(80))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
-    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ReconciliationRecord(db.Model):

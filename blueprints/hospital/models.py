@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from medcover.dbtypes import UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
+from medcover.uploads import StoredFileColumns
 
 #: search keys compare byte-wise on PostgreSQL so that a prefix range uses the b-tree index
 SEARCH_KEY = String(80).with_variant(String(80, collation="C"), "postgresql")
@@ -182,7 +183,7 @@ class MedicalRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class RecordAttachment(db.Model):
+class RecordAttachment(StoredFileColumns, db.Model):
     """A file on a record, stored outside the web root under a generated name."""
 
     __tablename__ = "medical_record_attachments"
@@ -190,15 +191,6 @@ class RecordAttachment(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("medical_records.id", ondelete="CASCADE"), index=True)
-    #: the uploader's file name, cleaned, for display and download only
-    filename: Mapped[str] = mapped_column(String(120))
-    #: random name in UPLOAD_DIR; never derived from the upload
-    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(80))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
-    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ClinicalOrder(db.Model):
