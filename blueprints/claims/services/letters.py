@@ -1,7 +1,7 @@
 """Claim decision letters (explanations of benefits): one decided claim as an A4 PDF, written for the member
 or for the provider, with every line's amounts and the reasons in words.
 
-Printed like invoices (``blueprints.billing.printing``): an autoescaped template laid out by
+Printed like invoices (``blueprints.billing.services.printing``): an autoescaped template laid out by
 ``medcover.pdf``, whose fetcher serves nothing but the app's static files. A letter reads a fixed number
 of rows however many lines the claim has (the tariff descriptions come in one batch).
 
