@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
@@ -21,6 +22,7 @@ from medcover import api, jobs, logs, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
+from medcover.integrity import domain_error_for
 from medcover.money import format_money
 from medcover.navigation import has_panels, nav_for, panels_for
 from medcover.rbac import access_of
@@ -156,6 +158,13 @@ def _install_error_handlers(app: Flask) -> None:
         if _is_api():
             return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
         return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError):
+        # A constraint held where a service's own check was raced past (or missing): say which field, not 500.
+        error = domain_error_for(exc)
+        log.warning("integrity error answered %s on %s", error.status, ", ".join(error.errors) or "the request")
+        return _domain_error(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
