@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
 
-from medcover.errors import Invalid, NotFound
+from medcover.errors import DomainError, Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
 from medcover.paging import fetch_page
 from medcover.ratelimit import client_address, client_key
@@ -73,6 +73,30 @@ def register_token_authenticator(fn: Callable[[str], Any]) -> None:
         _authenticators.append(fn)
 
 
+#: deeper JSON than this is refused before anything parses it (Python's parser would recurse out of stack)
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:\\.|[^"\\])*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (strings, which may hold brackets, left out)."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b'""', raw).translate(None, _NOT_BRACKETS):
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _refuse_deep_json():
+    if request.mimetype.endswith("json") and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+        return problem(400, "Bad Request", f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return None
+
+
 def _authenticate() -> None:
     from flask_login import AnonymousUserMixin
 
@@ -87,6 +111,7 @@ def _authenticate() -> None:
 def api_blueprint(name: str, import_name: str) -> Blueprint:
     """A domain's JSON blueprint under /api/v1: bearer auth, no CSRF (no cookies), rate limited."""
     bp = Blueprint(name, import_name, url_prefix=PREFIX)
+    bp.before_request(_refuse_deep_json)
     bp.before_request(_authenticate)
     csrf.exempt(bp)
     limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
@@ -126,6 +151,8 @@ def parse(model: type[T], data: Any = None) -> T:
         raw = request.get_data(cache=True)
         try:
             data = json.loads(raw or b"null", parse_float=Decimal)
+        except RecursionError:
+            raise DomainError("The JSON body is nested too deeply.", {"body": ["Nested too deeply."]}) from None
         except (ValueError, UnicodeDecodeError):
             raise Invalid("The body is not valid JSON.", {"body": ["Not valid JSON."]}) from None
     if not isinstance(data, dict):

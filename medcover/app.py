@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import click
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask.cli import with_appcontext
 from flask_login import current_user
 from sqlalchemy import event
@@ -176,6 +176,9 @@ def _install_error_handlers(app: Flask) -> None:
                 headers["Allow"] = ", ".join(exc.valid_methods)
             detail = exc.description if exc.code not in (500,) else ""
             return api.problem(exc.code or 500, exc.name, detail or exc.name, headers=headers)
+        if request.path.startswith(f"{app.static_url_path}/"):
+            # A missing asset: no page (its layout needs a session that static requests do not open).
+            return Response(exc.name, status=exc.code, mimetype="text/plain")
         if exc.code in (400, 401, 403, 404, 405, 413, 429):
             response = render_template(
                 "errors/error.html", status=exc.code, title=exc.name, detail=_page_detail(exc.code)

@@ -1,6 +1,7 @@
-"""Response security headers: a strict CSP (no inline script or style), no sniffing, no framing."""
+"""Response security headers: a strict CSP (no inline script or style), no sniffing, no framing, and nothing
+but the static files kept by a browser or a proxy."""
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = "; ".join(
     [
@@ -30,6 +31,8 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html" or "Set-Cookie" in headers:
+        # Pages, JSON, CSV and PDF may all carry patient data: no cache keeps any of them. Only the static files
+        # (css, js, icons) may be cached, and they say so themselves.
+        if request.endpoint != "static":
             headers.setdefault("Cache-Control", "no-store")
         return response
