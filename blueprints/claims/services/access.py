@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from blueprints.claims.models import Claim
+from sqlalchemy import select
+
+from blueprints.claims.models import Claim, ClaimStatus, ClaimStatusChange
 from blueprints.claims.services.reading import claim_row
 from blueprints.hospital import services as hospital
 from medcover.errors import Forbidden
+from medcover.extensions import db
 from medcover.rbac import Role, tenant_of
 
 #: provider roles that file claims; insurer roles that decide them
@@ -25,4 +28,18 @@ def for_decider(actor, claim_id: int) -> Claim:
     tenant = tenant_of(actor)
     if actor.role not in DECIDERS or tenant.institution_id is not None:
         raise Forbidden("Claims are decided by the insurer's adjudicators.")
+    refuse_own(actor, claim)
     return claim
+
+
+def refuse_own(actor, claim: Claim) -> None:
+    """Segregation of duties (ADJUDICATION.md): nobody decides a claim they created or submitted, whatever their
+    role, a platform administrator included."""
+    submitted_by = db.session.scalar(
+        select(ClaimStatusChange.by_id)
+        .where(ClaimStatusChange.claim_id == claim.id, ClaimStatusChange.to_status == ClaimStatus.SUBMITTED.value)
+        .order_by(ClaimStatusChange.id.desc())
+        .limit(1)
+    )
+    if actor.id in (claim.created_by_id, submitted_by):
+        raise Forbidden(f"You created or submitted claim {claim.claim_number}; another adjudicator decides it.")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import update
 
 from blueprints.claims.models import ClaimStatus, Dispute, DisputeStatus
+from blueprints.claims.services.access import refuse_own
 from blueprints.claims.services.decisions import record_decision
 from blueprints.claims.services.disputes.raising import (
     RESOLVERS,
@@ -75,6 +76,7 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
     if dispute.status is not DisputeStatus.OPEN:
         raise Conflict(f"Dispute #{dispute.id} is already {dispute.status.value}.")
     claim = claim_row(tenant, dispute.claim_id)
+    refuse_own(actor, claim)
     if claim.status is not ClaimStatus.DISPUTED:
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}, not disputed.")
     note = f"dispute #{dispute.id} {target.value}: {' '.join(resolution.split())}"[:500]
