@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, jobs, logs, security, urls
+from medcover import api, jobs, logs, outage, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -70,6 +70,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logs.configure(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
 
+    outage.init_app(app)  # before the engine is made: its time-outs
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

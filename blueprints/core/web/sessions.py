@@ -16,7 +16,7 @@ from werkzeug.datastructures import CallbackDict
 
 from blueprints.core.models import UserSession
 from blueprints.core.services import token_hash
-from medcover import clock
+from medcover import clock, outage
 from medcover.api import PREFIX
 from medcover.context import current_origin
 from medcover.extensions import db
@@ -51,7 +51,11 @@ class ServerSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 100:
             return ServerSession()
-        row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+        try:
+            row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+        except outage.OUTAGES as exc:
+            outage.mark_unavailable(exc)
+            return ServerSession()  # a visitor's, never saved: there is nowhere to save it
         if row is None:
             return ServerSession()
         if not self._alive(app, row):
@@ -66,7 +70,7 @@ class ServerSessionInterface(SessionInterface):
         return now - row.last_seen_at <= app.config["SESSION_IDLE_TIMEOUT"]
 
     def save_session(self, app: Flask, session, response: Response) -> None:
-        if not isinstance(session, ServerSession):
+        if not isinstance(session, ServerSession) or g.get("database_unavailable"):
             return
         now = clock.now()
         row = db.session.get(UserSession, session.row_id) if session.row_id else None
