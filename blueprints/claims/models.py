@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,6 +89,14 @@ class Claim(db.Model):
         Index("ix_claims_company_status", "company_id", "status", "submitted_at"),
         Index("ix_claims_institution_status", "institution_id", "status"),
         Index("ix_claims_member_date", "member_number", "service_date"),
+        #: one claim per invoice: a voided claim makes room for its replacement
+        Index(
+            "uq_claims_one_per_invoice",
+            "invoice_id",
+            unique=True,
+            sqlite_where=text("invoice_id IS NOT NULL AND status != 'void'"),
+            postgresql_where=text("invoice_id IS NOT NULL AND status != 'void'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.billing import services as billing
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus, ClaimStatusChange
@@ -99,10 +100,12 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
         raise Invalid.field("service_date", "The service date cannot be in the future.")
     items = _items(values.items)
     cover = insurance.member_covers([number]).get(number)
+    invoice = None
     if values.invoice_id:
         invoice = billing.invoice_summary(tenant_of(actor), values.invoice_id)
         if invoice.institution_id != values.institution_id:
             raise Invalid.field("invoice_id", "That invoice belongs to another provider.")
+        _refuse_second_claim(invoice)
     claim = Claim(
         institution_id=values.institution_id,
         company_id=cover.company_id if cover else None,
@@ -120,8 +123,14 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
         created_at=clock.now(),
         version=1,
     )
-    db.session.add(claim)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except IntegrityError:
+        if invoice is not None:  # another request claimed the invoice a moment ago: name its claim
+            _refuse_second_claim(invoice)
+        raise
     claim.claim_number = _claim_number(claim)
     db.session.add_all([ClaimItem(claim_id=claim.id, **item) for item in items])
     db.session.add(
@@ -140,11 +149,7 @@ def claim_from_invoice(*, actor, invoice_id: int) -> Claim:
         raise Conflict(f"Invoice {invoice.number or 'draft'} is {invoice.status}; claim issued invoices only.")
     if not invoice.member_number or invoice.insurer_part <= 0:
         raise Conflict("This invoice has no insurer part to claim.")
-    existing = db.session.scalar(
-        select(Claim.claim_number).where(Claim.invoice_id == invoice.id, Claim.status != ClaimStatus.VOID)
-    )
-    if existing:
-        raise Conflict(f"Invoice {invoice.number} is already claimed as {existing}.")
+    _refuse_second_claim(invoice)
     lines = [line for line in invoice.lines if line.insurer_amount > 0]
     return create_claim(
         actor=actor,
@@ -157,6 +162,16 @@ def claim_from_invoice(*, actor, invoice_id: int) -> Claim:
             patient_id=invoice.patient_id,
         ),
     )
+
+
+def _refuse_second_claim(invoice) -> None:
+    """One claim per invoice (the database's unique index holds it too); a voided one makes room."""
+    existing = db.session.scalar(
+        select(Claim.claim_number).where(Claim.invoice_id == invoice.id, Claim.status != ClaimStatus.VOID)
+    )
+    if existing:
+        message = f"Invoice {invoice.number} is already claimed as {existing}."
+        raise Conflict(message, {"invoice_id": [message]})
 
 
 def draft_for_write(actor, claim_id: int) -> Claim:
