@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 from flask import template_rendered
 
-from medcover import clock
+from medcover import clock, work
 from medcover.extensions import db
-from medcover.rbac import Role
+from medcover.rbac import Role, Tenant
+from medcover.work import HOSPITAL, INSURER
 from tests import bulk
 from tests.factories import (
     add_benefit,
@@ -290,12 +291,89 @@ def test_the_admin_is_told_when_jobs_run_inline_and_none_can_be_kept_as_failed(c
     assert "jobs run inside the web process" in card.text
 
 
-def test_a_card_never_leads_to_a_page_its_reader_may_not_open(client, login_as, hw):
-    for who in ROLES:
-        client.delete_cookie("medcover_session")
-        sign_in_as(login_as, hw, who)
-        for key, card in cards(page(client.get("/"))).items():
-            assert client.get(card.link).status_code == 200, (who, key)
+# --- the registry ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """An empty registry for the test (the domains' own entries come back afterwards)."""
+    monkeypatch.setattr(work, "_items", [])
+    monkeypatch.setattr(work, "_sources", {})
+    return work
+
+
+class Person:
+    is_authenticated = True
+
+    def __init__(self, role, institution_id=None, company_id=None):
+        self.role, self.institution_id, self.company_id = role, institution_id, company_id
+
+
+def test_a_person_gets_the_items_of_their_role_and_side_whose_list_they_may_open(app, registry):
+    registry.add_work_counts("billing", lambda tenant, keys: {})
+    registry.add_work("billing", "drafts", "Drafts", roles={Role.BILLING_CLERK}, endpoint="billing.invoices")
+    registry.add_work(
+        "billing", "mine", "Hospital only", roles={Role.BILLING_CLERK}, endpoint="billing.invoices", sides={HOSPITAL}
+    )
+    registry.add_work(
+        "billing", "theirs", "Insurer only", roles={Role.BILLING_CLERK}, endpoint="billing.invoices", sides={INSURER}
+    )
+    # the users page is the administrators': a clerk's card to it would be a 403
+    registry.add_work("billing", "users", "Users", roles={Role.BILLING_CLERK}, endpoint="core.users")
+    registry.add_work("billing", "for_others", "Others", roles={Role.ADJUDICATOR}, endpoint="claims.queue")
+    registry.add_work("nobody", "orphan", "No count read", roles={Role.BILLING_CLERK}, endpoint="billing.invoices")
+    with app.test_request_context():
+        clerk = [item.key for item in registry.work_for(Person(Role.BILLING_CLERK, institution_id=1))]
+        insurer_side = [item.key for item in registry.work_for(Person(Role.BILLING_CLERK, company_id=1))]
+    assert clerk == ["drafts", "mine"]
+    assert insurer_side == ["drafts", "theirs"]
+
+
+def test_each_domain_is_asked_once_for_the_keys_the_person_needs(app, registry):
+    asked = []
+
+    def billing(tenant, keys):
+        asked.append(("billing", tenant, keys))
+        return {"drafts": 3, "overdue": work.Waiting(2, oldest=clock.today())}
+
+    def claims(tenant, keys):
+        asked.append(("claims", tenant, keys))
+        return {}
+
+    registry.add_work_counts("billing", billing)
+    registry.add_work_counts("claims", claims)
+    clerks = {Role.BILLING_CLERK}
+    registry.add_work("billing", "drafts", "Drafts", roles=clerks, endpoint="billing.invoices", order=2)
+    registry.add_work("billing", "overdue", "Overdue", roles=clerks, endpoint="billing.invoices", order=1)
+    registry.add_work("billing", "adjudicators", "Not a clerk's", roles={Role.ADJUDICATOR}, endpoint="claims.queue")
+    registry.add_work(
+        "claims", "drafts", "Draft claims", roles=clerks, endpoint="claims.claims", params={"status": "x"}
+    )
+    with app.test_request_context():
+        shown = registry.waiting_for(Person(Role.BILLING_CLERK, institution_id=7))
+    assert [(card.item.label, card.waiting.count, card.url) for card in shown] == [
+        ("Overdue", 2, "/billing/invoices"),
+        ("Drafts", 3, "/billing/invoices"),
+        ("Draft claims", 0, "/claims?status=x"),  # a count the domain did not give is nothing waiting
+    ]
+    tenant = Tenant(institution_id=7, company_id=None)
+    assert asked == [("billing", tenant, {"drafts", "overdue"}), ("claims", tenant, {"drafts"})]
+
+
+def test_an_item_is_registered_once_and_its_side_must_be_known(registry):
+    for _ in range(2):
+        registry.add_work("billing", "drafts", "Drafts", roles={Role.BILLING_CLERK}, endpoint="billing.invoices")
+    assert len(registry._items) == 1
+    with pytest.raises(ValueError, match="unknown sides"):
+        registry.add_work("billing", "x", "X", roles={Role.ADMIN}, endpoint="billing.invoices", sides={"hospitals"})
+
+
+def test_nobody_signed_in_has_no_work(app, registry):
+    class Anonymous:
+        is_authenticated = False
+
+    with app.test_request_context():
+        assert registry.work_for(Anonymous()) == []
 
 
 # --- bounded queries -----------------------------------------------------------------------------
