@@ -76,7 +76,7 @@ def _add_work(services) -> None:
         "claims",
         "disputes_to_resolve",
         "Disputes to resolve",
-        hint="Raised against your decisions, waiting to be upheld or dismissed",
+        hint="Raised against decisions on your members' claims, waiting to be upheld or dismissed",
         roles={Role.ADJUDICATOR},
         sides={INSURER},
         endpoint="claims.disputes_list",
