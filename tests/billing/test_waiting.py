@@ -189,9 +189,8 @@ def test_the_charges_list_says_whether_nothing_waits_or_the_filter_hides_it(clie
 def test_the_charges_list_pages_and_its_total_is_the_homes_count(client, world, clerk):
     bulk.charges(60, patient=world.self_pay)
     db.session.commit()
-    first = html(client.get("/billing/charges"))
-    assert first.count('<tr id="charge-') == 50
-    assert "60" in first.split('class="pager"', 1)[1]
+    assert html(client.get("/billing/charges")).count('<tr id="charge-') == 50
+    assert html(client.get("/billing/charges?status=unbilled&page=2")).count('<tr id="charge-') == 10
     assert services.work_waiting(hospital_of(world), {"unbilled_charges"}) == {"unbilled_charges": 60}
 
 

@@ -243,10 +243,11 @@ def test_each_role_sees_its_own_work_counted_and_linked_to_the_list_it_counted(c
 def test_the_home_is_not_a_second_copy_of_the_navigation(client, login_as, hw):
     sign_in_as(login_as, hw, "billing clerk")
     body = page(client.get("/"))
-    main = body.split('<main id="main">', 1)[1]
-    assert 'class="tile"' not in main
+    home = body.split('<section class="home">', 1)[1].split("</section>", 1)[0]
+    assert 'class="tile"' not in home
     for nav_only in ("/billing/tariffs", "/billing/receivables", "/hospital/patients", "/auth/profile"):
-        assert f'href="{nav_only}"' not in main
+        assert f'href="{nav_only}"' not in home
+    assert home.count("<a ") == len(EXPECTED["billing clerk"])  # one link per count, nothing else
 
 
 def test_nothing_waiting_is_said_plainly_and_the_card_stays(client, login_as, hw):
