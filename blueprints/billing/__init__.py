@@ -19,6 +19,7 @@ def init_app(app) -> None:
     from blueprints.billing import services
     from blueprints.billing.web import (  # noqa: F401 - registers routes
         access,
+        charge_views,
         invoice_api,
         invoice_views,
         issuing_api,
@@ -34,6 +35,7 @@ def init_app(app) -> None:
     )
 
     _subscribe(services)
+    _add_work(services)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from medcover.navigation import add_nav, add_panel
@@ -56,3 +58,45 @@ def _subscribe(services) -> None:
     subscribe("charge.created")(services.record_charge)
     subscribe("payment.recorded")(services.record_payment_event)
     subscribe("refund.recorded")(services.record_refund_event)
+
+
+def _add_work(services) -> None:
+    """The home page's counts: charges to bill and invoices to issue or chase, at the person's hospital."""
+    from medcover.rbac import Role
+    from medcover.work import HOSPITAL, add_work, add_work_counts
+
+    add_work_counts("billing", services.work_waiting)
+    clerks = {Role.BILLING_CLERK}
+    add_work(
+        "billing",
+        "unbilled_charges",
+        "Charges not yet billed",
+        hint="Services done for patients, waiting for an invoice",
+        roles=clerks,
+        sides={HOSPITAL},
+        endpoint="billing.charges",
+        params={"status": "unbilled"},
+        order=300,
+    )
+    add_work(
+        "billing",
+        "draft_invoices",
+        "Draft invoices",
+        hint="Not yet issued to the patient or insurer",
+        roles=clerks,
+        sides={HOSPITAL},
+        endpoint="billing.invoices",
+        params={"status": "draft"},
+        order=310,
+    )
+    add_work(
+        "billing",
+        "overdue_invoices",
+        "Overdue invoices",
+        hint="Issued, with a balance still owed after the due date",
+        roles=clerks | {Role.FINANCE_OFFICER},
+        sides={HOSPITAL},
+        endpoint="billing.invoices",
+        params={"status": "overdue"},
+        order=320,
+    )

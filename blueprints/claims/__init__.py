@@ -36,6 +36,7 @@ def init_app(app) -> None:
     from medcover.navigation import add_nav, add_panel
 
     services.register()
+    _add_work(services)
     subscribe("payment.recorded")(services.record_payment_event)
     subscribe("refund.recorded")(services.record_refund_event)
     app.register_blueprint(bp)
@@ -51,3 +52,67 @@ def init_app(app) -> None:
 
     app.cli.add_command(cli.claims_cli)
     add_seed("claims", cli.seed_step, order=50)
+
+
+def _add_work(services) -> None:
+    """The home page's counts: the insurer's claims to review, disputes to resolve and claims to pay; the
+    provider's drafts not yet sent and its disputes still open."""
+    from medcover.rbac import Role
+    from medcover.work import HOSPITAL, INSURER, add_work, add_work_counts
+
+    add_work_counts("claims", services.work_waiting)
+    add_work(
+        "claims",
+        "claims_to_review",
+        "Claims waiting for review",
+        hint="Sent to a person by the scheme's rules; the oldest comes first in the work queue",
+        roles={Role.ADJUDICATOR},
+        sides={INSURER},
+        endpoint="claims.queue",
+        params={"sort": "age"},
+        order=400,
+    )
+    add_work(
+        "claims",
+        "disputes_to_resolve",
+        "Disputes to resolve",
+        hint="Raised against decisions on your members' claims, waiting to be upheld or dismissed",
+        roles={Role.ADJUDICATOR},
+        sides={INSURER},
+        endpoint="claims.disputes_list",
+        params={"status": "open"},
+        order=410,
+    )
+    add_work(
+        "claims",
+        "claims_to_pay",
+        "Approved claims to pay",
+        hint="Approved in full or in part, not yet paid",
+        roles={Role.FINANCE_OFFICER},
+        sides={INSURER},
+        endpoint="claims.claims",
+        params={"status": services.TO_PAY},
+        order=500,
+    )
+    add_work(
+        "claims",
+        "draft_claims",
+        "Draft claims",
+        hint="Started and not yet sent to the insurer",
+        roles={Role.BILLING_CLERK},
+        sides={HOSPITAL},
+        endpoint="claims.claims",
+        params={"status": "draft"},
+        order=330,
+    )
+    add_work(
+        "claims",
+        "disputes_open",
+        "Open disputes",
+        hint="Your hospital's disputes waiting for the insurer's answer",
+        roles={Role.BILLING_CLERK},
+        sides={HOSPITAL},
+        endpoint="claims.disputes_list",
+        params={"status": "open"},
+        order=340,
+    )

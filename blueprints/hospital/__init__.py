@@ -34,6 +34,7 @@ def init_app(app) -> None:
 
     tenants.register("institution", names=services.institution_names, resolver=services.institution_id_for_code)
     jobs.every(3600, "blueprints.hospital.jobs:send_appointment_reminders", queue="notifications")
+    _add_work(services)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
 
@@ -52,3 +53,32 @@ def init_app(app) -> None:
 
     app.cli.add_command(cli.hospital_cli)
     add_seed("hospital", cli.seed_step, order=20)
+
+
+def _add_work(services) -> None:
+    """The home page's counts: the front desk's day (the appointments page shows today unless told)."""
+    from medcover.rbac import Role
+    from medcover.work import HOSPITAL, add_work, add_work_counts
+
+    add_work_counts("hospital", services.work_waiting)
+    add_work(
+        "hospital",
+        "appointments_today",
+        "Appointments today",
+        hint="Every appointment booked for today, by clinician",
+        roles={Role.RECEPTIONIST},
+        sides={HOSPITAL},
+        endpoint="hospital.appointments",
+        order=100,
+    )
+    add_work(
+        "hospital",
+        "still_to_arrive",
+        "Still to arrive today",
+        hint="Booked for today and not yet checked in",
+        roles={Role.RECEPTIONIST},
+        sides={HOSPITAL},
+        endpoint="hospital.appointments",
+        params={"status": "booked"},
+        order=110,
+    )

@@ -19,6 +19,7 @@ def init_app(app) -> None:
     from medcover import tenants
 
     tenants.register("company", names=services.company_names, resolver=services.company_id_for_code)
+    _add_work(services)
     # Importing the route modules registers their routes on the blueprints.
     from blueprints.insurance.web import (  # noqa: F401
         catalogue_api,
@@ -51,3 +52,33 @@ def init_app(app) -> None:
 
     app.cli.add_command(cli.insurance_cli)
     add_seed("insurance", cli.seed_step, order=10)
+
+
+def _add_work(services) -> None:
+    """The home page's counts: pre-authorisations asked for and not yet decided (each side sees its own)."""
+    from medcover.rbac import Role
+    from medcover.work import HOSPITAL, INSURER, add_work, add_work_counts
+
+    add_work_counts("insurance", services.work_waiting)
+    add_work(
+        "insurance",
+        "preauths_to_decide",
+        "Pre-authorisations to decide",
+        hint="Asked for by hospitals, waiting for your decision",
+        roles={Role.ADJUDICATOR},
+        sides={INSURER},
+        endpoint="insurance.preauthorizations",
+        params={"status": "requested"},
+        order=420,
+    )
+    add_work(
+        "insurance",
+        "preauths_waiting",
+        "Pre-authorisations awaiting the insurer",
+        hint="Your hospital's requests not yet decided",
+        roles={Role.RECEPTIONIST},
+        sides={HOSPITAL},
+        endpoint="insurance.preauthorizations",
+        params={"status": "requested"},
+        order=120,
+    )

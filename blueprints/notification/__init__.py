@@ -24,9 +24,38 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications")
+    _add_work()
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, order=920)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, order=930)
     add_nav("Jobs", "notification.jobs_page", {Role.ADMIN}, order=940)
     from blueprints.notification.cli import notifications_cli
 
     app.cli.add_command(notifications_cli)
+
+
+def _add_work() -> None:
+    """The home page's counts for administrators: what the background work could not finish."""
+    from blueprints.notification import services
+    from medcover.rbac import Role
+    from medcover.work import add_work, add_work_counts
+
+    add_work_counts("notification", services.work_waiting)
+    add_work(
+        "notification",
+        "failed_jobs",
+        "Failed jobs",
+        hint="Background jobs that stopped with an error; retry them from the jobs page",
+        roles={Role.ADMIN},
+        endpoint="notification.jobs_page",
+        order=900,
+    )
+    add_work(
+        "notification",
+        "undelivered_notifications",
+        "Notifications not delivered",
+        hint="Out of attempts; check the address and send them again",
+        roles={Role.ADMIN},
+        endpoint="notification.deliveries",
+        params={"status": "dead"},
+        order=910,
+    )

@@ -34,6 +34,7 @@ def init_app(app) -> None:
     from medcover import idempotency, jobs  # noqa: F401 - idempotency: its table is the API's
 
     jobs.every(3600, "medcover.idempotency:purge")
+    _add_work()
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from medcover.navigation import add_nav, add_panel
@@ -44,3 +45,22 @@ def init_app(app) -> None:
     add_nav("Agents", "payment.agents", AGENT_READERS, order=530)
     add_nav("Payment methods", "payment.methods", READERS, order=540)
     add_panel("billing.invoice", "payment.invoice_payments", READERS, label="Payments")
+
+
+def _add_work() -> None:
+    """The home page's count: refunds above the threshold wait for a second finance officer."""
+    from blueprints.payment import services
+    from medcover.rbac import Role
+    from medcover.work import add_work, add_work_counts
+
+    add_work_counts("payment", services.work_waiting)
+    add_work(
+        "payment",
+        "refunds_to_approve",
+        "Refunds to approve",
+        hint="Asked for above the approval threshold; another finance officer approves or rejects",
+        roles={Role.FINANCE_OFFICER},
+        endpoint="payment.refunds",
+        params={"status": "pending_approval"},
+        order=510,
+    )

@@ -5,7 +5,7 @@ CSV import), ``items`` (charges waiting to be billed), ``drafts`` (draft invoice
 (the payer split and totals), ``issuing`` (gap-free numbers, status transitions), ``credits`` (voids and
 credit notes), ``balances`` (money from payment events), ``invoices`` (reading invoices), ``summaries`` (plain
 values and purpose-named reads for other domains), ``receivables`` (aging), ``printing`` and
-``print_batches`` (PDFs). Other domains import only the names below.
+``print_batches`` (PDFs), ``waiting`` (the home page's counts). Other domains import only the names below.
 """
 
 from blueprints.billing.services.access import API_WRITERS, WRITERS, institution_for_write, may_write
@@ -22,6 +22,7 @@ from blueprints.billing.services.drafts import (
 )
 from blueprints.billing.services.invoices import (
     OPEN,
+    OVERDUE,
     get_invoice,
     invoices_by_id,
     invoices_query,
@@ -78,6 +79,7 @@ from blueprints.billing.services.tariffs import (
     tariff_prices,
     tariffs_query,
 )
+from blueprints.billing.services.waiting import work_waiting
 
 __all__ = [
     "API_WRITERS",
@@ -91,6 +93,7 @@ __all__ = [
     "MAX_LINES",
     "MAX_QUANTITY",
     "OPEN",
+    "OVERDUE",
     "WRITERS",
     "AgingReport",
     "AgingRow",
@@ -152,4 +155,5 @@ __all__ = [
     "update_line",
     "update_settings",
     "void_invoice",
+    "work_waiting",
 ]

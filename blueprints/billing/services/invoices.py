@@ -9,11 +9,19 @@ from sqlalchemy import select
 
 from blueprints.billing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, PaymentTransaction
 from blueprints.core import services as core
+from medcover import clock
 from medcover.errors import NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, ensure_owned, scope
 
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+#: not a status of its own: an open invoice with a balance after its due date (the list's filter and the home's count)
+OVERDUE = "overdue"
+
+
+def overdue(today: date):
+    """Issued (or partly paid) invoices that still owe something after their due date, on the site's business day."""
+    return Invoice.status.in_(OPEN) & (Invoice.balance > 0) & (Invoice.due_on < today)
 
 
 def _insurer_only(tenant: Tenant) -> bool:
@@ -62,6 +70,8 @@ def invoices_query(
         stmt = stmt.where(Invoice.number.is_not(None))
     if status in {s.value for s in InvoiceStatus}:
         stmt = stmt.where(Invoice.status == InvoiceStatus(status))
+    elif status == OVERDUE:
+        stmt = stmt.where(overdue(clock.today()))
     if kind in {k.value for k in InvoiceKind}:
         stmt = stmt.where(Invoice.kind == InvoiceKind(kind))
     if patient_id:

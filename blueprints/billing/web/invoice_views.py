@@ -15,7 +15,8 @@ from blueprints.insurance import services as insurance
 from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
-STATUSES = frozenset(s.value for s in InvoiceStatus)
+#: the list's status filter: the statuses, and "overdue" (open, owing, past the due date)
+STATUSES = frozenset(s.value for s in InvoiceStatus) | {services.OVERDUE}
 CREDITABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 VOIDABLE = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 #: the PDF route of print_views.py (``print_invoice`` today; ``invoice_pdf`` was the name first agreed)
@@ -32,7 +33,7 @@ def _refusal(form) -> str:
 @bp.get("/billing/invoices")
 @allow(READERS)
 def invoices():
-    """Newest first, filtered by status, number (search as you type) and patient; HTMX gets the rows."""
+    """Newest first, filtered by status (or overdue), number (search as you type) and patient; HTMX gets the rows."""
     scope = tenant()
     status = request.args.get("status", "")
     status = status if status in STATUSES else ""

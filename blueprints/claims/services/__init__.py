@@ -25,6 +25,7 @@ from blueprints.claims.services.intake import (
 from blueprints.claims.services.payments import record_payment_event, record_refund_event
 from blueprints.claims.services.reading import (
     SORTS,
+    TO_PAY,
     UNSENT,
     claim_numbers,
     claim_row,
@@ -56,6 +57,7 @@ from blueprints.claims.services.summaries import (
 )
 from blueprints.claims.services.transitions import move_claim
 from blueprints.claims.services.usage import register, usage_for
+from blueprints.claims.services.waiting import work_waiting
 
 __all__ = [
     "BATCH",
@@ -64,6 +66,7 @@ __all__ = [
     "MAX_QUANTITY",
     "PROVIDER_WRITERS",
     "SORTS",
+    "TO_PAY",
     "UNSENT",
     "BulkResult",
     "ClaimInput",
@@ -106,4 +109,5 @@ __all__ = [
     "update_draft",
     "usage_for",
     "void_claim",
+    "work_waiting",
 ]

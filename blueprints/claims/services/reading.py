@@ -15,6 +15,10 @@ from medcover.rbac import Tenant, ensure_owned, scope
 
 #: a provider's claims the insurer does not see: not yet submitted
 UNSENT = (ClaimStatus.DRAFT, ClaimStatus.VOID)
+#: the statuses waiting for the insurer's payment, in the order the payment page offers them
+PAYABLE = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
+#: not a status of its own: the list's filter for claims approved (in full or in part) and not yet paid
+TO_PAY = "to_pay"
 
 #: work-queue sort keys, allowlisted
 SORTS = {
@@ -86,6 +90,8 @@ def claims_query(
         stmt = stmt.where(Claim.status.not_in(UNSENT))
     if status in {s.value for s in ClaimStatus}:
         stmt = stmt.where(Claim.status == ClaimStatus(status))
+    elif status == TO_PAY:
+        stmt = stmt.where(Claim.status.in_(PAYABLE))
     if institution_id:
         stmt = stmt.where(Claim.institution_id == institution_id)
     if scheme_id:

@@ -10,13 +10,10 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.claims.models import Claim, ClaimStatus
-from blueprints.claims.services.reading import claim_row, claims_query
+from blueprints.claims.services.reading import PAYABLE, claim_row, claims_query
 from medcover.extensions import db
 from medcover.money import ZERO, money
 from medcover.rbac import Tenant
-
-#: the statuses waiting for the insurer's payment, in the order the payment page offers them
-PAYABLE = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Core pages: sign-in and out, invitations, password reset and change, profile, my sessions, dashboard."""
+"""Core pages: sign-in and out, invitations, password reset and change, profile, my sessions, the home page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from blueprints.core import bp, services
 from blueprints.core.web.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
+from medcover import clock, work
 from medcover.extensions import db, limiter
 from medcover.pages import actor, public_url, safe_next, submit
 from medcover.rbac import STAFF, Role, allow, public
@@ -170,4 +171,5 @@ def sign_out_everywhere():
 @bp.get("/")
 @allow(STAFF)
 def dashboard():
-    return render_template("core/dashboard.html")
+    """Home: the work waiting for the person's role, each count a link to the list it counted."""
+    return render_template("core/dashboard.html", cards=work.waiting_for(current_user), today=clock.today())

@@ -79,6 +79,7 @@ from blueprints.hospital.services.records import (
     require_clinical_access,
 )
 from blueprints.hospital.services.schedules import set_schedule, shifts, weekly_schedule
+from blueprints.hospital.services.waiting import work_waiting
 
 __all__ = [
     "ICD10",
@@ -143,4 +144,5 @@ __all__ = [
     "stock_query",
     "update_patient",
     "weekly_schedule",
+    "work_waiting",
 ]

@@ -236,16 +236,12 @@ def get_appointment(tenant: Tenant, appointment_id: int) -> Appointment:
     return row
 
 
-def day_view(tenant: Tenant, day: date, *, personnel_id: int | None = None, department: str = "") -> list[Appointment]:
-    start = datetime.combine(day, time.min, clock.now().tzinfo)
-    stmt = scope(select(Appointment), Appointment, tenant).where(
-        Appointment.starts_at >= start, Appointment.starts_at < start + timedelta(days=1)
-    )
-    if personnel_id:
-        stmt = stmt.where(Appointment.personnel_id == personnel_id)
-    if department:
-        stmt = stmt.where(Appointment.department == department[:80])
-    return list(db.session.scalars(stmt.order_by(Appointment.starts_at, Appointment.id)))
+def day_view(
+    tenant: Tenant, day: date, *, personnel_id: int | None = None, department: str = "", status: str = ""
+) -> list[Appointment]:
+    """A day's appointments in time order; ``status`` is allowlisted (anything else shows every status)."""
+    stmt = appointments_query(tenant, status=status, day=day, personnel_id=personnel_id, department=department[:80])
+    return list(db.session.scalars(stmt))
 
 
 def appointments_query(

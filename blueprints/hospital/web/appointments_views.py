@@ -161,8 +161,10 @@ def appointments():
     day, day_error = _day_arg()
     personnel_id = request.args.get("personnel_id", type=int) or None
     department = typed(request.args.get("department", ""), 80)
+    status = request.args.get("status", "")
+    status = status if status in {s.value for s in AppointmentStatus} else ""
     tenancy = tenant()
-    rows = services.day_view(tenancy, day, personnel_id=personnel_id, department=department)
+    rows = services.day_view(tenancy, day, personnel_id=personnel_id, department=department, status=status)
     staff = list(db.session.scalars(services.personnel_query(tenancy)))
     by_clinician = defaultdict(list)
     for row in rows:
@@ -178,6 +180,8 @@ def appointments():
         next_day=day + timedelta(days=1),
         personnel_id=personnel_id,
         department=department,
+        status_filter=status,
+        statuses=list(AppointmentStatus),
         departments=services.departments(tenancy),
         clinicians=[p for p in staff if p.kind is PersonnelKind.CLINICIAN],
         groups=groups,

@@ -85,6 +85,7 @@ from blueprints.insurance.services.schemes import (
 )
 from blueprints.insurance.services.terms import CoverageOut, MemberCover, member_covers
 from blueprints.insurance.services.verification import Verification, register_usage_provider, verify
+from blueprints.insurance.services.waiting import work_waiting
 
 __all__ = [
     "CODE",
@@ -162,4 +163,5 @@ __all__ = [
     "update_scheme",
     "update_scheme_benefit",
     "verify",
+    "work_waiting",
 ]

@@ -31,7 +31,8 @@ from blueprints.notification.services.templates import (
 )
 from blueprints.notification.services.tracking import delivery_query, get_notification, receipts, resend
 from blueprints.notification.services.user_preferences import preferences, set_preference
-from blueprints.notification.services.workers import Overview, jobs_overview, retry_failed_job
+from blueprints.notification.services.waiting import work_waiting
+from blueprints.notification.services.workers import Overview, failed_jobs, jobs_overview, retry_failed_job
 
 __all__ = [
     "CODE",
@@ -48,6 +49,7 @@ __all__ = [
     "delivery_query",
     "due_for_retry",
     "enqueue_delivery",
+    "failed_jobs",
     "get_inbox_item",
     "get_notification",
     "get_template",
@@ -69,4 +71,5 @@ __all__ = [
     "template_versions",
     "templates_query",
     "unread_count",
+    "work_waiting",
 ]

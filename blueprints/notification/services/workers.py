@@ -94,6 +94,21 @@ def jobs_overview() -> Overview:
         return Overview("redis", False, 0, [], outbox, waiting)
 
 
+def failed_jobs() -> int | None:
+    """How many jobs sit in the workers' failed registries (the jobs page lists them per queue): 0 when jobs run
+    inline (nothing is kept), None when the queue cannot be reached."""
+    if not current_app.config.get("REDIS_URL"):
+        return 0
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    try:
+        connection = jobs.redis_connection()
+        return sum(len(FailedJobRegistry(queue=Queue(name, connection=connection))) for name in jobs.QUEUES)
+    except Exception:  # Redis down: the home page says so instead of failing
+        return None
+
+
 def retry_failed_job(queue_name: str, job_id: str, *, actor) -> None:
     if queue_name not in jobs.QUEUES or not current_app.config.get("REDIS_URL"):
         raise NotFound("No such queue.")

@@ -69,6 +69,7 @@ from blueprints.payment.services.settlements import (
     settlement_preview,
     settlements_query,
 )
+from blueprints.payment.services.waiting import work_waiting
 
 __all__ = [
     "APPROVERS",
@@ -122,4 +123,5 @@ __all__ = [
     "settlement_pdf",
     "settlement_preview",
     "settlements_query",
+    "work_waiting",
 ]
