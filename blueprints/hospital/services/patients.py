@@ -194,6 +194,20 @@ def patient_by_number(tenant: Tenant, patient_number: str) -> Patient:
     return patient
 
 
+def patients_numbered(tenant: Tenant, number: str) -> list[PatientSummary]:
+    """The global search's read: the tenant's patients (not merged away) with exactly this hospital number, or
+    at a hospital this insurance member number, in any case. One query on the (institution, number) indexes,
+    or on the number alone for a platform user."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 30:
+        return []
+    match = Patient.patient_number == number
+    if tenant.institution_id is not None:
+        match = or_(match, Patient.member_number == number)
+    stmt = scope(select(Patient), Patient, tenant).where(match, Patient.merged_into_id.is_(None))
+    return [_summary(p) for p in db.session.scalars(stmt.order_by(Patient.id).limit(SEARCH_LIMIT))]
+
+
 def patients_by_id(ids) -> dict[int, PatientSummary]:
     """Batch form for pages and other domains: many patients in one query."""
     ids = {i for i in ids if i}
