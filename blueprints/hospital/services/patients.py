@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
@@ -201,10 +201,11 @@ def patients_numbered(tenant: Tenant, number: str) -> list[PatientSummary]:
     number = (number or "").strip().upper()
     if not number or len(number) > 30:
         return []
-    match = Patient.patient_number == number
+    ids = scope(select(Patient.id), Patient, tenant).where(Patient.patient_number == number)
     if tenant.institution_id is not None:
-        match = or_(match, Patient.member_number == number)
-    stmt = scope(select(Patient), Patient, tenant).where(match, Patient.merged_into_id.is_(None))
+        # A union, not an OR: each half keeps its own index whatever the planner knows of the table.
+        ids = union(ids, scope(select(Patient.id), Patient, tenant).where(Patient.member_number == number))
+    stmt = select(Patient).where(Patient.id.in_(ids), Patient.merged_into_id.is_(None))
     return [_summary(p) for p in db.session.scalars(stmt.order_by(Patient.id).limit(SEARCH_LIMIT))]
 
 
