@@ -22,5 +22,5 @@ def search():
     matches = look_up(actor(), query)
     if len(matches) == 1:
         return redirect(matches[0].url, 303)
-    # ``typed`` goes back into the box as it was typed; the page talks about what was searched.
-    return render_template("core/search.html", typed=query, query=query.strip(), matches=matches)
+    # What was typed goes back into the box as it was; the page talks about what was searched.
+    return render_template("core/search.html", search_typed=query, query=query.strip(), matches=matches)
