@@ -38,13 +38,17 @@ def init_app(app) -> None:
     _add_work(services)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    from medcover.navigation import add_nav, add_panel
+    from blueprints.billing.web import lookups
+    from medcover.navigation import HOSPITAL, add_lookup, add_nav, add_panel
 
-    add_nav("Invoices", "billing.invoices", access.READERS, order=300)
+    # The hospital's side of billing: an insurer reads the invoices billed to it from its claims and payments.
+    billing = {"group": "Billing", "side": HOSPITAL}
+    add_nav("Invoices", "billing.invoices", access.READERS, order=300, **billing)
+    add_nav("Tariffs", "billing.tariffs", access.READERS, order=320, **billing)
+    add_nav("Receivables", "billing.receivables", access.READERS, order=330, **billing)
+    add_nav("Billing settings", "billing.settings", services.WRITERS, order=390, **billing)
     add_panel("hospital.patient", "billing.patient_billing", access.READERS, label="Charges and invoices")
-    add_nav("Tariffs", "billing.tariffs", access.READERS, order=320)
-    add_nav("Receivables", "billing.receivables", access.READERS, order=330)
-    add_nav("Billing settings", "billing.settings", services.WRITERS, order=390)
+    add_lookup(lookups.invoices_numbered, endpoint="billing.invoice")
     from blueprints.billing import cli
     from medcover.demo import add_seed
 

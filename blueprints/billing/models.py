@@ -120,6 +120,8 @@ class Invoice(db.Model):
         Index("ix_invoices_institution_status", "institution_id", "status", "issued_on"),
         Index("ix_invoices_company_status", "company_id", "status"),
         Index("ix_invoices_patient", "patient_id"),
+        #: the global search by number, for an insurer or a platform user (a hospital has the unique index)
+        Index("ix_invoices_number", "number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,12 +28,13 @@ def init_app(app) -> None:
         dispute_views,
         intake_views,
         letter_views,
+        lookups,
         reconciliation_api,
         reconciliation_views,
         review_views,
     )
     from medcover.events import subscribe
-    from medcover.navigation import add_nav, add_panel
+    from medcover.navigation import INSURER, add_lookup, add_nav, add_panel
 
     services.register()
     _add_work(services)
@@ -41,12 +42,15 @@ def init_app(app) -> None:
     subscribe("refund.recorded")(services.record_refund_event)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    add_nav("Claims", "claims.claims", claim_views.READERS, order=400)
-    add_nav("Work queue", "claims.queue", claim_views.DECIDERS, order=410)
-    add_nav("Claims dashboard", "claims.claims_dashboard", claim_views.INSURER_STAFF, order=420)
+    add_nav("Claims", "claims.claims", claim_views.READERS, group="Claims", order=400)
+    add_nav("Work queue", "claims.queue", claim_views.DECIDERS, group="Claims", side=INSURER, order=410)
+    dashboard = "claims.claims_dashboard"
+    add_nav("Claims dashboard", dashboard, claim_views.INSURER_STAFF, group="Claims", side=INSURER, order=420)
+    add_nav("Disputes", "claims.disputes_list", dispute_views.PAGE_READERS, group="Claims", order=450)
+    readers = reconciliation_views.RECONCILIATION_READERS
+    add_nav("Reconciliation", "claims.reconciliation_start", readers, group="Finance", order=560)
     add_panel("billing.invoice", "claims.invoice_claim", claim_views.READERS, label="Insurance claim")
-    add_nav("Disputes", "claims.disputes_list", dispute_views.PAGE_READERS, order=450)
-    add_nav("Reconciliation", "claims.reconciliation_start", reconciliation_views.RECONCILIATION_READERS, order=460)
+    add_lookup(lookups.claims_numbered, endpoint="claims.claim")
     from blueprints.claims import cli
     from medcover.demo import add_seed
 

@@ -14,8 +14,14 @@ api_bp = api_blueprint("api_core", __name__)
 
 def init_app(app) -> None:
     from blueprints.core import services
-    from blueprints.core.web import admin_api, admin_views, auth_api, auth_views  # noqa: F401 - registers routes
-    from blueprints.core.web.sessions import ServerSessionInterface, expired_message
+    from blueprints.core.web import (  # noqa: F401 - registers routes
+        admin_api,
+        admin_views,
+        auth_api,
+        auth_views,
+        search_views,
+    )
+    from blueprints.core.web.sessions import ServerSessionInterface, expired_message, sign_in_first
     from medcover import api as gateway
     from medcover.extensions import login_manager
     from medcover.navigation import add_nav
@@ -26,14 +32,15 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
     login_manager.localize_callback = expired_message
+    login_manager.unauthorized_handler(sign_in_first)
     login_manager.session_protection = "basic"
     login_manager.user_loader(services.signed_in_user)
     gateway.register_token_authenticator(services.user_for_access_token)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     add_nav("Home", "core.dashboard", STAFF, order=0)
-    add_nav("Users", "core.users", {Role.ADMIN}, order=900)
-    add_nav("Audit log", "core.audit_log", {Role.ADMIN, Role.AUDITOR}, order=910)
+    add_nav("Users", "core.users", {Role.ADMIN}, group="Administration", order=900)
+    add_nav("Audit log", "core.audit_log", {Role.ADMIN, Role.AUDITOR}, group="Administration", order=910)
     from blueprints.core import cli
     from medcover.demo import add_seed
 

@@ -38,16 +38,19 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
 
-    from medcover.navigation import add_nav
+    from blueprints.hospital.services.orders import may_use_queues
+    from blueprints.hospital.web import lookups
+    from medcover.navigation import HOSPITAL, add_lookup, add_nav
 
-    add_nav("Patients", "hospital.patients", HOSPITAL_STAFF, order=100)
-    add_nav("Appointments", "hospital.appointments", HOSPITAL_STAFF, order=110)
-    add_nav("Staff", "hospital.staff", HOSPITAL_STAFF, order=120)
-    # The queues are the clinical staff's (the records' rule); the nav can only filter by role, so reception
-    # and billing see the links and get a 403 page that says why.
-    add_nav("Pharmacy", "hospital.pharmacy", HOSPITAL_STAFF, order=130)
-    add_nav("Lab", "hospital.lab", HOSPITAL_STAFF, order=140)
-    add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150)
+    add_nav("Patients", "hospital.patients", HOSPITAL_STAFF, group="Front desk", side=HOSPITAL, order=100)
+    add_nav("Appointments", "hospital.appointments", HOSPITAL_STAFF, group="Front desk", side=HOSPITAL, order=110)
+    # The work queues follow the records' rule (clinical staff and admins), so only they see the links.
+    clinical = {"group": "Clinical", "side": HOSPITAL, "when": may_use_queues}
+    add_nav("Pharmacy", "hospital.pharmacy", HOSPITAL_STAFF, order=130, **clinical)
+    add_nav("Lab", "hospital.lab", HOSPITAL_STAFF, order=140, **clinical)
+    add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150, **clinical)
+    add_nav("Staff", "hospital.staff", HOSPITAL_STAFF, group="Clinical", side=HOSPITAL, order=160)
+    add_lookup(lookups.patients_numbered, endpoint="hospital.patient", side=HOSPITAL)
     from blueprints.hospital import cli
     from medcover.demo import add_seed
 

@@ -110,6 +110,8 @@ class Patient(db.Model):
         Index("ix_patients_phone", "institution_id", "phone"),
         Index("ix_patients_national_id", "institution_id", "national_id"),
         Index("ix_patients_member_number", "institution_id", "member_number"),
+        #: the global search of a platform user, who works across institutions
+        Index("ix_patients_number", "patient_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

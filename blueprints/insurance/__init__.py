@@ -40,13 +40,16 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
 
-    from medcover.navigation import add_nav
+    from blueprints.insurance.web import lookups
+    from medcover.navigation import INSURER, add_lookup, add_nav
     from medcover.rbac import STAFF
 
-    add_nav("Schemes", "insurance.schemes", views.READERS, order=200)
-    add_nav("Members", "insurance.members", views.READERS, order=210)
-    add_nav("Pre-authorisations", "insurance.preauthorizations", views.PREAUTH_READERS, order=220)
-    add_nav("Verify cover", "insurance.verify", STAFF, order=230)
+    add_nav("Schemes", "insurance.schemes", views.READERS, group="Insurance", side=INSURER, order=200)
+    add_nav("Members", "insurance.members", views.READERS, group="Insurance", side=INSURER, order=210)
+    # Both sides: a hospital asks for pre-authorisations and checks cover, the insurer decides and answers.
+    add_nav("Pre-authorisations", "insurance.preauthorizations", views.PREAUTH_READERS, group="Insurance", order=220)
+    add_nav("Verify cover", "insurance.verify", STAFF, group="Insurance", order=230)
+    add_lookup(lookups.members_numbered, endpoint="insurance.member", side=INSURER)
     from blueprints.insurance import cli
     from medcover.demo import add_seed
 

@@ -25,9 +25,9 @@ def init_app(app) -> None:
     app.register_blueprint(api_bp)
     jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications")
     _add_work()
-    add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, order=920)
-    add_nav("Templates", "notification.templates", {Role.ADMIN}, order=930)
-    add_nav("Jobs", "notification.jobs_page", {Role.ADMIN}, order=940)
+    add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
+    add_nav("Templates", "notification.templates", {Role.ADMIN}, group="Administration", order=930)
+    add_nav("Jobs", "notification.jobs_page", {Role.ADMIN}, group="Administration", order=940)
     from blueprints.notification.cli import notifications_cli
 
     app.cli.add_command(notifications_cli)

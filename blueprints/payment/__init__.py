@@ -37,13 +37,14 @@ def init_app(app) -> None:
     _add_work()
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    from medcover.navigation import add_nav, add_panel
+    from medcover.navigation import INSURER, add_nav, add_panel
 
-    add_nav("Payments", "payment.payments", READERS, order=500)
-    add_nav("Refunds", "payment.refunds", READERS, order=510)
-    add_nav("Settlements", "payment.settlements", READERS, order=520)
-    add_nav("Agents", "payment.agents", AGENT_READERS, order=530)
-    add_nav("Payment methods", "payment.methods", READERS, order=540)
+    # Both sides: a hospital's money received and an insurer's money paid; agents are an insurer's business.
+    add_nav("Payments", "payment.payments", READERS, group="Finance", order=500)
+    add_nav("Refunds", "payment.refunds", READERS, group="Finance", order=510)
+    add_nav("Settlements", "payment.settlements", READERS, group="Finance", order=520)
+    add_nav("Agents", "payment.agents", AGENT_READERS, group="Finance", side=INSURER, order=530)
+    add_nav("Payment methods", "payment.methods", READERS, group="Finance", order=540)
     add_panel("billing.invoice", "payment.invoice_payments", READERS, label="Payments")
 
 

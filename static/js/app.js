@@ -28,10 +28,25 @@
     document.dispatchEvent(new CustomEvent("toast", { detail: { value: message } }));
     if (status === 401) window.location.reload();
   });
-  // "/" jumps to the page's search box, as in most admin tools.
+  // "/" jumps to the page's search box, as in most admin tools; on a page without one, to the global search.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || /input|textarea|select/i.test(document.activeElement.tagName)) return;
-    var search = document.querySelector("[data-search]");
+    var search = document.querySelector("main [data-search]") || document.querySelector("[data-global-search]");
     if (search) { event.preventDefault(); search.focus(); }
+  });
+  // Below 1024 px the side navigation folds behind the menu button; Escape folds it again.
+  function setMenu(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    document.body.classList.toggle("nav-open", open);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".menu-button") : null;
+    if (button) setMenu(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  document.addEventListener("keydown", function (event) {
+    var button = document.querySelector(".menu-button[aria-expanded='true']");
+    if (event.key !== "Escape" || !button) return;
+    setMenu(button, false);
+    button.focus();
   });
 })();

@@ -55,6 +55,7 @@ CORE_EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("/auth/sessions", "GET"): STAFF,
     ("/auth/sessions/<id:session_id>/revoke", "POST"): STAFF,
     ("/auth/sessions/revoke-all", "POST"): STAFF,
+    ("/search", "GET"): STAFF,
     ("/auth/login", "GET"): PUBLIC,
     ("/auth/login", "POST"): PUBLIC,
     ("/auth/register", "GET"): PUBLIC,
@@ -323,6 +324,9 @@ def test_anonymous_pages_redirect_to_sign_in_and_api_answers_401(app, client, wo
         if route.is_api:
             if response.status_code != 401 or response.mimetype != "application/problem+json":
                 wrong.append(f"{route}: {response.status_code}, expected 401 problem")
+        elif url == "/":  # the start page is where one signs in: no "next", no prompt
+            if response.status_code not in (302, 303) or response.headers["Location"] != "/auth/login":
+                wrong.append(f"{route}: {response.status_code} {response.headers.get('Location')}, expected sign-in")
         elif not _is_login_redirect(response, path=url):
             wrong.append(f"{route}: {response.status_code} {response.headers.get('Location')}, expected sign-in")
     assert wrong == []

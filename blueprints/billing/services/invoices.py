@@ -88,6 +88,16 @@ def invoices_query(
     return stmt
 
 
+def invoices_numbered(tenant: Tenant, number: str) -> list[Invoice]:
+    """The global search's read: the tenant's invoices and credit notes with exactly this number, in any case
+    (drafts have none). One query on the number's index."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 40:
+        return []
+    stmt = scope(select(Invoice), Invoice, tenant).where(Invoice.number == number).order_by(Invoice.id).limit(20)
+    return list(db.session.scalars(stmt))
+
+
 def invoices_by_id(ids) -> dict[int, Invoice]:
     """Invoices by id in one query (the receivables pages name the invoice behind each row)."""
     wanted = {int(i) for i in ids if i}

@@ -116,6 +116,18 @@ def claim_numbers(tenant: Tenant, claim_ids) -> dict[int, str]:
     return dict(db.session.execute(stmt).all())
 
 
+def claims_numbered(tenant: Tenant, number: str) -> list[Claim]:
+    """The global search's read: the tenant's claim with exactly this number, in any case (an insurer: once
+    submitted). One query on the unique number."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 30:
+        return []
+    stmt = scope(select(Claim), Claim, tenant).where(Claim.claim_number == number)
+    if insurer_only(tenant):
+        stmt = stmt.where(Claim.status.not_in(UNSENT))
+    return list(db.session.scalars(stmt))
+
+
 def next_pending(tenant: Tenant, after_id: int) -> int | None:
     """The next claim waiting for review after this one (oldest first), for "next claim" in the queue."""
     current = db.session.get(Claim, after_id)

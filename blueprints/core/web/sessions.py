@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Flask, Request, Response, g
+from flask import Flask, Request, Response, flash, g, redirect, request, url_for
 from flask.sessions import SessionInterface, SessionMixin
+from flask_login import login_url
 from sqlalchemy import select
 from werkzeug.datastructures import CallbackDict
 
@@ -19,7 +20,7 @@ from blueprints.core.services import token_hash
 from medcover import clock, outage
 from medcover.api import PREFIX
 from medcover.context import current_origin
-from medcover.extensions import db
+from medcover.extensions import db, login_manager
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -135,3 +136,13 @@ def expired_message(message: str) -> str:
     """Flask-Login's sign-in prompt. The request that finds its session expired is the one redirected to the
     sign-in page, so the page itself cannot tell; the flash it carries says why instead of the generic message."""
     return "Your session has expired. Sign in again." if g.get("session_expired") else message
+
+
+def sign_in_first():
+    """Flask-Login's answer to a signed-out visitor: the sign-in page. A deep link gets the prompt and comes
+    back after signing in; the start page is simply where one signs in, so the first visit gets no prompt
+    (unless the session has just expired there)."""
+    if request.endpoint == "core.dashboard" and not g.get("session_expired"):
+        return redirect(url_for(login_manager.login_view))
+    flash(expired_message(login_manager.login_message), login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))

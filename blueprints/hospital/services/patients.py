@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
@@ -192,6 +192,21 @@ def patient_by_number(tenant: Tenant, patient_number: str) -> Patient:
     if patient is None:
         raise NotFound("No such patient.")
     return patient
+
+
+def patients_numbered(tenant: Tenant, number: str) -> list[PatientSummary]:
+    """The global search's read: the tenant's patients (not merged away) with exactly this hospital number, or
+    at a hospital this insurance member number, in any case. One query on the (institution, number) indexes,
+    or on the number alone for a platform user."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 30:
+        return []
+    ids = scope(select(Patient.id), Patient, tenant).where(Patient.patient_number == number)
+    if tenant.institution_id is not None:
+        # A union, not an OR: each half keeps its own index whatever the planner knows of the table.
+        ids = union(ids, scope(select(Patient.id), Patient, tenant).where(Patient.member_number == number))
+    stmt = select(Patient).where(Patient.id.in_(ids), Patient.merged_into_id.is_(None))
+    return [_summary(p) for p in db.session.scalars(stmt.order_by(Patient.id).limit(SEARCH_LIMIT))]
 
 
 def patients_by_id(ids) -> dict[int, PatientSummary]:

@@ -162,6 +162,16 @@ def member_by_number(tenant: Tenant, member_number: str) -> MemberSummary:
     return _summary(member_row_by_number(tenant, member_number))
 
 
+def members_numbered(tenant: Tenant, number: str) -> list[MemberSummary]:
+    """The global search's read: the tenant's member with exactly this number, in any case (one query on the
+    unique number)."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 30:
+        return []
+    stmt = scope(select(Member), Member, tenant).where(Member.member_number == number)
+    return [_summary(m) for m in db.session.scalars(stmt)]
+
+
 def members_query(tenant: Tenant, search: str = ""):
     stmt = scope(select(Member), Member, tenant).order_by(Member.last_name, Member.first_name, Member.id)
     search = (search or "").strip().lower()[:60]
