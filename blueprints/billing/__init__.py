@@ -44,6 +44,7 @@ def init_app(app) -> None:
     # The hospital's side of billing: an insurer reads the invoices billed to it from its claims and payments.
     billing = {"group": "Billing", "side": HOSPITAL}
     add_nav("Invoices", "billing.invoices", access.READERS, order=300, **billing)
+    add_nav("Charges", "billing.charges", charge_views.READERS, order=305, **billing)
     add_nav("Tariffs", "billing.tariffs", access.READERS, order=320, **billing)
     add_nav("Receivables", "billing.receivables", access.READERS, order=330, **billing)
     add_nav("Billing settings", "billing.settings", services.WRITERS, order=390, **billing)
