@@ -301,7 +301,9 @@ def test_the_aging_page_shows_each_payers_buckets_a_totals_row_and_a_chart(clien
     assert re.findall(r">([\d,]+\.\d\d)<", insurer) == ["4,500.00", "0.00", "0.00", "0.00", "0.00", "4,500.00"]
     totals = re.search(r'<tr id="aging-totals">(.*?)</tr>', page, re.S).group(1)
     assert ">12,500.00<" in totals
-    assert "<svg" in page and 'class="age-d120"' in page and "Patients" in page
+    # the chart names each payer in words with its total beside the bar, and tells the ages apart by pattern too
+    assert re.search(r'title="Patients">Patients</span>.*?<span class="chart-value">8,000.00</span>', page, re.S)
+    assert 'fill="url(#aging-chart-d120)"' in page and "Over 120 days</li>" in page
     partial = client.get("/billing/receivables", headers=HTMX)
     assert _text(partial).lstrip().startswith('<div id="receivable-aging">')
 
