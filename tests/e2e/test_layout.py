@@ -35,7 +35,7 @@ PAGES = {
 # How far the page and each list's box scroll sideways, and any table cut off by its box.
 OVERFLOW = """() => {
   const root = document.documentElement;
-  const cut = [...document.querySelectorAll('.table-scroll')]
+  const cut = [...document.querySelectorAll('.table-scroll, .table-wrap')]
     .filter(box => box.scrollWidth > box.clientWidth + 1)
     .map(box => (box.querySelector('table[id]') || box.querySelector('table') || box).id || box.className);
   return {page: root.scrollWidth - root.clientWidth, cut};
