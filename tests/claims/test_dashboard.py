@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -97,7 +98,21 @@ def test_the_dashboard_page_draws_charts_and_tables(app, cw, client, login):
     page = client.get("/claims/dashboard")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert html.count('<svg viewBox="0 0') == 3 and 'role="img"' in html
+    assert html.count('<figure class="chart') == 3  # by status, by rejection reason, spend per scheme
+    # each bar says what it is and how much in words, not only by its length or colour
+    labelled = re.findall(
+        r'<span class="chart-label" title="([^"]+)">[^<]+</span>\s*<svg[^>]*>.*?</svg>\s*'
+        r'<span class="chart-value">([^<]+)</span>',
+        html,
+        re.S,
+    )
+    assert labelled == [
+        ("Approved", "2"),
+        ("Partially approved", "1"),
+        ("Rejected", "1"),
+        (f"R12 {REASONS['R12']}".replace("'", "&#39;"), "2"),
+        ("GOLD · Gold", "76,500.00"),
+    ]
     assert "75.00 %" in html and "52.76 %" in html and "5.00 h median" in html
     assert REASONS["R12"].replace("'", "&#39;") in html
     assert "200,000.00" in html and "38.25 %" in html and "76,500.00" in html

@@ -249,10 +249,10 @@ def test_hostile_user_searches_match_nothing_and_never_crash(world, query):
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
-    assert "No users match." in body
+    assert "No users match these filters." in body
     assert SCRIPT not in body
 
 
 def test_a_sql_looking_audit_filter_matches_nothing(world):
     body = world.admin_client.get("/admin/audit", query_string={"user": SQL}).get_data(as_text=True)
-    assert "No entries match." in body
+    assert "No entries match these filters." in body

@@ -561,7 +561,7 @@ def test_search_treats_wildcards_as_plain_text(client, login):
     login(make_user(Role.ADMIN))
     make_user(Role.AUDITOR, full_name="Percy Cent")
     response = client.get("/admin/users?q=%25", headers={"HX-Request": "true"})
-    assert "No users match." in text(response)
+    assert "No users match these filters." in text(response)
 
 
 def test_admin_creates_a_user_and_the_audit_log_records_it_without_the_password(client, login):

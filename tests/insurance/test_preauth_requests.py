@@ -180,7 +180,7 @@ def test_a_hospital_cannot_approve_while_asking(member, hospitals):
 def test_the_other_hospital_does_not_see_it(browser, bearer, client, requested, hospitals):
     other, _user = browser(Role.RECEPTIONIST, institution_id=hospitals[1].id)
     html = other.get("/insurance/preauthorizations").get_data(as_text=True)
-    assert requested.code not in html and "No pre-authorisations." in html
+    assert requested.code not in html and "No pre-authorisations yet." in html
 
     headers = bearer(Role.RECEPTIONIST, institution_id=hospitals[1].id)
     assert client.get(f"{PREFIX}/preauthorizations", headers=headers).get_json()["total"] == 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from flask import request
 from flask_login import current_user
@@ -15,9 +13,10 @@ from blueprints.billing.web.forms import AgingForm
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
-from medcover import clock
+from medcover import charts, clock
 from medcover.exports import csv_response
 from medcover.extensions import db
+from medcover.money import format_money
 from medcover.pages import actor, page_of, render, tenant
 from medcover.rbac import allow
 
@@ -25,41 +24,16 @@ EXPORT_LIMIT = 50_000
 PATIENTS = "Patients"
 
 
-@dataclass(frozen=True)
-class Segment:
-    key: str
-    x: Decimal
-    width: Decimal
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    y: int
-    segments: tuple[Segment, ...]
-    total: Decimal
-    end: Decimal
-
-
-CHART_LEFT, CHART_WIDTH, BAR_HEIGHT, BAR_GAP = 160, 560, 22, 12
-
-
-def _bars(report: services.AgingReport, names: dict) -> list[Bar]:
-    """The chart's geometry: one bar per payer, its buckets side by side, scaled to the largest total."""
-    largest = max((row.total for row in report.rows), default=Decimal(0))
-    bars = []
-    for index, row in enumerate(report.rows):
-        x, segments = Decimal(CHART_LEFT), []
-        for key in services.BUCKET_KEYS:
-            amount = row.buckets[key]
-            if amount <= 0 or largest <= 0:
-                continue
-            width = (Decimal(CHART_WIDTH) * amount / largest).quantize(Decimal("0.1"))
-            segments.append(Segment(key, x, width, amount))
-            x += width
-        bars.append(Bar(names[_row_key(row)], index * (BAR_HEIGHT + BAR_GAP), tuple(segments), row.total, x))
-    return bars
+def _bars(report: services.AgingReport, names: dict) -> list:
+    """The chart: one bar per payer, named in words, its age buckets side by side, scaled to the largest total."""
+    labels = {key: label for key, label, *_ in services.BUCKETS}
+    return charts.stacked_bars(
+        (
+            (names[_row_key(row)], [(key, labels[key], row.buckets[key]) for key in services.BUCKET_KEYS])
+            for row in report.rows
+        ),
+        text=format_money,
+    )
 
 
 def _row_key(row) -> tuple[str, int | None]:
@@ -112,11 +86,10 @@ def receivable_aging():
         names=names,
         bars=_bars(report, names),
         buckets=services.BUCKETS,
-        labels={key: label for key, label, *_ in services.BUCKETS},
+        legend=[(key, label) for key, label, *_ in services.BUCKETS],
         institution_id=institution_id,
         institutions=institution_names(),
         choose_institution=tenant().is_global,
-        chart={"left": CHART_LEFT, "width": CHART_WIDTH, "bar": BAR_HEIGHT, "gap": BAR_GAP},
     )
 
 

@@ -1,5 +1,5 @@
 """The insurers' claims dashboard: claims by status, approval rate, turnaround, top rejection reasons and approved
-spend per scheme for a range of submission dates, as server-rendered SVG bar charts."""
+spend per scheme for a range of submission dates, as bar charts (medcover.charts) beside their tables."""
 
 from __future__ import annotations
 
@@ -11,35 +11,16 @@ from blueprints.claims import bp
 from blueprints.claims.services import dashboard
 from blueprints.claims.web.claim_views import INSURER_STAFF, status_label
 from blueprints.claims.web.forms import DashboardFilters
-from medcover import clock
+from medcover import charts, clock
+from medcover.money import format_money
 from medcover.pages import render, tenant
 from medcover.rbac import allow
 
 DASHBOARD_DAYS = 90
 
 
-def _bars(pairs, *, money_values: bool = False) -> dict:
-    """Geometry of a horizontal bar chart drawn as SVG by the template: bars scaled to the largest value."""
-    left, width, bar, gap = 190, 420, 20, 8
-    top = max((value for _label_, value in pairs), default=0) or 1
-    rows = [
-        {
-            "label": label,
-            "value": value,
-            "text": f"{value:,.2f}" if money_values else f"{value:,}",
-            "y": n * (bar + gap),
-            "width": round(float(value) / float(top) * width, 1) if value else 0,
-        }
-        for n, (label, value) in enumerate(pairs)
-    ]
-    return {
-        "left": left,
-        "width": width,
-        "bar": bar,
-        "gap": gap,
-        "rows": rows,
-        "height": max(len(rows), 1) * (bar + gap),
-    }
+def _count(value) -> str:
+    return f"{value:,}"
 
 
 def _dashboard_range(form: DashboardFilters):
@@ -75,7 +56,7 @@ def claims_dashboard():
         reviewed=dashboard.turnaround(viewer, start, end, reviewed_only=True),
         reasons=reasons,
         spend=spend,
-        status_chart=_bars([(status_label(row.status).capitalize(), row.claims) for row in counts]),
-        reason_chart=_bars([(row.code, row.lines) for row in reasons]),
-        spend_chart=_bars([(f"{row.code} · {row.name}", row.approved) for row in spend], money_values=True),
+        status_chart=charts.bars([(status_label(row.status).capitalize(), row.claims) for row in counts], text=_count),
+        reason_chart=charts.bars([(f"{row.code} {row.words}", row.lines) for row in reasons], text=_count),
+        spend_chart=charts.bars([(f"{row.code} · {row.name}", row.approved) for row in spend], text=format_money),
     )
