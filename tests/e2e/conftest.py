@@ -127,7 +127,7 @@ def pytest_runtest_call(item):
             item.add_report_section("call", "browser", "\n".join(watch.problems()))
         raise
     if watch is not None:
-        watch.check_axe(final=True)
+        watch.check_axe(again=True)
         problems = watch.problems()
         if problems:
             pytest.fail("the browser saw problems on this journey:\n" + "\n".join(problems), pytrace=False)
@@ -186,6 +186,14 @@ def expect_error_response(page):
     on purpose (a refused form, a wrong password). Each call allows exactly one response with that status whose
     path matches the pattern (fnmatch); one declared and never seen fails the test too."""
     return page._medcover_watch.expect_error_response
+
+
+@pytest.fixture
+def axe_check(page):
+    """``axe_check()``: run axe on the page as it is now, for a state that swaps brought in mid-journey (a form
+    sent back with its errors, a panel replaced); pages reached by navigation and the last one are checked anyway.
+    """
+    return lambda: page._medcover_watch.check_axe(again=True)
 
 
 @pytest.fixture

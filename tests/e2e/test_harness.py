@@ -49,7 +49,7 @@ def test_the_harness_sees_csp_refusals_script_errors_failed_requests_and_axe_vio
         assert seen(fragment), (fragment, page_errors)
     assert not seen("also-missing.js"), page_errors  # declared: the journey provoked it on purpose
 
-    watch.check_axe(final=True)
+    watch.check_axe(again=True)
     assert seen("axe critical image-alt on /auth/login: img: Images must have alternative text"), page_errors
 
     # Given up by the browser with no navigation to explain it: a failure, judged at the end.

@@ -54,7 +54,7 @@ def catalogue(world, tmp_path_factory):
 
 
 def test_admin_adds_a_benefit_inline_and_sees_it_without_a_reload(
-    page, page_errors, expect_error_response, sign_in, world, catalogue
+    page, page_errors, expect_error_response, axe_check, sign_in, world, catalogue
 ):
     sign_in(world.admin_email, world.demo_password)
     page.goto(world.base_url + "/insurance/schemes/new")
@@ -100,6 +100,7 @@ def test_admin_adds_a_benefit_inline_and_sees_it_without_a_reload(
     assert refused.value.status == 422
     expect(page.locator("#benefit-add .errors")).to_contain_text("from 0 to 100")
     expect(rows).to_have_count(1)
+    axe_check()  # the add row as it came back, with its message
 
     # Inline edit: the row becomes a form and comes back as a row.
     row = rows.first

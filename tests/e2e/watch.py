@@ -120,14 +120,14 @@ class Watch:
 
         return navigate_then_check
 
-    def check_axe(self, *, final: bool = False) -> None:
-        """Run axe on the page as it is, unless its path was checked already in this journey (``final`` checks
-        again: the page a journey ends on holds what its swaps brought in)."""
+    def check_axe(self, *, again: bool = False) -> None:
+        """Run axe on the page as it is, unless its path was checked already in this journey (``again`` checks it
+        anyway: a page after swaps, such as the one a journey ends on, holds what they brought in)."""
         page = self.page
         if page.is_closed() or not page.url.startswith("http"):
             return
         path = _path(page.url)
-        if path in self._checked and not final:
+        if path in self._checked and not again:
             return
         started = time.monotonic()
         for _attempt in range(3):
