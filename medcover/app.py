@@ -167,8 +167,6 @@ def _install_error_handlers(app: Flask) -> None:
                 headers["Allow"] = ", ".join(exc.valid_methods)
             detail = exc.description if exc.code not in (500,) else ""
             return api.problem(exc.code or 500, exc.name, detail or exc.name, headers=headers)
-        if request.path.startswith("/static/"):
-            return exc  # a missing file: a plain answer (static requests have no session for the page's form token)
         if exc.code in (400, 401, 403, 404, 405, 413, 429):
             response = render_template(
                 "errors/error.html", status=exc.code, title=exc.name, detail=_page_detail(exc.code)

@@ -179,13 +179,6 @@ def test_404_403_405_pages_show_no_internals(client, login):
     _assert_plain_error_page(client.get("/auth/refresh"), 405)
 
 
-def test_a_missing_static_file_is_a_plain_404_not_an_error(client, log_lines):
-    response = client.get("/static/no-such-file.js")
-    assert response.status_code == 404
-    assert "Content-Security-Policy" in response.headers
-    assert not [line for line in log_lines() if '"ERROR"' in line]
-
-
 def test_500_page_shows_no_internals(make_app):
     fresh = make_app()
 
