@@ -28,6 +28,8 @@ def test_the_harness_sees_csp_refusals_script_errors_failed_requests_and_axe_vio
     assert watch.axe_runs == 1
 
     expect_error_response(404, "/static/also-missing.js")
+    for missing in ("nope.png", "also-missing.js"):
+        page.route(f"**/static/{missing}", lambda route: route.fulfill(status=404, body="Not Found"))
     page.route("**/static/cut-off.css", lambda route: route.abort("connectionreset"))
     page.evaluate(PROVOKE)
     expect(page.locator("#styled")).to_be_attached()
