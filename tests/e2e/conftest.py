@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.people import PASSWORD as people_password
+from tests.e2e.watch import Watch
 from tests.live_server import BIN, REPO, WebServer, app_env, flask, missing
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -31,6 +32,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+#: what axe did over the session, for the summary line
+AXE_TOTALS = {"runs": 0, "seconds": 0.0, "paths": set(), "unchecked": set()}
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,36 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Every test that drives a browser ends with the browser's own verdict: the page it ends on is checked by axe
+    (after whatever swaps the journey made), and any console error, script error, failed request, unexpected error
+    response or serious accessibility violation seen on the way fails the test. A test that failed already keeps
+    its own failure, with the browser's findings beside it."""
+    watch = item.funcargs.get("page") and getattr(item.funcargs["page"], "_medcover_watch", None)
+    try:
+        result = yield
+    except BaseException:
+        if watch is not None and watch.problems():
+            item.add_report_section("call", "browser", "\n".join(watch.problems()))
+        raise
+    if watch is not None:
+        watch.check_axe(again=True)
+        problems = watch.problems()
+        if problems:
+            pytest.fail("the browser saw problems on this journey:\n" + "\n".join(problems), pytrace=False)
+    return result
+
+
 @pytest.fixture
 def page(browser, request):
-    """A fresh browser context (no cookies) per test; a screenshot in artifacts/ when the test fails."""
+    """A fresh browser context (no cookies) per test; a screenshot in artifacts/ when the test fails.
+
+    The page is watched from its first request (see ``Watch``): a journey never has to ask for the checks."""
     context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    page._medcover_watch = Watch(page)
     try:
         yield page
     finally:
@@ -124,21 +151,49 @@ def page(browser, request):
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
         context.close()
+        watch = page._medcover_watch
+        AXE_TOTALS["runs"] += watch.axe_runs
+        AXE_TOTALS["seconds"] += watch.axe_seconds
+        AXE_TOTALS["paths"].update(_shape(path) for path in watch.checked)
+        AXE_TOTALS["unchecked"].update(_shape(path) for path in watch.loaded - watch.checked)
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"/\d+(?=/|$)", "/<id>", path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if AXE_TOTALS["runs"]:
+        terminalreporter.write_line(
+            f"axe-core: {AXE_TOTALS['runs']} runs in {AXE_TOTALS['seconds']:.1f}s over"
+            f" {len(AXE_TOTALS['paths'])} kinds of page: {', '.join(sorted(AXE_TOTALS['paths']))}"
+        )
+        unchecked = AXE_TOTALS["unchecked"] - AXE_TOTALS["paths"]
+        if unchecked:
+            terminalreporter.write_line(f"axe-core: loaded but never checked: {', '.join(sorted(unchecked))}")
 
 
 @pytest.fixture
 def page_errors(page) -> list[str]:
-    """Script errors and CSP refusals seen by the page; a journey ends with this list empty."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    """What the browser saw go wrong so far (console and script errors, CSP refusals, failed requests, unexpected
+    error responses, axe findings): a journey may assert it empty at any step; the harness checks it at the end."""
+    return page._medcover_watch.errors
 
-    def on_console(message):
-        # A 401 or 422 answer to a form post is logged by chromium as a failed load: that is the page working.
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            errors.append(f"console: {message.text}")
 
-    page.on("console", on_console)
-    return errors
+@pytest.fixture
+def expect_error_response(page):
+    """``expect_error_response(422, "/insurance/schemes/*/benefits")``: the journey is about to provoke that answer
+    on purpose (a refused form, a wrong password). Each call allows exactly one response with that status whose
+    path matches the pattern (fnmatch); one declared and never seen fails the test too."""
+    return page._medcover_watch.expect_error_response
+
+
+@pytest.fixture
+def axe_check(page):
+    """``axe_check()``: run axe on the page as it is now, for a state that swaps brought in mid-journey (a form
+    sent back with its errors, a panel replaced); pages reached by navigation and the last one are checked anyway.
+    """
+    return lambda: page._medcover_watch.check_axe(again=True)
 
 
 @pytest.fixture
@@ -149,7 +204,8 @@ def sign_in(page, world):
         page.goto(world.base_url + "/auth/login")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        with page.expect_navigation():  # the form posts: the next page, or the same form with its message
+            page.get_by_role("button", name="Sign in").click()
         page.wait_for_load_state()
         return page
 

@@ -98,7 +98,7 @@ def claims_world(world, tmp_path_factory) -> ClaimsWorld:
 
 
 def test_claim_is_decided_then_reviewed_overridden_approved_and_its_letter_printed(
-    page, page_errors, sign_in, world, claims_world
+    page, page_errors, axe_check, sign_in, world, claims_world
 ):
     cw = claims_world
     first, second = cw.members
@@ -123,6 +123,7 @@ def test_claim_is_decided_then_reviewed_overridden_approved_and_its_letter_print
     expect(page.locator("#line-1")).to_contain_text("Approved")
     expect(page.locator("#toast")).to_contain_text(f"Claim {small.number} submitted: partially approved.")
     assert page.evaluate("window.__marker") == "clerk"  # submitted and decided in place, never a reload
+    axe_check()  # the decided panel, swapped in
 
     # Two stays on the ward, each billed at the member's scheme's review threshold or more: they wait.
     waiting = []
@@ -197,6 +198,7 @@ def test_claim_is_decided_then_reviewed_overridden_approved_and_its_letter_print
     expect(decided.locator("abbr", has_text="M01")).to_have_attribute("title", REASONS["M01"])
     expect(page.locator("#toast")).to_have_text(f"Claim {review.number} is approved.")
     assert page.evaluate("window.__marker") == "claim"  # decided in place, never a reload
+    axe_check()
     assert page_errors == [], page_errors
 
     # Print the member's letter: the decided claim's panel offers it; the browser fetches it with its session.

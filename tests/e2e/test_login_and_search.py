@@ -120,8 +120,9 @@ def test_deactivating_a_user_swaps_the_row_and_shows_a_toast(page, page_errors, 
     assert page_errors == []
 
 
-def test_wrong_password_shows_the_error_and_stays_signed_out(page, page_errors, sign_in, world):
+def test_wrong_password_shows_the_error_and_stays_signed_out(page, page_errors, expect_error_response, sign_in, world):
     someone = next(p for p in world.people if p["full_name"] == "Amina Hassan")
+    expect_error_response(401, "/auth/login")  # the form comes back refused, with its message
     sign_in(someone["email"], "not-the-password-1")
 
     assert urlsplit(page.url).path == "/auth/login"

@@ -77,7 +77,7 @@ def intake_world(world, tmp_path_factory):
 
 
 def test_receptionist_registers_checks_cover_books_and_checks_in_without_a_reload(
-    page, page_errors, sign_in, world, intake_world
+    page, page_errors, axe_check, sign_in, world, intake_world
 ):
     sign_in(DESK, PASSWORD)
     page.goto(world.base_url + "/hospital/patients")
@@ -107,6 +107,7 @@ def test_receptionist_registers_checks_cover_books_and_checks_in_without_a_reloa
     expect(registered.get_by_role("heading", name="Registered")).to_be_visible()
     expect(registered.locator("[data-verdict]")).to_have_text("ELIGIBLE")
     expect(page.locator("#toast")).to_contain_text("Registered E2E-H-")
+    axe_check()  # the registered panel with its booking form, swapped in
 
     # Book: the appointments list and form swap in place.
     registered.get_by_label("Clinician").select_option(label=f"{intake_world['clinician']} · GP")

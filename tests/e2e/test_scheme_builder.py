@@ -53,7 +53,9 @@ def catalogue(world, tmp_path_factory):
     return {"company": "Journey Assurance", "benefit": "E2E-GP"}
 
 
-def test_admin_adds_a_benefit_inline_and_sees_it_without_a_reload(page, page_errors, sign_in, world, catalogue):
+def test_admin_adds_a_benefit_inline_and_sees_it_without_a_reload(
+    page, page_errors, expect_error_response, axe_check, sign_in, world, catalogue
+):
     sign_in(world.admin_email, world.demo_password)
     page.goto(world.base_url + "/insurance/schemes/new")
     page.get_by_label("Insurance company").select_option(label=catalogue["company"])
@@ -92,11 +94,13 @@ def test_admin_adds_a_benefit_inline_and_sees_it_without_a_reload(page, page_err
     add = page.locator("#benefit-add")
     add.get_by_label("Benefit to add").select_option(label="E2E-LAB · Laboratory tests")
     add.get_by_label("Copay %").fill("101")
+    expect_error_response(422, "/insurance/schemes/*/benefits")
     with page.expect_response(lambda r: r.url.endswith("/benefits")) as refused:
         add.get_by_role("button", name="Add benefit").click()
     assert refused.value.status == 422
     expect(page.locator("#benefit-add .errors")).to_contain_text("from 0 to 100")
     expect(rows).to_have_count(1)
+    axe_check()  # the add row as it came back, with its message
 
     # Inline edit: the row becomes a form and comes back as a row.
     row = rows.first
