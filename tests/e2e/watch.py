@@ -91,6 +91,9 @@ class Watch:
         failure = request.failure or "unknown failure"
         started = self._started.pop(id(request), 0.0)
         line = f"request failed: {request.method} {_path(request.url)}: {failure}"
+        if failure == "net::ERR_ABORTED" and _path(request.url).endswith("/favicon.svg"):
+            # The tab icon: the browser fetches it on its own and drops it whenever it likes; no page waits for it.
+            return
         if failure == "net::ERR_ABORTED":
             # Abandoned by the browser: not a failure when a navigation replaced the page it was for, which the
             # browser may tell of only after the abort; judged at the end.
