@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from medcover.extensions import db
@@ -42,12 +42,6 @@ def engine_options(config: dict) -> dict:
     if connect_args:
         options["connect_args"] = connect_args
     return options
-
-
-def is_outage(exc: BaseException) -> bool:
-    if isinstance(exc, OUTAGES):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def mark_unavailable(exc: BaseException) -> None:

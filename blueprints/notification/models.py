@@ -54,10 +54,6 @@ TRANSITIONS: dict[Status, set[Status]] = {
 }
 
 
-def _enum(cls, name: str):
-    return enum_column(cls, name, validate_strings=True)
-
-
 class NotificationTemplate(db.Model):
     """One version of the text for an event on a channel. Edits add a version; one version is active."""
 
@@ -67,7 +63,7 @@ class NotificationTemplate(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: the event or purpose, e.g. ``claim.decided``
     code: Mapped[str] = mapped_column(String(80), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "notification_channel", validate_strings=True))
     version: Mapped[int] = mapped_column(Integer)
     #: email subject / in-app title (Jinja); unused for SMS
     subject: Mapped[str] = mapped_column(String(200), default="")
@@ -96,14 +92,16 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     template_code: Mapped[str] = mapped_column(String(80), index=True)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("notification_templates.id", ondelete="SET NULL"))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "notification_channel", validate_strings=True))
     #: a staff user (core's id), when the recipient is one
     recipient_user_id: Mapped[int | None] = mapped_column(Integer)
     #: email address or phone number for email/SMS; null for in-app
     recipient_address: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[Status] = mapped_column(_enum(Status, "notification_status"), default=Status.QUEUED)
+    status: Mapped[Status] = mapped_column(
+        enum_column(Status, "notification_status", validate_strings=True), default=Status.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -154,5 +152,5 @@ class NotificationPreference(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     template_code: Mapped[str] = mapped_column(String(80))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "notification_channel", validate_strings=True))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

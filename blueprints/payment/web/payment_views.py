@@ -18,9 +18,8 @@ from blueprints.payment.models import Payment, PaymentKind, RefundStatus
 from blueprints.payment.web.forms import METHOD_LABELS, RefundForm, ReverseForm
 from blueprints.payment.web.page_base import CASHIERS, READERS, day, link, refusal
 from medcover import pages
-from medcover.extensions import db
 from medcover.pages import page_of, render, submit, wants_partial
-from medcover.rbac import Tenant, allow
+from medcover.rbac import allow
 
 # --- what a payment paid for ---------------------------------------------------------------------
 
@@ -34,18 +33,6 @@ class Paid:
     url: str | None = None
 
 
-def _by_id(stmt, ids) -> dict[int, object]:
-    """Rows of another domain's tenant-scoped query, by id, in one query (its batch read)."""
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(stmt.where(stmt.selected_columns.id.in_(ids)))}
-
-
-def _claims_by_id(tenant: Tenant, ids) -> dict[int, object]:
-    return claims.claim_summaries(tenant, ids)
-
-
 def _paid_for(payments) -> dict[int, Paid]:
     """Invoice, claim or premium of each payment, in a fixed number of queries whatever the count."""
     tenant = pages.tenant()
@@ -53,7 +40,7 @@ def _paid_for(payments) -> dict[int, Paid]:
     for p in payments:
         refs[p.kind].add(p.reference_id)
     invoices = billing.invoice_summaries(refs[PaymentKind.INVOICE])
-    claim_rows = _claims_by_id(tenant, refs[PaymentKind.CLAIM])
+    claim_rows = claims.claim_summaries(tenant, refs[PaymentKind.CLAIM])
     covers = insurance.coverage_summaries(tenant, refs[PaymentKind.PREMIUM])
     found = {}
     for p in payments:
