@@ -85,11 +85,23 @@ def _within(transaction, ended) -> bool:
 PERIODIC: list[tuple[str, int, str]] = []
 
 
-def every(seconds: int, fn, queue: str = "default") -> None:
-    """Run ``fn()`` every ``seconds`` on a worker (registered by domains at start-up)."""
+#: import path -> the setting that, when set, overrides its interval (short sweeps in tests, a busy site's choice)
+INTERVAL_SETTINGS: dict[str, str] = {}
+
+
+def every(seconds: int, fn, queue: str = "default", *, setting: str | None = None) -> None:
+    """Run ``fn()`` every ``seconds`` (or every ``config[setting]`` seconds when that is set) on a worker
+    (registered by domains at start-up)."""
     entry = (_path_of(fn), seconds, queue)
     if entry not in PERIODIC:
         PERIODIC.append(entry)
+    if setting:
+        INTERVAL_SETTINGS[entry[0]] = setting
+
+
+def interval_of(path: str, seconds: int, config) -> int:
+    setting = INTERVAL_SETTINGS.get(path)
+    return int(config.get(setting) or seconds) if setting else seconds
 
 
 def redis_connection():

@@ -23,7 +23,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications")
+    jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications", setting="SWEEP_SECONDS")
     _add_work()
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, group="Administration", order=930)

@@ -15,6 +15,7 @@ from blueprints.claims import services
 from blueprints.claims.engine import REASONS
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.claims.services import submission
+from medcover import jobs
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.core.conftest import RequestScopedClient
@@ -334,20 +335,24 @@ def test_a_draft_is_voided_with_a_reason(cw, client, login):
     assert "Void" in html and "entered twice" in html
 
 
-def test_a_claim_decided_on_a_worker_shows_deciding_and_polls_until_decided(cw, client, login, monkeypatch):
+def test_a_claim_decided_on_a_worker_shows_waiting_to_be_decided_and_polls_until_decided(
+    cw, client, login, monkeypatch
+):
     claim = _draft(cw, [("CONSULT", 1, "2500.00")])
     monkeypatch.setattr(submission, "decides_in_background", lambda: True)
-    monkeypatch.setattr(submission.jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
     _commit()
     login(cw.clerk)
     response = client.post(f"/claims/{claim.id}/submit", headers=HTMX)
     html = _html(response)
-    assert "Deciding…" in html and 'hx-trigger="every 2s"' in html
+    assert "Waiting to be decided since" in html and 'hx-trigger="every 2s"' in html
     db.session.expire_all()
     services.decide_claims([claim.id])  # the worker
     _commit()
     polled = client.get(f"/claims/{claim.id}", headers=HTMX)
-    assert "Deciding…" not in _html(polled) and "every 2s" not in _html(polled) and "Approved" in _html(polled)
+    assert (
+        "Waiting to be decided" not in _html(polled) and "every 2s" not in _html(polled) and "Approved" in _html(polled)
+    )
 
 
 def test_the_insurers_part_of_an_invoice_is_claimed_in_one_click(cw, client, login):

@@ -41,6 +41,7 @@ from blueprints.claims.services.submission import (
     decide_claims,
     decide_submitted,
     decides_in_background,
+    decision_request,
     process_claim,
     redecision,
     submit_claim,
