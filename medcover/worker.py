@@ -3,6 +3,7 @@ through Redis outages (they wait and reconnect with backoff instead of exiting),
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -92,10 +93,8 @@ def scheduler_command() -> None:
         for path, seconds, queue in PERIODIC:
             interval = interval_of(path, seconds, current_app.config)
             scheduler.register(execute, queue, args=(path, (), {}), interval=interval, name=path)
-        try:
+        with contextlib.suppress(StopRequested):
             scheduler.start()  # returns on SIGTERM / SIGINT; raises when Redis goes away
-        except StopRequested:
-            pass
         return True
 
     try:

@@ -89,6 +89,7 @@ __all__ = [
     "decide_claims",
     "decide_submitted",
     "decides_in_background",
+    "decision_request",
     "decisions_of",
     "disputes",
     "history_of",
