@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 outbox: list[EmailMessage] = []
 
 
-def build_message(to: str, subject: str, body: str, html: str | None = None) -> EmailMessage:
+def build_message(
+    to: str, subject: str, body: str, html: str | None = None, *, message_id: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="medcover.local")
+    message["Message-ID"] = message_id or make_msgid(domain="medcover.local")
     message.set_content(body)
     if html:
         message.add_alternative(html, subtype="html")

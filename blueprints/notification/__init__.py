@@ -59,3 +59,13 @@ def _add_work() -> None:
         params={"status": "dead"},
         order=910,
     )
+    add_work(
+        "notification",
+        "unsure_notifications",
+        "Messages that may have been sent",
+        hint="Their sending was cut off midway; check with the recipient, then mark them sent or send them again",
+        roles={Role.ADMIN},
+        endpoint="notification.deliveries",
+        params={"status": "unsure"},
+        order=915,
+    )

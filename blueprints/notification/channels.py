@@ -26,6 +26,8 @@ class Outgoing:
     address: str | None
     subject: str
     body: str
+    #: the notification's own Message-ID, the same on every attempt
+    message_id: str | None = None
 
 
 class SmsProvider(Protocol):
@@ -95,7 +97,7 @@ def send_email(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no email address")
     try:
-        email = mail.build_message(message.address, message.subject, message.body)
+        email = mail.build_message(message.address, message.subject, message.body, message_id=message.message_id)
     except ValueError as exc:  # an address or subject the email library refuses (e.g. a line break in it)
         raise DeliveryError(f"cannot build the email: {exc}"[:300]) from None
     try:
