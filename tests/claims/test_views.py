@@ -433,3 +433,32 @@ def test_html_in_a_member_or_patient_name_is_escaped(cw, client, login, name):
         html = _html(client.get(url))
         assert name not in html, url
         assert name.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;") in html, url
+
+
+def test_a_claim_submitted_while_the_queue_was_down_waits_and_the_sweep_has_it_decided_once(
+    app, cw, client, login, monkeypatch
+):
+    from medcover import clock, requested_work
+
+    claim = _draft(cw, [("CONSULT", 1, "2500.00")])
+    monkeypatch.setattr(submission, "decides_in_background", lambda: True)
+    _commit()
+    login(cw.clerk)
+    with monkeypatch.context() as redis_down:
+        redis_down.setattr(jobs, "enqueue", lambda *a, **k: None)  # the decide job goes nowhere
+        assert client.post(f"/claims/{claim.id}/submit").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.SUBMITTED
+    page = _html(client.get(f"/claims/{claim.id}"))
+    assert "Waiting to be decided since" in page and "interrupted" not in page
+    assert requested_work.sweep() == 0  # not waiting long enough yet
+    jobs.run_ready()
+    with clock.travel(timedelta(seconds=app.config["REQUESTED_WORK_RESEND_AFTER"] + 1)):
+        assert requested_work.sweep() == 1
+        jobs.run_ready()
+        assert requested_work.sweep() == 0
+    db.session.expire_all()
+    decided = db.session.get(Claim, claim.id)
+    assert decided.status is ClaimStatus.APPROVED
+    assert [h.to_status for h in services.history_of(claim.id)] == ["draft", "submitted", "approved"]
+    assert "Waiting to be decided" not in _html(client.get(f"/claims/{claim.id}"))
