@@ -22,7 +22,14 @@ def deliver_notification(notification_id: int) -> str:
     if row is None:
         db.session.commit()
         return "nothing to do"
-    message = channels.Outgoing(row.id, row.recipient_address, row.subject, row.body, row.provider_message_id)
+
+    def before_handover() -> None:
+        services.record_handover(notification_id)
+        db.session.commit()  # on record before the first byte of the message leaves
+
+    message = channels.Outgoing(
+        row.id, row.recipient_address, row.subject, row.body, row.provider_message_id, before_handover
+    )
     sender = SENDERS.get(row.channel)
     db.session.commit()  # "sending" is on record before anything leaves
     try:

@@ -121,6 +121,9 @@ class Notification(db.Model):
     institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
     company_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    #: set (and committed) just before this attempt hands the message to the SMTP server or SMS provider: a lost
+    #: worker without it provably sent nothing (retried); with it, the message may have gone out (a person checks)
+    handover_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,4 +1,5 @@
-"""requested work: what a person asked for, recorded with the request; jobs only carry it
+"""requested work: what a person asked for, recorded with the request; jobs only carry it. Notifications: when
+an attempt began handing the message over
 
 Revision ID: 0011_requested_work
 Revises: 0010_number_lookups
@@ -40,9 +41,13 @@ def upgrade():
     with op.batch_alter_table('requested_work', schema=None) as batch_op:
         batch_op.create_index('ix_requested_work_about', ['about_kind', 'about_key'], unique=False)
         batch_op.create_index('ix_requested_work_due', ['state', 'sent_at'], unique=False)
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('handover_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('handover_at')
     with op.batch_alter_table('requested_work', schema=None) as batch_op:
         batch_op.drop_index('ix_requested_work_due')
         batch_op.drop_index('ix_requested_work_about')

@@ -170,6 +170,7 @@ def test_a_message_that_may_have_been_sent_asks_the_admin_to_check_and_mark_it_s
     db.session.commit()
     db.session.info.pop("medcover_ready_jobs", None)
     services.claim_for_delivery(row.id)
+    services.record_handover(row.id)
     db.session.commit()
     with clock.travel(timedelta(hours=1)):
         services.claim_for_delivery(row.id)

@@ -11,6 +11,7 @@ from blueprints.notification.services.delivery import (
     claim_for_delivery,
     due_for_retry,
     record_failure,
+    record_handover,
     record_receipt,
     record_sent,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "catalogue",
     "channels_for",
     "claim_for_delivery",
+    "record_handover",
     "delivery_query",
     "due_for_retry",
     "enqueue_delivery",

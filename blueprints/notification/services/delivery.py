@@ -24,9 +24,10 @@ def claim_for_delivery(notification_id: int) -> Notification | None:
     """Mark the notification as being sent, or None when there is nothing to do (sent already, or another worker
     holds it). Idempotent: a retried or duplicated job never sends twice.
 
-    A notification still "sending" after its lease lost its worker somewhere inside the exchange: the message
-    may have gone out, and nothing here can tell. It is never sent again on its own; it is marked "may have been
-    sent: check" for an administrator, who marks it sent or sends it again."""
+    A notification still "sending" after its lease lost its worker. If the worker had begun handing the message
+    over (``record_handover``), it may have gone out and nothing here can tell: it is never sent again on its own
+    but marked "may have been sent: check" for an administrator, who marks it sent or sends it again. If not,
+    nothing left, and it is simply tried again."""
     stmt = select(Notification).where(Notification.id == notification_id)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -34,25 +35,42 @@ def claim_for_delivery(notification_id: int) -> Notification | None:
     if row is None:
         return None
     stale_sending = row.status is Status.SENDING and row.next_attempt_at and row.next_attempt_at <= clock.now()
-    if stale_sending:
+    if stale_sending and row.handover_at is not None:
         row.next_attempt_at = None
         row.last_error = "the worker sending it was lost mid-send: it may have been sent"
-        delivery_log.move(
-            row, Status.UNSURE, f"attempt {row.attempts} never finished; {row.provider_message_id or ''}".strip()
-        )
+        delivery_log.move(row, Status.UNSURE, f"attempt {row.attempts} lost while handing the message over")
         _alert_admins(row, unsure=True)
         db.session.flush()
         return None
-    if row.status not in (Status.QUEUED, Status.FAILED):
+    if row.status not in (Status.QUEUED, Status.FAILED) and not stale_sending:
+        return None
+    if stale_sending and row.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
+        # Every attempt was lost with its worker before anything left (a message that crashes it?): the limit
+        # holds here too, or the sweeper would retry it every lease for ever.
+        row.next_attempt_at = None
+        row.last_error = row.last_error or "no attempt finished: the worker was lost each time"
+        delivery_log.move(row, Status.DEAD, f"gave up after {row.attempts} attempts: none finished")
+        _alert_admins(row)
+        db.session.flush()
         return None
     row.attempts += 1
+    row.handover_at = None
     if row.channel is Channel.EMAIL and not row.provider_message_id:
         row.provider_message_id = message_id_for(row)  # the same Message-ID on every attempt
-    # If this worker dies, the sweep finds the lease over and marks the message for a person to check.
+    # If this worker dies, the sweep finds the lease over: before the handover it tries again (nothing left),
+    # after it the message is marked for a person to check.
     row.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["NOTIFY_SENDING_LEASE"])
     delivery_log.move(row, Status.SENDING, f"attempt {row.attempts}")
     db.session.flush()
     return row
+
+
+def record_handover(notification_id: int) -> None:
+    """The message is about to leave (the SMTP server greeted us, DATA comes next): from now on a lost worker
+    may have sent it."""
+    row = db.session.get(Notification, notification_id)
+    row.handover_at = clock.now()
+    db.session.flush()
 
 
 def message_id_for(row: Notification) -> str:
