@@ -104,6 +104,8 @@ class Config:
     # Absolute base for links in emails (password reset); request host when unset.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    #: where batch prints (their progress and PDF) go; web and workers must share it. Unset: instance/prints
+    PRINT_DIR = os.environ.get("PRINT_DIR") or None
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     #: largest medical-record attachment accepted (PDF, PNG or JPEG)
     ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)

@@ -63,7 +63,8 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     def run() -> bool:
         connection = redis_connection()
         worker = Worker([Queue(name, connection=connection) for name in names], connection=connection)
-        worker.work(burst=burst, with_scheduler=True)
+        # Round robin: a queue kept busy (the sweeps, a big print) never starves the others (notifications).
+        worker.work(burst=burst, with_scheduler=True, dequeue_strategy="round_robin")
         # rq's loop ends on a stop request, on a finished burst, and on any error it meets (Redis gone).
         return burst or bool(getattr(worker, "_stop_requested", False))
 
