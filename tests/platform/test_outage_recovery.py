@@ -390,7 +390,7 @@ def test_a_worker_killed_mid_batch_sends_each_notification_once_and_marks_the_on
     from tests.factories import make_user
 
     with site.app.app_context():
-        admin = make_user(Role.ADMIN, email="admin@medcover.example")
+        admin_id = make_user(Role.ADMIN, email="admin@medcover.example").id
         rows = services.send(
             "payment.received",
             [services.Recipient(email=f"payer{n}@example.com") for n in range(6)],
@@ -426,7 +426,7 @@ def test_a_worker_killed_mid_batch_sends_each_notification_once_and_marks_the_on
     [alert] = site.rows(
         "SELECT subject FROM notifications WHERE template_code = 'notification.may_have_been_sent'"
         " AND recipient_user_id = :admin",
-        admin=admin.id,
+        admin=admin_id,
     )
     assert alert.subject == "Check: Email message may have been sent"
     page = site.client("admin@medcover.example").get(f"/admin/notifications/{unsure[0]}").get_data(as_text=True)
