@@ -462,3 +462,14 @@ def test_a_claim_submitted_while_the_queue_was_down_waits_and_the_sweep_has_it_d
     assert decided.status is ClaimStatus.APPROVED
     assert [h.to_status for h in services.history_of(claim.id)] == ["draft", "submitted", "approved"]
     assert "Waiting to be decided" not in _html(client.get(f"/claims/{claim.id}"))
+
+
+def test_a_late_decide_job_leaves_a_claim_waiting_for_review_as_the_adjudicator_will_find_it(cw):
+    claim = _pending(cw)
+    history = [h.to_status for h in services.history_of(claim.id)]
+    decisions = len(services.decisions_of(claim.id))
+    assert services.decide_submitted([claim.id]) == 0  # the job re-sent after an outage arrives late
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
+    assert [h.to_status for h in services.history_of(claim.id)] == history
+    assert len(services.decisions_of(claim.id)) == decisions

@@ -61,8 +61,9 @@ def process_claim(*, actor, claim_id: int) -> Claim:
 
 
 def decide_submitted(claim_ids: list[int]) -> int:
-    """The job: decide those claims still waiting (idempotent: a decided claim is skipped)."""
-    return len(decide_claims(claim_ids))
+    """The job: decide those claims still waiting to be decided (idempotent: a claim the engine decided already,
+    even one now waiting for a person's review, is skipped; a late or repeated job changes nothing)."""
+    return len(decide_claims(claim_ids, statuses=(ClaimStatus.SUBMITTED,)))
 
 
 def decide_claims(
