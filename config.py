@@ -87,9 +87,25 @@ class Config:
     #: first retry after this many seconds, doubling each time
     NOTIFY_RETRY_BASE_SECONDS = _int("NOTIFY_RETRY_BASE_SECONDS", 30)
 
+    # Requested work (medcover.requested_work): a request whose job has not started after this many seconds is
+    # sent again by the sweep; a running one whose worker gave no sign of life for the lease is interrupted and
+    # sent again. The sweeps (requested work, notifications, the outbox) run every SWEEP_SECONDS when set.
+    REQUESTED_WORK_RESEND_AFTER = _int("REQUESTED_WORK_RESEND_AFTER", 120)
+    REQUESTED_WORK_LEASE = _int("REQUESTED_WORK_LEASE", 300)
+    REQUESTED_WORK_MAX_ATTEMPTS = _int("REQUESTED_WORK_MAX_ATTEMPTS", 5)
+    SWEEP_SECONDS = _int("SWEEP_SECONDS", 0)
+    #: a notification still queued after this many seconds (its job lost) is queued again by the sweep
+    NOTIFY_REQUEUE_AFTER = _int("NOTIFY_REQUEUE_AFTER", 120)
+    #: a notification "sending" for longer than this lost its worker: it may have gone out, a person checks
+    NOTIFY_SENDING_LEASE = _int("NOTIFY_SENDING_LEASE", 600)
+    # Workers and the scheduler wait for Redis with backoff up to this many seconds between tries.
+    REDIS_RECONNECT_MAX_SECONDS = _int("REDIS_RECONNECT_MAX_SECONDS", 30)
+
     # Absolute base for links in emails (password reset); request host when unset.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
+    #: where batch prints (their progress and PDF) go; web and workers must share it. Unset: instance/prints
+    PRINT_DIR = os.environ.get("PRINT_DIR") or None
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     #: largest medical-record attachment accepted (PDF, PNG or JPEG)
     ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)

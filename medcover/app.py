@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, jobs, logs, outage, security, urls
+from medcover import api, jobs, logs, outage, requested_work, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -244,7 +244,8 @@ def _register_domains(app: Flask) -> None:
     billing.init_app(app)
     claims.init_app(app)
     payment.init_app(app)
-    jobs.every(30, "medcover.events:dispatch_pending")
+    jobs.every(30, "medcover.events:dispatch_pending", setting="SWEEP_SECONDS")
+    jobs.every(60, "medcover.requested_work:sweep", setting="SWEEP_SECONDS")
     openapi.init_app(app)
 
 
@@ -271,3 +272,11 @@ def _register_cli(app: Flask) -> None:
         db.session.commit()
         jobs.run_ready()
         click.echo(f"dispatched {done} event(s)")
+
+    @app.cli.command("requested-work-sweep")
+    @with_appcontext
+    def requested_work_sweep_command():
+        """Send again the requested work that waits too long or lost its worker (the scheduler does this)."""
+        sent = requested_work.sweep()
+        jobs.run_ready()
+        click.echo(f"sent {sent} request(s) again")

@@ -64,20 +64,44 @@ def enqueue(fn, *args, queue: str = "default", delay: int = 0, inline_fallback: 
         raise ValueError(f"unknown queue {queue!r}")
     from medcover.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append(
-        JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback)
+    session = db.session()
+    # Remember the innermost transaction that asked: a savepoint that rolls back takes its jobs with it.
+    asked_in = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append(
+        (asked_in, JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback))
     )
+
+
+def _within(transaction, ended) -> bool:
+    """Whether ``transaction`` is ``ended`` or one of the savepoints inside it."""
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 #: periodic work: (import path, seconds, queue), run by ``flask scheduler``
 PERIODIC: list[tuple[str, int, str]] = []
 
 
-def every(seconds: int, fn, queue: str = "default") -> None:
-    """Run ``fn()`` every ``seconds`` on a worker (registered by domains at start-up)."""
+#: import path -> the setting that, when set, overrides its interval (short sweeps in tests, a busy site's choice)
+INTERVAL_SETTINGS: dict[str, str] = {}
+
+
+def every(seconds: int, fn, queue: str = "default", *, setting: str | None = None) -> None:
+    """Run ``fn()`` every ``seconds`` (or every ``config[setting]`` seconds when that is set) on a worker
+    (registered by domains at start-up)."""
     entry = (_path_of(fn), seconds, queue)
     if entry not in PERIODIC:
         PERIODIC.append(entry)
+    if setting:
+        INTERVAL_SETTINGS[entry[0]] = setting
+
+
+def interval_of(path: str, seconds: int, config) -> int:
+    setting = INTERVAL_SETTINGS.get(path)
+    return int(config.get(setting) or seconds) if setting else seconds
 
 
 def redis_connection():
@@ -102,7 +126,9 @@ def install(session_class=Session) -> None:
 
     @event.listens_for(session_class, "after_commit")
     def _after_commit(session):
-        jobs = session.info.pop(_PENDING, [])
+        if session.in_nested_transaction():
+            return  # a savepoint was released: its jobs wait for the transaction around it
+        jobs = [job for _, job in session.info.pop(_PENDING, [])]
         if not jobs:
             return
         if has_app_context() and current_app.config.get("REDIS_URL"):
@@ -120,6 +146,10 @@ def install(session_class=Session) -> None:
     def _after_rollback(session, previous_transaction):
         if previous_transaction.parent is None:
             session.info.pop(_PENDING, None)
+            return
+        pending = session.info.get(_PENDING)
+        if pending:  # a savepoint rolled back: only the jobs asked for inside it go
+            pending[:] = [(asked_in, job) for asked_in, job in pending if not _within(asked_in, previous_transaction)]
 
 
 def run_ready() -> int:

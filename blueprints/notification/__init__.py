@@ -23,7 +23,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications")
+    jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications", setting="SWEEP_SECONDS")
     _add_work()
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, group="Administration", order=930)
@@ -58,4 +58,14 @@ def _add_work() -> None:
         endpoint="notification.deliveries",
         params={"status": "dead"},
         order=910,
+    )
+    add_work(
+        "notification",
+        "unsure_notifications",
+        "Messages that may have been sent",
+        hint="Their sending was cut off midway; check with the recipient, then mark them sent or send them again",
+        roles={Role.ADMIN},
+        endpoint="notification.deliveries",
+        params={"status": "unsure"},
+        order=915,
     )

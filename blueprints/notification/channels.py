@@ -6,6 +6,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +27,10 @@ class Outgoing:
     address: str | None
     subject: str
     body: str
+    #: the notification's own Message-ID, the same on every attempt
+    message_id: str | None = None
+    #: called just before the message is handed over (records that it may now be out)
+    before_handover: Callable[[], None] | None = None
 
 
 class SmsProvider(Protocol):
@@ -95,11 +100,11 @@ def send_email(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no email address")
     try:
-        email = mail.build_message(message.address, message.subject, message.body)
+        email = mail.build_message(message.address, message.subject, message.body, message_id=message.message_id)
     except ValueError as exc:  # an address or subject the email library refuses (e.g. a line break in it)
         raise DeliveryError(f"cannot build the email: {exc}"[:300]) from None
     try:
-        mail.deliver(email)
+        mail.deliver(email, before_handover=message.before_handover)
     except (OSError, TimeoutError) as exc:  # smtplib's errors are OSErrors
         raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}"[:300]) from None
     return str(email["Message-ID"])
@@ -108,4 +113,7 @@ def send_email(message: Outgoing) -> str:
 def send_sms(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no phone number")
-    return sms_provider().send(message.address, message.body, reference=f"n{message.notification_id}")
+    provider = sms_provider()
+    if message.before_handover:
+        message.before_handover()
+    return provider.send(message.address, message.body, reference=f"n{message.notification_id}")

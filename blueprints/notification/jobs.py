@@ -1,7 +1,8 @@
 """Notification jobs: deliver one notification, and sweep up what is due (retries, lost jobs, dead workers).
 
-These are edges: they commit between steps, so a crash mid-send leaves a visible ``sending`` row
-whose lease the sweeper honours, and a finished send is never repeated.
+These are edges: they commit between steps, so a crash mid-send leaves a visible ``sending`` row (with the
+Message-ID it was sent under); once its lease is over the sweeper marks it "may have been sent: check" instead
+of sending a second copy, and a finished send is never repeated.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ def deliver_notification(notification_id: int) -> str:
     if row is None:
         db.session.commit()
         return "nothing to do"
-    message = channels.Outgoing(row.id, row.recipient_address, row.subject, row.body)
+
+    def before_handover() -> None:
+        services.record_handover(notification_id)
+        db.session.commit()  # on record before the first byte of the message leaves
+
+    message = channels.Outgoing(
+        row.id, row.recipient_address, row.subject, row.body, row.provider_message_id, before_handover
+    )
     sender = SENDERS.get(row.channel)
     db.session.commit()  # "sending" is on record before anything leaves
     try:

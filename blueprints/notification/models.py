@@ -40,17 +40,25 @@ class Status(enum.StrEnum):
     FAILED = "failed"  # this attempt failed; another is scheduled
     DEAD = "dead"  # out of attempts: dead-lettered, admins alerted
     SKIPPED = "skipped"  # the recipient opted out or has no address for the channel
+    #: the worker sending it was lost mid-send: it may have gone out. Never sent again on its own (no second
+    #: copy); a person checks, then marks it sent or sends it again.
+    UNSURE = "unsure"
+
+    @property
+    def label(self) -> str:
+        return "May have been sent: check" if self is Status.UNSURE else self.value.capitalize()
 
 
 #: status -> statuses it may move to
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.QUEUED: {Status.SENDING, Status.SKIPPED},
-    Status.SENDING: {Status.SENT, Status.FAILED, Status.DEAD, Status.SENDING},
+    Status.SENDING: {Status.SENT, Status.FAILED, Status.DEAD, Status.SENDING, Status.UNSURE},
     Status.FAILED: {Status.SENDING, Status.QUEUED},
     Status.SENT: {Status.DELIVERED, Status.FAILED},
     Status.DELIVERED: set(),
     Status.DEAD: {Status.QUEUED},  # an admin's resend
     Status.SKIPPED: set(),
+    Status.UNSURE: {Status.QUEUED, Status.SENT},  # a person's answer: send it again, or it did go out
 }
 
 
@@ -105,6 +113,7 @@ class Notification(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: the email's Message-ID (recorded with "sending", the same on every attempt) or the SMS provider's id
     provider_message_id: Mapped[str | None] = mapped_column(String(120), index=True)
     #: makes event subscribers idempotent: one notification per event, channel and recipient
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -112,6 +121,9 @@ class Notification(db.Model):
     institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
     company_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    #: set (and committed) just before this attempt hands the message to the SMTP server or SMS provider: a lost
+    #: worker without it provably sent nothing (retried); with it, the message may have gone out (a person checks)
+    handover_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

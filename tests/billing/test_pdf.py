@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,41 @@ def test_without_htmx_a_platform_admin_picks_the_institution_and_lands_on_the_pr
     assert invoice.number in " ".join(_text(client.get(f"/billing/print/{token}.pdf").data))
     audit = db.session.scalars(select(AuditLog).where(AuditLog.entity_type == "invoice_batch")).all()
     assert [(a.action, a.entity_id, a.institution_id) for a in audit] == [("print", token, world.hospital.id)]
+
+
+def test_a_batch_print_whose_worker_was_killed_shows_interrupted_retrying_and_prints_each_invoice_once(
+    app, client, login, world, letterhead, prints, monkeypatch
+):
+    from medcover import jobs, requested_work
+    from medcover.requested_work import RequestedWork
+
+    invoices = [_issue(world), _issue(world, patient=world.self_pay), _issue(world)]
+    login(world.clerk)
+    with monkeypatch.context() as redis_down:
+        redis_down.setattr(jobs, "enqueue", lambda *args, **kwargs: None)  # the job goes nowhere
+        client.post("/billing/print", data={"day": clock.today().isoformat()}, headers={"HX-Request": "true"})
+    token = next(p.stem for p in prints.glob("*.json"))
+    progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "0 of 3</strong> waiting to start" in progress and "Interrupted" not in progress
+
+    # A worker takes it, lays out one invoice, and is killed: the file says "running 1 of 3" for ever.
+    work = db.session.query(RequestedWork).filter_by(about_kind="invoice_print", about_key=token).one()
+    assert requested_work._take(work.id) is not None
+    db.session.commit()
+    status = print_batches._read_status(token)
+    print_batches._save_status(status, state="running", done=1)
+    progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "1 of 3</strong> laid out" in progress and "Interrupted" not in progress  # under its lease
+
+    with clock.travel(timedelta(seconds=app.config["REQUESTED_WORK_LEASE"] + 5)):
+        progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert 'id="print-interrupted"' in progress and "Interrupted at" in progress and "retrying" in progress
+        assert "every 1s" in progress  # still polling: the retry will finish it
+        assert requested_work.sweep() == 1  # the scheduler's sweep sends it again
+        jobs.run_ready()
+    progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Done: 3 of 3" in progress and "Interrupted" not in progress
+    pages = _text(client.get(f"/billing/print/{token}.pdf").data)
+    assert len(pages) == 3
+    assert [sum(i.number in page for page in pages) for i in invoices] == [1, 1, 1]  # one page each, once
+    assert sorted(p.suffix for p in prints.iterdir()) == [".json", ".pdf"]

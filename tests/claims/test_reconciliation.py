@@ -273,3 +273,40 @@ def test_the_pages_start_a_run_show_it_filtered_and_export_csv_with_formulas_def
     bad = client.post("/reconciliation", data={"institution_id": "0", "period_start": "", "period_end": ""})
     assert bad.status_code == 422
     assert client.get("/reconciliation/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_a_run_requested_while_the_queue_was_down_shows_waiting_until_the_sweep_runs_it(
+    app, cw, book, finance, client, login, monkeypatch
+):
+    from medcover import clock, requested_work
+
+    db.session.commit()
+    login(finance)
+    with monkeypatch.context() as redis_down:
+        redis_down.setattr(jobs, "enqueue", lambda *a, **k: None)  # the run's job goes nowhere
+        started = client.post(
+            "/reconciliation",
+            data={
+                "institution_id": str(cw.hospital.id),
+                "period_start": (cw.today - timedelta(days=30)).isoformat(),
+                "period_end": cw.today.isoformat(),
+                "company_id": "0",
+            },
+        )
+    assert started.status_code == 303
+    url = started.headers["Location"]
+    waiting = client.get(url)
+    assert waiting.status_code == 200
+    text = waiting.get_data(as_text=True)
+    assert "Waiting to run: requested at" in text and 'hx-trigger="every 2s"' in text
+    run_id = url.rsplit("/", 1)[-1]
+    outsider = make_user(Role.FINANCE_OFFICER, institution_id=cw.other_hospital.id, company_id=None)
+    assert reconciliation.waiting_run(tenant_of(outsider), run_id) is None  # another hospital's: a 404
+    with clock.travel(timedelta(seconds=app.config["REQUESTED_WORK_RESEND_AFTER"] + 1)):
+        assert requested_work.sweep() == 1
+        jobs.run_ready()
+    poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "reconciliation-waiting"})
+    assert poll.headers.get("HX-Refresh") == "true"
+    report = client.get(url).get_data(as_text=True)
+    assert "Waiting to run" not in report and 'id="reconciliation-totals"' in report
+    assert _totals(reconciliation.report(tenant_of(finance), run_id)) == EXPECTED

@@ -15,6 +15,7 @@ from blueprints.claims import services
 from blueprints.claims.engine import REASONS
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.claims.services import submission
+from medcover import jobs
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.core.conftest import RequestScopedClient
@@ -334,20 +335,24 @@ def test_a_draft_is_voided_with_a_reason(cw, client, login):
     assert "Void" in html and "entered twice" in html
 
 
-def test_a_claim_decided_on_a_worker_shows_deciding_and_polls_until_decided(cw, client, login, monkeypatch):
+def test_a_claim_decided_on_a_worker_shows_waiting_to_be_decided_and_polls_until_decided(
+    cw, client, login, monkeypatch
+):
     claim = _draft(cw, [("CONSULT", 1, "2500.00")])
     monkeypatch.setattr(submission, "decides_in_background", lambda: True)
-    monkeypatch.setattr(submission.jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
+    monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: None)  # the worker has not run yet
     _commit()
     login(cw.clerk)
     response = client.post(f"/claims/{claim.id}/submit", headers=HTMX)
     html = _html(response)
-    assert "Deciding…" in html and 'hx-trigger="every 2s"' in html
+    assert "Waiting to be decided since" in html and 'hx-trigger="every 2s"' in html
     db.session.expire_all()
     services.decide_claims([claim.id])  # the worker
     _commit()
     polled = client.get(f"/claims/{claim.id}", headers=HTMX)
-    assert "Deciding…" not in _html(polled) and "every 2s" not in _html(polled) and "Approved" in _html(polled)
+    assert (
+        "Waiting to be decided" not in _html(polled) and "every 2s" not in _html(polled) and "Approved" in _html(polled)
+    )
 
 
 def test_the_insurers_part_of_an_invoice_is_claimed_in_one_click(cw, client, login):
@@ -428,3 +433,43 @@ def test_html_in_a_member_or_patient_name_is_escaped(cw, client, login, name):
         html = _html(client.get(url))
         assert name not in html, url
         assert name.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;") in html, url
+
+
+def test_a_claim_submitted_while_the_queue_was_down_waits_and_the_sweep_has_it_decided_once(
+    app, cw, client, login, monkeypatch
+):
+    from medcover import clock, requested_work
+
+    claim = _draft(cw, [("CONSULT", 1, "2500.00")])
+    monkeypatch.setattr(submission, "decides_in_background", lambda: True)
+    _commit()
+    login(cw.clerk)
+    with monkeypatch.context() as redis_down:
+        redis_down.setattr(jobs, "enqueue", lambda *a, **k: None)  # the decide job goes nowhere
+        assert client.post(f"/claims/{claim.id}/submit").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.SUBMITTED
+    page = _html(client.get(f"/claims/{claim.id}"))
+    assert "Waiting to be decided since" in page and "interrupted" not in page
+    assert requested_work.sweep() == 0  # not waiting long enough yet
+    jobs.run_ready()
+    with clock.travel(timedelta(seconds=app.config["REQUESTED_WORK_RESEND_AFTER"] + 1)):
+        assert requested_work.sweep() == 1
+        jobs.run_ready()
+        assert requested_work.sweep() == 0
+    db.session.expire_all()
+    decided = db.session.get(Claim, claim.id)
+    assert decided.status is ClaimStatus.APPROVED
+    assert [h.to_status for h in services.history_of(claim.id)] == ["draft", "submitted", "approved"]
+    assert "Waiting to be decided" not in _html(client.get(f"/claims/{claim.id}"))
+
+
+def test_a_late_decide_job_leaves_a_claim_waiting_for_review_as_the_adjudicator_will_find_it(cw):
+    claim = _pending(cw)
+    history = [h.to_status for h in services.history_of(claim.id)]
+    decisions = len(services.decisions_of(claim.id))
+    assert services.decide_submitted([claim.id]) == 0  # the job re-sent after an outage arrives late
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
+    assert [h.to_status for h in services.history_of(claim.id)] == history
+    assert len(services.decisions_of(claim.id)) == decisions

@@ -113,6 +113,7 @@ def fill(w: HomeWorld, n: int) -> None:
     bulk.preauthorizations(n, member=w.member, benefit=w.benefit, institution_id=w.hospital.id, status="approved")
     bulk.preauthorizations(n, member=w.other_member, benefit=w.benefit, institution_id=w.other_hospital.id)
     bulk.notifications(n)
+    bulk.notifications(n, status="unsure")
     bulk.notifications(n, status="delivered")
     db.session.commit()
 
@@ -213,6 +214,7 @@ EXPECTED = {
     "admin": {
         "failed-jobs": (0, "/admin/jobs"),
         "undelivered-notifications": (1, "/admin/notifications?status=dead"),
+        "unsure-notifications": (1, "/admin/notifications?status=unsure"),
     },
     "auditor": {},
 }

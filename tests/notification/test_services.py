@@ -196,7 +196,7 @@ def test_a_duplicate_job_never_sends_twice(outbox):
     assert len(outbox) == 1
 
 
-def test_a_worker_that_died_mid_send_is_retried_after_its_lease(outbox):
+def test_a_worker_that_died_before_handing_the_message_over_is_retried_after_its_lease(outbox):
     clerk = make_user(Role.BILLING_CLERK)
     [row] = services.send("claim.decided", [Recipient(user_id=clerk.id)], CLAIM, [Channel.EMAIL])
     db.session.commit()  # jobs not run: as if the worker took it and died after marking it sending
@@ -206,9 +206,26 @@ def test_a_worker_that_died_mid_send_is_retried_after_its_lease(outbox):
     assert services.due_for_retry() == []
     with clock.travel(timedelta(minutes=11)):
         assert services.due_for_retry() == [row.id]
-        notification_jobs.deliver_notification(row.id)
-    assert len(outbox) == 1
-    assert db.session.get(Notification, row.id).status is Status.SENT
+        assert notification_jobs.deliver_notification(row.id) == "sent"
+    [sent] = outbox
+    row = db.session.get(Notification, row.id)
+    assert row.status is Status.SENT and row.attempts == 2 and sent["Message-ID"] == row.provider_message_id
+
+
+def test_a_worker_that_died_mid_send_is_not_retried_after_its_lease_but_marked_to_check(outbox):
+    clerk = make_user(Role.BILLING_CLERK)
+    [row] = services.send("claim.decided", [Recipient(user_id=clerk.id)], CLAIM, [Channel.EMAIL])
+    db.session.commit()  # jobs not run: as if the worker took it and died while handing it over
+    db.session.info.pop("medcover_ready_jobs", None)
+    services.claim_for_delivery(row.id)
+    services.record_handover(row.id)
+    db.session.commit()
+    assert services.due_for_retry() == []
+    with clock.travel(timedelta(minutes=11)):
+        assert services.due_for_retry() == [row.id]
+        assert notification_jobs.deliver_notification(row.id) == "nothing to do"
+    assert outbox == []
+    assert db.session.get(Notification, row.id).status is Status.UNSURE
 
 
 def test_events_reach_recipients_once_even_when_dispatched_twice(outbox):
@@ -346,17 +363,90 @@ def test_recipients_must_be_one_plain_address_or_user(raw):
     assert "recipients" in error.value.errors
 
 
-def test_a_message_that_loses_its_worker_every_time_is_dead_lettered_at_the_limit(app):
+def test_a_message_that_loses_its_worker_every_time_before_the_handover_is_dead_lettered_at_the_limit(app):
     admin = make_user(Role.ADMIN)
     [row] = services.send("payment.received", [Recipient(email="p@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
     db.session.commit()
     db.session.info.pop("medcover_ready_jobs", None)
     with ExitStack() as time_passes:
         for _ in range(app.config["NOTIFY_MAX_ATTEMPTS"]):
-            assert services.claim_for_delivery(row.id) is not None  # the worker then dies mid-send
+            assert services.claim_for_delivery(row.id) is not None  # the worker then dies before the handover
             time_passes.enter_context(clock.travel(timedelta(minutes=11)))
         assert services.claim_for_delivery(row.id) is None
     row = db.session.get(Notification, row.id)
     assert row.status is Status.DEAD and row.attempts == app.config["NOTIFY_MAX_ATTEMPTS"]
     alert = db.session.query(Notification).filter_by(template_code="notification.dead_lettered").one()
     assert alert.recipient_user_id == admin.id and alert.subject == "Delivery failed: Email message"
+
+
+def test_a_message_whose_worker_was_lost_mid_send_is_marked_for_a_person_and_never_sent_twice(app, outbox):
+    admin = make_user(Role.ADMIN)
+    [row] = services.send("payment.received", [Recipient(email="p@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
+    db.session.commit()
+    db.session.info.pop("medcover_ready_jobs", None)
+    taken = services.claim_for_delivery(row.id)
+    assert taken is not None and taken.status is Status.SENDING
+    services.record_handover(row.id)  # the worker then dies inside the SMTP exchange
+    message_id = taken.provider_message_id
+    assert message_id == f"<notification.{row.id}.{int(row.created_at.timestamp())}@medcover.local>"
+    db.session.commit()
+    assert services.claim_for_delivery(row.id) is None  # a duplicate job under the lease: nothing to do
+    assert services.due_for_retry() == []
+    with clock.travel(timedelta(seconds=app.config["NOTIFY_SENDING_LEASE"] + 1)):
+        assert services.due_for_retry() == [row.id]
+        assert services.claim_for_delivery(row.id) is None  # the sweep's job: no second copy
+        db.session.commit()
+        assert services.claim_for_delivery(row.id) is None
+        assert services.due_for_retry() == []
+    row = db.session.get(Notification, row.id)
+    assert row.status is Status.UNSURE and row.attempts == 1 and row.provider_message_id == message_id
+    assert row.status.label == "May have been sent: check"
+    assert outbox == []
+    alert = db.session.query(Notification).filter_by(template_code="notification.may_have_been_sent").one()
+    assert alert.recipient_user_id == admin.id and alert.subject == "Check: Email message may have been sent"
+    assert "It will not be sent again on its own" in alert.body
+
+
+def test_a_message_that_may_have_been_sent_goes_out_again_only_when_a_person_says_so(app, outbox):
+    admin = make_user(Role.ADMIN)
+    [row] = services.send("payment.received", [Recipient(email="q@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
+    db.session.commit()
+    db.session.info.pop("medcover_ready_jobs", None)
+    message_id = services.claim_for_delivery(row.id).provider_message_id
+    services.record_handover(row.id)
+    db.session.commit()
+    with clock.travel(timedelta(seconds=app.config["NOTIFY_SENDING_LEASE"] + 1)):
+        services.claim_for_delivery(row.id)
+        db.session.commit()
+    jobs.run_ready()
+    assert outbox == []
+    services.resend(actor=admin, notification_id=row.id, tenant=Tenant(None, None))
+    db.session.commit()
+    jobs.run_ready()
+    [sent] = outbox
+    assert sent["Message-ID"] == message_id  # the same message: a copy that did arrive is recognisable
+    assert db.session.get(Notification, row.id).status is Status.SENT
+
+
+def test_a_message_that_may_have_been_sent_is_marked_sent_by_a_person_and_not_sent(outbox):
+    admin = make_user(Role.ADMIN)
+    [row] = services.send("payment.received", [Recipient(email="r@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
+    db.session.commit()
+    db.session.info.pop("medcover_ready_jobs", None)
+    services.claim_for_delivery(row.id)
+    services.record_handover(row.id)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        services.mark_sent(actor=admin, notification_id=row.id, tenant=Tenant(None, None))
+    with clock.travel(timedelta(hours=1)):
+        services.claim_for_delivery(row.id)
+    services.mark_sent(actor=admin, notification_id=row.id, tenant=Tenant(None, None))
+    db.session.commit()
+    jobs.run_ready()
+    assert db.session.get(Notification, row.id).status is Status.SENT and outbox == []
+    assert [e.status for e in db.session.query(NotificationLog).filter_by(notification_id=row.id)] == [
+        "queued",
+        "sending",
+        "unsure",
+        "sent",
+    ]

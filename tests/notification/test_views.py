@@ -1,11 +1,13 @@
 """Notification pages and JSON endpoints: inbox and bell, preferences, deliveries, templates, jobs; access."""
 
+from datetime import timedelta
+
 import pytest
 
 from blueprints.notification import services
 from blueprints.notification.models import Channel, Notification, NotificationTemplate, Status
 from blueprints.notification.services import Recipient
-from medcover import jobs
+from medcover import clock, jobs
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.factories import make_user
@@ -160,3 +162,28 @@ def test_a_tenant_admin_cannot_open_another_tenants_delivery(client, login):
     jobs.run_ready()
     assert client.get(f"/admin/notifications/{row.id}").status_code == 404
     assert client.post(f"/admin/notifications/{row.id}/resend").status_code == 404
+
+
+def test_a_message_that_may_have_been_sent_asks_the_admin_to_check_and_mark_it_sent(client, login, outbox):
+    admin = make_user(Role.ADMIN)
+    [row] = services.send("payment.received", [Recipient(email="m@example.com")], {"amount": "1.00"}, [Channel.EMAIL])
+    db.session.commit()
+    db.session.info.pop("medcover_ready_jobs", None)
+    services.claim_for_delivery(row.id)
+    services.record_handover(row.id)
+    db.session.commit()
+    with clock.travel(timedelta(hours=1)):
+        services.claim_for_delivery(row.id)
+        db.session.commit()
+    login(admin)
+    page = client.get(f"/admin/notifications/{row.id}").get_data(as_text=True)
+    assert "May have been sent: check" in page and "It is not sent again on its own" in page
+    assert "It arrived: mark sent" in page and "It did not arrive: send again" in page
+    listing = client.get("/admin/notifications?status=unsure").get_data(as_text=True)
+    assert "May have been sent: check" in listing
+    response = client.post(f"/admin/notifications/{row.id}/mark-sent")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Notification, row.id).status is Status.SENT and outbox == []
+    again = client.post(f"/admin/notifications/{row.id}/mark-sent", follow_redirects=True).get_data(as_text=True)
+    assert "Only a notification that may have been sent can be marked sent." in again

@@ -535,7 +535,7 @@ def test_with_redis_down_the_change_commits_and_the_outbox_delivers_once_redis_i
     assert len(smtp.box.received) == 1 and smtp.box.data_commands == 1
 
 
-def test_a_worker_killed_mid_send_is_retried_after_its_lease_and_the_message_goes_out_once(site, smtp, workers):
+def test_a_worker_killed_mid_send_is_never_sent_twice_but_marked_for_a_person_after_its_lease(site, smtp, workers):
     from rq import Queue
     from rq.job import Job, JobStatus
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -573,7 +573,9 @@ def test_a_worker_killed_mid_send_is_retried_after_its_lease_and_the_message_goe
         assert notification_jobs.sweep() == 0
         db.session.remove()
 
-    # The lease runs out (simulated: ten minutes are not waited), and the sweep re-queues the delivery.
+    # The lease runs out (simulated: ten minutes are not waited). The message may have gone out (the worker died
+    # inside DATA, and nothing here can know what the server did with it): the sweep's job marks it for a person
+    # and sends no second copy.
     env = site.env(MAIL_PORT=str(smtp.port))
     site.rows(
         "UPDATE notifications SET next_attempt_at = now() - interval '1 minute' WHERE id = :id RETURNING id",
@@ -581,23 +583,18 @@ def test_a_worker_killed_mid_send_is_retried_after_its_lease_and_the_message_goe
     )
     assert "re-queued 1 notification(s)" in flask("notifications", "sweep", env=env)
 
-    def arrived():
+    def marked():
         assert second.alive(), second.log()
-        return smtp.box.to(clerk_email)
-
-    [message] = wait_until(arrived, timeout=DELIVERY_TIMEOUT, interval=0.05, what="the retried email")
-    assert message["Subject"] == "Claim CL-2026-0042: approved"
-
-    def settled():
         found = notification(site, notification_id)
-        return found if found.status == "sent" else None
+        return found if found.status == "unsure" else None
 
-    row = wait_until(settled, timeout=DELIVERY_TIMEOUT, what="the notification to be recorded sent")
-    assert row.attempts == 2 and row.last_error is None and row.next_attempt_at is None
-    assert [h.status for h in history(site, notification_id)] == ["queued", "sending", "sending", "sent"]
+    row = wait_until(marked, timeout=DELIVERY_TIMEOUT, what="the notification to be marked for a person")
+    assert row.attempts == 1 and row.sent_at is None and row.next_attempt_at is None
+    assert [h.status for h in history(site, notification_id)] == ["queued", "sending", "unsure"]
+    assert "re-queued 0 notification(s)" in flask("notifications", "sweep", env=env)
 
     # The dead worker's RQ job: once rq notices it was abandoned, it retries it (with backoff; brought
-    # forward here). The retry finds the message sent and does nothing.
+    # forward here). The retry finds the message marked and does nothing.
     StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 24 * 3600)
     scheduled = ScheduledJobRegistry(queue=queue)
     assert killed_job_id in scheduled.get_job_ids()
@@ -611,10 +608,9 @@ def test_a_worker_killed_mid_send_is_retried_after_its_lease_and_the_message_goe
 
     wait_until(retried, timeout=DELIVERY_TIMEOUT, what="the abandoned job's retry to run")
     assert job.get_status() == JobStatus.FINISHED and job.return_value() == "nothing to do"
-    time.sleep(2)
-    assert len(smtp.box.to(clerk_email)) == 1 and len(smtp.box.received) == 1
-    assert smtp.box.data_commands == 2
-    assert notification(site, notification_id).attempts == 2
+    time.sleep(1)
+    assert smtp.box.received == [] and smtp.box.data_commands == 1
+    assert notification(site, notification_id).status == "unsure"
 
 
 def test_an_unreachable_smtp_server_is_retried_with_backoff_then_dead_lettered_with_an_admin_alert(site, workers):

@@ -26,7 +26,7 @@ from blueprints.billing.services.access import WRITERS, institution_for_write
 from blueprints.billing.services.printing import letterhead_of, printable, printed_html
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from medcover import clock, fields, jobs, pdf
+from medcover import clock, fields, pdf, requested_work
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, tenant_of
@@ -38,6 +38,8 @@ BATCH_KEEP = timedelta(hours=24)
 #: the most invoices one batch prints (a busy hospital's day is far below this)
 MAX_BATCH = 2000
 _TOKEN = re.compile(r"[0-9a-f]{32}")
+#: the requested work of a batch print is about ("invoice_print", its token)
+PRINT_WORK = "invoice_print"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class BatchStatus:
     done: int
     total: int
     error: str = ""
+    #: when a worker printing it was lost (killed, or cut off): the print is "interrupted, retrying"
+    interrupted_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -97,14 +101,22 @@ def _save_status(status: dict, **changes) -> dict:
 
 
 def _as_status(raw: dict) -> BatchStatus:
+    state = raw["state"]
+    interrupted_at = None
+    if state in ("queued", "running"):
+        # The file says where the last run got to; the request says whether a worker is still on it.
+        requested = requested_work.state_of(PRINT_WORK, [raw["token"]]).get(raw["token"])
+        if requested is not None and requested.interrupted:
+            interrupted_at = requested.interrupted_when
     return BatchStatus(
         raw["token"],
         int(raw["institution_id"]),
         date.fromisoformat(raw["day"]),
-        raw["state"],
+        state,
         int(raw["done"]),
         int(raw["total"]),
         raw.get("error", ""),
+        interrupted_at,
     )
 
 
@@ -162,7 +174,7 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
         summary=f"{count} invoice(s) issued on {day.isoformat()}",
         institution_id=institution_id,
     )
-    jobs.enqueue(render_batch, token, queue="default")
+    requested_work.request(render_batch, token, about=(PRINT_WORK, token))
     return _as_status(status)
 
 
@@ -185,6 +197,7 @@ def render_batch(token: str) -> str:
         for n, printed in enumerate(printable(invoices), start=1):
             documents.append(pdf.render_document(printed_html(printed, letterhead), font_config=fonts))
             status = _save_status(status, done=n)
+            requested_work.heartbeat()
         _write_atomically(_pdf_path(token), pdf.write_pdf(documents))
         _save_status(status, state="done", finished_at=clock.now().isoformat())
     except Exception:

@@ -16,7 +16,7 @@ from blueprints.claims.services.facts import claim_in, gather
 from blueprints.claims.services.intake import draft_for_write
 from blueprints.claims.services.reading import claim_row, items_by_claim, items_of
 from blueprints.claims.services.transitions import audit, move_claim
-from medcover import clock, jobs
+from medcover import clock, requested_work
 from medcover.errors import Conflict, Forbidden, Invalid
 from medcover.extensions import db
 from medcover.rbac import tenant_of
@@ -36,11 +36,16 @@ def submit_claim(*, actor, claim_id: int) -> Claim:
     move_claim(claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=now.date())
     audit(actor, "submit", claim, before={"status": "draft"}, after={"status": "submitted"})
     if decides_in_background():
-        jobs.enqueue(decide_submitted, [claim.id], queue="default")
+        requested_work.request(decide_submitted, [claim.id], about=("claim", claim.id))
     else:
         decide_claims([claim.id])
         db.session.refresh(claim)
     return claim
+
+
+def decision_request(claim_id: int) -> requested_work.Requested | None:
+    """The request to decide a submitted claim (on a worker): waiting since when, interrupted and retrying."""
+    return requested_work.state_of("claim", [claim_id]).get(str(claim_id))
 
 
 def process_claim(*, actor, claim_id: int) -> Claim:
@@ -56,8 +61,9 @@ def process_claim(*, actor, claim_id: int) -> Claim:
 
 
 def decide_submitted(claim_ids: list[int]) -> int:
-    """The job: decide those claims still waiting (idempotent: a decided claim is skipped)."""
-    return len(decide_claims(claim_ids))
+    """The job: decide those claims still waiting to be decided (idempotent: a claim the engine decided already,
+    even one now waiting for a person's review, is skipped; a late or repeated job changes nothing)."""
+    return len(decide_claims(claim_ids, statuses=(ClaimStatus.SUBMITTED,)))
 
 
 def decide_claims(

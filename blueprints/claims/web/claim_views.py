@@ -176,6 +176,7 @@ def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **ex
         may_edit=may_edit,
         deciding=claim.status is ClaimStatus.SUBMITTED,
         poll=claim.status is ClaimStatus.SUBMITTED and submission.decides_in_background(),
+        waiting=submission.decision_request(claim.id) if claim.status is ClaimStatus.SUBMITTED else None,
         approve_form=extra.pop("approve_form", None) or (_approve_form(claim, items) if may_decide else None),
         reject_form=extra.pop("reject_form", None) or RejectForm(formdata=None, version=claim.version),
         draft_form=extra.pop("draft_form", None) or (_claim_form(claim, items) if may_edit else None),
@@ -193,7 +194,7 @@ def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **ex
 @bp.get("/claims/<id:claim_id>")
 @allow(READERS)
 def claim(claim_id: int):
-    """The page; HTMX (the "Deciding…" poll, a swap after deciding) gets the claim panel alone."""
+    """The page; HTMX (the "Waiting to be decided" poll, a swap after deciding) gets the claim panel alone."""
     return claim_page(services.claim_row(tenant(), claim_id), partial="claims/_claim_panel.html")
 
 

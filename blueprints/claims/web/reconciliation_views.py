@@ -16,7 +16,7 @@ from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock
-from medcover.errors import DomainError
+from medcover.errors import DomainError, NotFound
 from medcover.exports import csv_response
 from medcover.extensions import db
 from medcover.pages import actor, form_failed, page_of, render, tenant
@@ -94,7 +94,15 @@ def reconciliation_run():
 def reconciliation_report(run_id: str):
     status = request.args.get("status", "")
     status = status if status in {s.value for s in ReconciliationStatus} else ""
-    found = reconciliation.report(tenant(), run_id, status=status)
+    try:
+        found = reconciliation.report(tenant(), run_id, status=status)
+    except NotFound:
+        waiting = reconciliation.waiting_run(tenant(), run_id)
+        if waiting is None:
+            raise
+        return _waiting_page(waiting)
+    if request.headers.get("HX-Target") == "reconciliation-waiting":
+        return "", 200, {"HX-Refresh": "true"}  # the run finished while its page waited: show the report
     rows, paging = page_of(found.query)
     return render(
         "claims/reconciliation_report.html",
@@ -106,6 +114,15 @@ def reconciliation_report(run_id: str):
         statuses=list(ReconciliationStatus),
         institution=hospital.institution_names().get(found.institution_id, ""),
         companies=insurance.company_names() if any(r.company_id for r in rows) else {},
+    )
+
+
+def _waiting_page(waiting):
+    return render(
+        "claims/reconciliation_waiting.html",
+        "claims/_reconciliation_waiting.html",
+        waiting=waiting,
+        institution=hospital.institution_names().get(waiting.institution_id, ""),
     )
 
 

@@ -6,11 +6,12 @@ templates (with the built-in defaults and the rendering sandbox), sending, deliv
 delivery_log, tracking (admins), inbox, user_preferences, workers (the jobs page).
 """
 
-from blueprints.notification.services.defaults import CODES
+from blueprints.notification.services.defaults import ADMIN_ALERTS, CODES
 from blueprints.notification.services.delivery import (
     claim_for_delivery,
     due_for_retry,
     record_failure,
+    record_handover,
     record_receipt,
     record_sent,
 )
@@ -29,13 +30,14 @@ from blueprints.notification.services.templates import (
     template_versions,
     templates_query,
 )
-from blueprints.notification.services.tracking import delivery_query, get_notification, receipts, resend
+from blueprints.notification.services.tracking import delivery_query, get_notification, mark_sent, receipts, resend
 from blueprints.notification.services.user_preferences import preferences, set_preference
 from blueprints.notification.services.waiting import work_waiting
 from blueprints.notification.services.workers import Overview, failed_jobs, jobs_overview, retry_failed_job
 
 __all__ = [
     "CODE",
+    "ADMIN_ALERTS",
     "CODES",
     "EMAIL",
     "PHONE",
@@ -46,6 +48,7 @@ __all__ = [
     "catalogue",
     "channels_for",
     "claim_for_delivery",
+    "record_handover",
     "delivery_query",
     "due_for_retry",
     "enqueue_delivery",
@@ -63,6 +66,7 @@ __all__ = [
     "record_failure",
     "record_receipt",
     "record_sent",
+    "mark_sent",
     "resend",
     "retry_failed_job",
     "save_template",

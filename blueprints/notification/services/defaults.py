@@ -209,7 +209,26 @@ DEFAULTS: list[DefaultTemplate] = [
         },
         mandatory=True,
     ),
+    DefaultTemplate(
+        "notification.may_have_been_sent",
+        Channel.IN_APP,
+        "Check: {{ channel }} message may have been sent",
+        "Notification #{{ notification_id }} ({{ template_code }}) lost its worker in the middle of sending: it may"
+        " have gone out. It will not be sent again on its own. Check with the recipient, then mark it sent or send"
+        " it again from its delivery page.",
+        "Alert to admins when a message may or may not have gone out",
+        {
+            "channel": "channel",
+            "notification_id": "id",
+            "template_code": "kind",
+            "attempts": "tries",
+            "error": "last error",
+        },
+        mandatory=True,
+    ),
 ]
 
 BY_KEY: dict[tuple[str, Channel], DefaultTemplate] = {(t.code, t.channel): t for t in DEFAULTS}
 CODES: list[str] = sorted({t.code for t in DEFAULTS})
+#: alerts to administrators about delivery itself: not offered for editing beside the business messages
+ADMIN_ALERTS = frozenset({"notification.dead_lettered", "notification.may_have_been_sent"})

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from blueprints.core import services as core
 from blueprints.notification.models import Channel, DeliveryStatus, Notification, Status
 from blueprints.notification.services import delivery_log, sending
+from blueprints.notification.services.defaults import ADMIN_ALERTS
 from medcover import clock
 from medcover.errors import Invalid
 from medcover.extensions import db
@@ -20,21 +21,32 @@ from medcover.rbac import Role
 
 
 def claim_for_delivery(notification_id: int) -> Notification | None:
-    """Mark the notification as being sent, or None when there is nothing to do (sent already, or
-    another worker holds it). Idempotent: a retried or duplicated job never sends twice."""
+    """Mark the notification as being sent, or None when there is nothing to do (sent already, or another worker
+    holds it). Idempotent: a retried or duplicated job never sends twice.
+
+    A notification still "sending" after its lease lost its worker. If the worker had begun handing the message
+    over (``record_handover``), it may have gone out and nothing here can tell: it is never sent again on its own
+    but marked "may have been sent: check" for an administrator, who marks it sent or sends it again. If not,
+    nothing left, and it is simply tried again."""
     stmt = select(Notification).where(Notification.id == notification_id)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     row = db.session.scalar(stmt)
     if row is None:
         return None
-    lease = timedelta(minutes=10)
     stale_sending = row.status is Status.SENDING and row.next_attempt_at and row.next_attempt_at <= clock.now()
+    if stale_sending and row.handover_at is not None:
+        row.next_attempt_at = None
+        row.last_error = "the worker sending it was lost mid-send: it may have been sent"
+        delivery_log.move(row, Status.UNSURE, f"attempt {row.attempts} lost while handing the message over")
+        _alert_admins(row, unsure=True)
+        db.session.flush()
+        return None
     if row.status not in (Status.QUEUED, Status.FAILED) and not stale_sending:
         return None
     if stale_sending and row.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
-        # Every attempt was lost with its worker (a message that crashes it?): the limit holds here too,
-        # or the sweeper would retry it every lease for ever.
+        # Every attempt was lost with its worker before anything left (a message that crashes it?): the limit
+        # holds here too, or the sweeper would retry it every lease for ever.
         row.next_attempt_at = None
         row.last_error = row.last_error or "no attempt finished: the worker was lost each time"
         delivery_log.move(row, Status.DEAD, f"gave up after {row.attempts} attempts: none finished")
@@ -42,15 +54,35 @@ def claim_for_delivery(notification_id: int) -> Notification | None:
         db.session.flush()
         return None
     row.attempts += 1
-    row.next_attempt_at = clock.now() + lease  # if this worker dies, the sweeper retries after the lease
+    row.handover_at = None
+    if row.channel is Channel.EMAIL and not row.provider_message_id:
+        row.provider_message_id = message_id_for(row)  # the same Message-ID on every attempt
+    # If this worker dies, the sweep finds the lease over: before the handover it tries again (nothing left),
+    # after it the message is marked for a person to check.
+    row.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["NOTIFY_SENDING_LEASE"])
     delivery_log.move(row, Status.SENDING, f"attempt {row.attempts}")
     db.session.flush()
     return row
 
 
+def record_handover(notification_id: int) -> None:
+    """The message is about to leave (the SMTP server greeted us, DATA comes next): from now on a lost worker
+    may have sent it."""
+    row = db.session.get(Notification, notification_id)
+    row.handover_at = clock.now()
+    db.session.flush()
+
+
+def message_id_for(row: Notification) -> str:
+    """The notification's own Message-ID: stable across attempts, so a copy that did arrive is recognisable."""
+    sender = current_app.config["MAIL_SENDER"]
+    domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "medcover.local"
+    return f"<notification.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+
+
 def record_sent(notification_id: int, provider_message_id: str | None) -> None:
     row = db.session.get(Notification, notification_id)
-    row.provider_message_id = (provider_message_id or "")[:120] or None
+    row.provider_message_id = (provider_message_id or "")[:120] or row.provider_message_id
     row.sent_at, row.next_attempt_at, row.last_error = clock.now(), None, None
     delivery_log.move(row, Status.SENT)
 
@@ -71,12 +103,12 @@ def record_failure(notification_id: int, error: str) -> int | None:
     return delay
 
 
-def _alert_admins(row: Notification) -> None:
-    if row.template_code == "notification.dead_lettered":
+def _alert_admins(row: Notification, *, unsure: bool = False) -> None:
+    if row.template_code in ADMIN_ALERTS:
         return
     admins = core.user_ids_with_role(Role.ADMIN)
     sending.send(
-        "notification.dead_lettered",
+        "notification.may_have_been_sent" if unsure else "notification.dead_lettered",
         [sending.Recipient(user_id=i) for i in admins],
         {
             "channel": row.channel.label,
@@ -86,7 +118,7 @@ def _alert_admins(row: Notification) -> None:
             "error": (row.last_error or "")[:300],
         },
         [Channel.IN_APP],
-        dedupe=f"dead:{row.id}:{row.attempts}",
+        dedupe=f"{'unsure' if unsure else 'dead'}:{row.id}:{row.attempts}",
     )
 
 
@@ -94,7 +126,7 @@ def due_for_retry(limit: int = 500) -> list[int]:
     """Notifications whose delivery is due: failed ones past their backoff, queued ones whose job was lost
     (Redis was down), and sending ones whose worker died (lease over)."""
     now = clock.now()
-    lost = now - timedelta(minutes=2)
+    lost = now - timedelta(seconds=current_app.config["NOTIFY_REQUEUE_AFTER"])
     rows = db.session.scalars(
         select(Notification.id)
         .where(

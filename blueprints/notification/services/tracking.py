@@ -40,11 +40,15 @@ def receipts(notification_id: int) -> list[DeliveryStatus]:
 
 
 def resend(*, actor, notification_id: int, tenant: Tenant) -> Notification:
+    """Send again: a dead-lettered or failed message, or one that may have been sent once a person has checked
+    that it did not arrive (it goes out under the same Message-ID)."""
     row = get_notification(notification_id, tenant)
-    if row.status not in (Status.DEAD, Status.FAILED):
-        raise Conflict("Only failed or dead-lettered notifications can be sent again.")
+    if row.status not in (Status.DEAD, Status.FAILED, Status.UNSURE):
+        raise Conflict("Only failed, dead-lettered or unconfirmed notifications can be sent again.")
     row.next_attempt_at = None
-    if row.status is Status.DEAD:
+    if row.status is Status.UNSURE:
+        delivery_log.move(row, Status.QUEUED, f"checked and sent again by {actor.email}")
+    elif row.status is Status.DEAD:
         row.attempts = 0
         delivery_log.move(row, Status.QUEUED, f"resent by {actor.email}")
     else:
@@ -55,4 +59,18 @@ def resend(*, actor, notification_id: int, tenant: Tenant) -> Notification:
     )
     db.session.flush()
     sending.enqueue_delivery(row.id)
+    return row
+
+
+def mark_sent(*, actor, notification_id: int, tenant: Tenant) -> Notification:
+    """A person checked that a message which may have been sent did arrive: it is recorded sent, never resent."""
+    row = get_notification(notification_id, tenant)
+    if row.status is not Status.UNSURE:
+        raise Conflict("Only a notification that may have been sent can be marked sent.")
+    row.sent_at, row.last_error = clock.now(), None
+    delivery_log.move(row, Status.SENT, f"checked by {actor.email}: it did arrive")
+    core.record_audit(
+        actor, "mark_sent", "notification", row.id, institution_id=row.institution_id, company_id=row.company_id
+    )
+    db.session.flush()
     return row

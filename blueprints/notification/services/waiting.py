@@ -25,6 +25,8 @@ def work_waiting(tenant: Tenant, keys) -> dict[str, int | Waiting]:
     found: dict[str, int | Waiting] = {}
     if "undelivered_notifications" in keys:
         found |= read_together({"undelivered_notifications": counted(delivery_query(tenant, Status.DEAD.value))})
+    if "unsure_notifications" in keys:
+        found |= read_together({"unsure_notifications": counted(delivery_query(tenant, Status.UNSURE.value))})
     if "failed_jobs" in keys:
         found["failed_jobs"] = _failed_jobs()
     return found

@@ -129,7 +129,7 @@ def send():
     tag=TAG,
     responses={200: NotificationPage},
     query={
-        "status": "queued, sending, sent, delivered, failed, dead, skipped",
+        "status": "queued, sending, sent, delivered, failed, dead, skipped, unsure (may have been sent: check)",
         "channel": "email, sms, in_app",
         "page": "page number",
         "per_page": "at most 200",

@@ -58,7 +58,7 @@ def mark_all_read():
 @bp.route("/notifications/preferences", methods=["GET", "POST"])
 @allow(STAFF)
 def preferences():
-    catalogue = [t for t in services.catalogue() if t.code in services.CODES and t.code != "notification.dead_lettered"]
+    catalogue = [t for t in services.catalogue() if t.code in services.CODES and t.code not in services.ADMIN_ALERTS]
     if request.method == "POST":
         try:
             for template in catalogue:
@@ -130,6 +130,22 @@ def resend(notification_id: int):
     else:
         db.session.commit()
         flash("Queued for sending again.", "success")
+    return redirect(url_for("notification.delivery", notification_id=notification_id), 303)
+
+
+@bp.post("/admin/notifications/<id:notification_id>/mark-sent")
+@allow(Role.ADMIN)
+def mark_sent(notification_id: int):
+    try:
+        services.mark_sent(actor=actor(), notification_id=notification_id, tenant=tenant())
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.detail, "error")
+    else:
+        db.session.commit()
+        flash("Recorded as sent.", "success")
     return redirect(url_for("notification.delivery", notification_id=notification_id), 303)
 
 

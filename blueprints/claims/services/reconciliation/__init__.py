@@ -2,7 +2,15 @@
 on each claim against what it paid, and the insured invoices nobody claimed. ``running`` runs one (a job),
 ``reports`` reads its totals and lines."""
 
-from blueprints.claims.services.reconciliation.reports import Report, RunSummary, StatusTotal, recent_runs, report
+from blueprints.claims.services.reconciliation.reports import (
+    Report,
+    RunSummary,
+    StatusTotal,
+    WaitingRun,
+    recent_runs,
+    report,
+    waiting_run,
+)
 from blueprints.claims.services.reconciliation.running import (
     READERS,
     RUNNERS,
@@ -20,10 +28,12 @@ __all__ = [
     "Report",
     "RunSummary",
     "StatusTotal",
+    "WaitingRun",
     "check_parameters",
     "reconcile",
     "recent_runs",
     "report",
     "run_reconciliation",
     "start_reconciliation",
+    "waiting_run",
 ]

@@ -10,11 +10,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from blueprints.claims.models import ReconciliationRecord, ReconciliationStatus
-from blueprints.claims.services.reconciliation.running import run_id_of
+from blueprints.claims.services.reconciliation.running import RECONCILIATION_WORK, run_id_of
+from medcover import requested_work
 from medcover.errors import NotFound
 from medcover.extensions import db
 from medcover.money import ZERO, money
 from medcover.rbac import Tenant, scope
+from medcover.requested_work import Requested
 
 
 @dataclass(frozen=True)
@@ -122,3 +124,38 @@ def recent_runs(tenant: Tenant, limit: int = 20) -> list[RunSummary]:
         .limit(limit)
     ).all()
     return [RunSummary(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class WaitingRun:
+    """A run that was asked for and has no lines yet: waiting (since when), interrupted and retrying, or done
+    with nothing to show (a period without claims or insured invoices)."""
+
+    run_id: str
+    institution_id: int
+    period_start: date
+    period_end: date
+    requested: Requested
+
+    @property
+    def empty(self) -> bool:
+        return self.requested.state == "done"
+
+    @property
+    def failed(self) -> bool:
+        return self.requested.state == "failed"
+
+
+def waiting_run(tenant: Tenant, run_id) -> WaitingRun | None:
+    """The request for a run the viewer may see, while its report has no lines; None when there is none."""
+    run_id = run_id_of(run_id)
+    requested = requested_work.state_of(RECONCILIATION_WORK, [run_id]).get(run_id)
+    if requested is None:
+        return None
+    # reconcile(actor_id, institution_id, period_start, period_end, company_id, run_id)
+    _, institution_id, period_start, period_end, company_id, _ = requested.args
+    if not tenant.owns(institution_id, company_id):
+        return None
+    return WaitingRun(
+        run_id, institution_id, date.fromisoformat(period_start), date.fromisoformat(period_end), requested
+    )

@@ -16,7 +16,7 @@ from blueprints.claims.models import Claim, ClaimPayment, ClaimStatus, Reconcili
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
-from medcover import clock, fields, jobs
+from medcover import clock, fields, requested_work
 from medcover.errors import Forbidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.money import ZERO, money
@@ -29,6 +29,8 @@ READERS = frozenset(
     {Role.ADMIN, Role.FINANCE_OFFICER, Role.BILLING_CLERK, Role.ADJUDICATOR, Role.AUDITOR, Role.INTEGRATION}
 )
 MAX_DAYS = 366
+#: a requested run is requested work about ("reconciliation", its run id) until its lines are stored
+RECONCILIATION_WORK = "reconciliation"
 #: the claims a run looks at: every one filed (a draft is not yet a claim; a void one never was)
 FILED = tuple(set(ClaimStatus) - {ClaimStatus.DRAFT, ClaimStatus.VOID})
 #: the invoices a run looks at: issued ones (billing's statuses)
@@ -120,7 +122,7 @@ def start_reconciliation(*, actor, institution_id, period_start, period_end, com
         company_id=company_id,
     )
     run_id = str(uuid.uuid4())
-    jobs.enqueue(
+    requested_work.request(
         reconcile,
         actor.id,
         params.institution_id,
@@ -128,6 +130,7 @@ def start_reconciliation(*, actor, institution_id, period_start, period_end, com
         params.period_end.isoformat(),
         params.company_id,
         run_id,
+        about=(RECONCILIATION_WORK, run_id),
         queue="reconciliation",
     )
     core.record_audit(
