@@ -91,6 +91,8 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    #: largest JSON body the API reads (uploads, multipart, keep MAX_CONTENT_LENGTH)
+    API_MAX_JSON_BYTES = _int("API_MAX_JSON_BYTES", 1024 * 1024)
     #: largest medical-record attachment accepted (PDF, PNG or JPEG)
     ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -7,9 +7,10 @@ import re
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
-from flask import Flask, Response, abort, g, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask.cli import with_appcontext
 from flask_login import current_user
 from sqlalchemy import event
@@ -180,7 +181,9 @@ def _install_error_handlers(app: Flask) -> None:
         if request.path.startswith(f"{app.static_url_path}/"):
             # A missing asset: no page (its layout needs a session that static requests do not open).
             return Response(exc.name, status=exc.code, mimetype="text/plain")
-        if exc.code in (400, 401, 403, 404, 405, 413, 429):
+        if exc.code == 413:
+            return _too_large_page(), 413
+        if exc.code in (400, 401, 403, 404, 405, 429):
             response = render_template(
                 "errors/error.html", status=exc.code, title=exc.name, detail=_page_detail(exc.code)
             )
@@ -196,6 +199,24 @@ def _install_error_handlers(app: Flask) -> None:
         return render_template(
             "errors/error.html", status=500, title="Something went wrong", detail=_page_detail(500)
         ), 500
+
+
+def _too_large_page() -> str:
+    """A form or upload over the limits: say so kindly, and send the person back to what they typed."""
+    from medcover.pages import safe_next
+
+    referrer = urlsplit(request.referrer or "")
+    back = None
+    if referrer.netloc == request.host and referrer.path:
+        back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "") or None
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    detail = (
+        "What you sent is larger than MedCover accepts"
+        + (f" (files up to {limit // (1024 * 1024)} MB, and much less for a form's text)" if limit else "")
+        + ". Nothing was saved. Go back: what you typed is still in the form in your browser. "
+        "Attach a smaller file, or shorten the text, and send it again."
+    )
+    return render_template("errors/error.html", status=413, title="Too large to accept", detail=detail, back=back)
 
 
 def _retry_after(exc) -> int:
@@ -215,7 +236,6 @@ def _page_detail(code: int) -> str:
         403: "You do not have access to this page.",
         404: "There is nothing here. Check the address or go back.",
         405: "That action is not available here.",
-        413: "The upload is too large.",
         429: "Too many requests. Wait a moment and try again.",
         500: "Something went wrong on our side. The error has been logged with its request id.",
     }.get(code, "")
