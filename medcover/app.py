@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, jobs, logs, outage, security, urls
+from medcover import api, audit, jobs, logs, outage, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
-from medcover.errors import DomainError
+from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.integrity import domain_error_for
 from medcover.money import format_money
@@ -106,7 +106,7 @@ def _install_request_hooks(app: Flask) -> None:
         g.started = time.perf_counter()
         channel = "api" if request.path.startswith(api.PREFIX) else "web"
         agent = (request.user_agent.string or "")[:200]
-        g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel))
+        g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel, _route()))
 
     @app.before_request
     def _require_declared_access():
@@ -132,6 +132,17 @@ def _install_request_hooks(app: Flask) -> None:
         )
         return response
 
+    @app.after_request
+    def _commit_read_audits(response):
+        # A page or download that only reads leaves its read entry (written by the service that read).
+        if request.method in ("GET", "HEAD") and response.status_code < 400 and audit.reads_to_commit():
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.error("a read's audit entry could not be saved", exc_info=True)
+        return response
+
     @app.teardown_request
     def _after_response(exc):
         # Inline jobs (no Redis) run once the request's work is committed, under the request's origin.
@@ -149,6 +160,39 @@ def _install_request_hooks(app: Flask) -> None:
             jobs.run_ready()
 
 
+def _route() -> str:
+    """``GET /hospital/patients/12``; a route carrying a token in its path is named by its rule instead."""
+    tokens = any(isinstance(value, str) and len(value) > 24 for value in (request.view_args or {}).values())
+    path = request.url_rule.rule if tokens and request.url_rule is not None else request.path
+    return f"{request.method} {path}"[:200]
+
+
+def _asked_for(record: str) -> tuple[str, str | None]:
+    """What a refused request asked for: the error's own record, else the route's first id."""
+    if record:
+        kind, _, ident = record.rpartition(" ")
+        return (kind, ident) if kind else (record, None)
+    for name, value in (request.view_args or {}).items():
+        if name.endswith("_id"):
+            return name.removesuffix("_id").replace("_", " "), str(value)
+    return "route", None
+
+
+def _record_refusal(status: int, why: str, record: str = "") -> None:
+    """One audit entry for a refused request on a protected resource: who, the route, what, why. It is
+    committed on its own (the request's work is undone first) and never turns the refusal into a 500."""
+    if not current_user or not current_user.is_authenticated:
+        return
+    kind, ident = _asked_for(record)
+    try:
+        db.session.rollback()
+        audit.record_denied(current_user._get_current_object(), status=status, why=why, kind=kind, ident=ident)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("a refused request could not be audited", exc_info=True)
+
+
 def _is_api() -> bool:
     return request.path.startswith(api.PREFIX)
 
@@ -157,6 +201,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         db.session.rollback()
+        if isinstance(exc, Hidden):
+            _record_refusal(404, "another organisation's record (answered as not found)", exc.record)
+        elif isinstance(exc, Forbidden):
+            _record_refusal(403, exc.detail)
         if _is_api():
             return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
         return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
@@ -170,6 +218,8 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if exc.code == 403 and current_user and current_user.is_authenticated:
+            _record_refusal(403, f"not open to the role {current_user.role.label.lower()}")
         if _is_api():
             headers = {}
             if exc.code == 429:

@@ -35,3 +35,37 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the fields that changed, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+# --- reads and refusals --------------------------------------------------------------------------
+# A read is audited in the request that shows the record; the edge commits it after a successful GET (see
+# ``reads_to_commit``), so a page that only reads still leaves its entry. Refusals are written by the app's
+# error handlers through the recorder the core domain registers (the chassis knows no tables).
+
+READ, DENIED = "read", "denied"
+_denial_recorders: list = []
+
+
+def read_recorded() -> None:
+    """A read entry was added to this request's transaction: commit it once the answer is ready."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g._audit_reads = True
+
+
+def reads_to_commit() -> bool:
+    from flask import g
+
+    return bool(g.get("_audit_reads"))
+
+
+def on_denied(recorder) -> None:
+    """``recorder(user, status=, why=, kind=, ident=)`` writes one entry for a refused request."""
+    if recorder not in _denial_recorders:
+        _denial_recorders.append(recorder)
+
+
+def record_denied(user, *, status: int, why: str, kind: str, ident: str | None) -> None:
+    for recorder in _denial_recorders:
+        recorder(user, status=status, why=why, kind=kind, ident=ident)

@@ -160,6 +160,8 @@ class AuditLog(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128))
     channel: Mapped[str | None] = mapped_column(String(10))
+    #: the request's method and path (``GET /hospital/patients/12``): what a read or a refusal was of
+    route: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     summary: Mapped[str | None] = mapped_column(Text)
