@@ -40,29 +40,6 @@ class ClaimStatus(enum.StrEnum):
     VOID = "void"
 
 
-#: ADJUDICATION.md's statuses; a dispute ends by deciding the claim again (upheld) or restoring the decision
-CLAIM_TRANSITIONS: dict[ClaimStatus, set[ClaimStatus]] = {
-    ClaimStatus.DRAFT: {ClaimStatus.SUBMITTED, ClaimStatus.VOID},
-    ClaimStatus.SUBMITTED: {
-        ClaimStatus.APPROVED,
-        ClaimStatus.PARTIALLY_APPROVED,
-        ClaimStatus.REJECTED,
-        ClaimStatus.PENDING_REVIEW,
-    },
-    ClaimStatus.PENDING_REVIEW: {
-        ClaimStatus.APPROVED,
-        ClaimStatus.PARTIALLY_APPROVED,
-        ClaimStatus.REJECTED,
-        ClaimStatus.PENDING_REVIEW,
-    },
-    ClaimStatus.APPROVED: {ClaimStatus.PAID},
-    ClaimStatus.PARTIALLY_APPROVED: {ClaimStatus.PAID, ClaimStatus.DISPUTED},
-    ClaimStatus.REJECTED: {ClaimStatus.DISPUTED},
-    ClaimStatus.DISPUTED: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.REJECTED},
-    # A refund or reversal of the insurer's payment opens the claim for payment again.
-    ClaimStatus.PAID: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED},
-    ClaimStatus.VOID: set(),
-}
 FINALISED = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.PAID)
 #: claims whose lines make a later line with the same member, provider, date and code a duplicate (R04)
 STANDING = tuple(set(ClaimStatus) - {ClaimStatus.REJECTED, ClaimStatus.VOID, ClaimStatus.DRAFT})
