@@ -107,6 +107,7 @@ def _install_request_hooks(app: Flask) -> None:
         channel = "api" if request.path.startswith(api.PREFIX) else "web"
         agent = (request.user_agent.string or "")[:200]
         g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel, _route()))
+        audit.forget_reads()
 
     @app.before_request
     def _require_declared_access():

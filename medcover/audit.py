@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import enum
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,18 +47,21 @@ READ, DENIED = "read", "denied"
 _denial_recorders: list = []
 
 
-def read_recorded() -> None:
-    """A read entry was added to this request's transaction: commit it once the answer is ready."""
-    from flask import g, has_request_context
+_reads_pending: contextvars.ContextVar[bool] = contextvars.ContextVar("medcover_audit_reads", default=False)
 
-    if has_request_context():
-        g._audit_reads = True
+
+def read_recorded() -> None:
+    """A read entry was added to this unit of work's transaction: the edge commits it once the answer is ready."""
+    _reads_pending.set(True)
 
 
 def reads_to_commit() -> bool:
-    from flask import g
+    return _reads_pending.get()
 
-    return bool(g.get("_audit_reads"))
+
+def forget_reads() -> None:
+    """A new request starts with nothing to commit (the thread may have served another before)."""
+    _reads_pending.set(False)
 
 
 def on_denied(recorder) -> None:
