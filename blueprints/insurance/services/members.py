@@ -14,7 +14,7 @@ from blueprints.insurance.models import Member
 from blueprints.insurance.services.checks import check_writer, owned_company, valid_name
 from medcover import clock
 from medcover.audit import snapshot
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope
 
@@ -133,8 +133,10 @@ def create_member(
 def member_row(tenant: Tenant, member_id: int) -> Member:
     """The table row, for the insurance domain's own pages and endpoints."""
     member = db.session.get(Member, member_id) if member_id else None
-    if member is None or not tenant.owns(None, member.company_id):
+    if member is None:
         raise NotFound("No such member.")
+    if not tenant.owns(None, member.company_id):
+        raise Hidden("No such member.", record=f"member {member.id}")
     return member
 
 
@@ -153,8 +155,10 @@ def members_by_id(tenant: Tenant, ids) -> list[MemberSummary]:
 def member_row_by_number(tenant: Tenant, member_number: str) -> Member:
     """The table row, for the insurance domain's own writes."""
     member = db.session.scalar(select(Member).where(Member.member_number == (member_number or "").strip().upper()))
-    if member is None or not tenant.owns(None, member.company_id):
+    if member is None:
         raise NotFound("No such member.")
+    if not tenant.owns(None, member.company_id):
+        raise Hidden("No such member.", record=f"member {member.id}")
     return member
 
 
