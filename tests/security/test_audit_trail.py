@@ -178,3 +178,31 @@ def test_the_audit_log_page_says_reads_and_refusals_in_words(client, login, two_
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/audit.csv").get_data(as_text=True))))
     assert {"read", "denied"} <= {row["action"] for row in rows}
     assert any(row["route"] == f"GET /hospital/patients/{theirs.id}" for row in rows)
+
+
+def test_another_insurers_member_is_a_404_and_an_audited_refusal(client, api_token):
+    from tests.factories import make_company, make_member
+
+    ours, theirs = make_company(code="OUR"), make_company(code="THR")
+    member = make_member(theirs, first_name="Zawadi", last_name="Njeri")
+    adjudicator = make_user(Role.ADJUDICATOR, company_id=ours.id)
+    response = client.get(f"/api/v1/members/{member.id}", headers=api_token(adjudicator))
+    assert response.status_code == 404
+    [entry] = _entries("denied")
+    assert (entry.entity_type, entry.entity_id) == ("member", str(member.id))
+    assert entry.company_id == ours.id and entry.route == f"GET /api/v1/members/{member.id}"
+    _no_phi(entry, "Zawadi", "Njeri", member.member_number)
+
+
+def test_reading_a_member_through_the_api_names_the_member_by_number(client, api_token):
+    from tests.factories import make_company, make_member
+
+    company = make_company(code="OUR")
+    member = make_member(company, first_name="Wanjiru", last_name="Kamau")
+    response = client.get(
+        f"/api/v1/members/{member.id}", headers=api_token(make_user(Role.ADJUDICATOR, company_id=company.id))
+    )
+    assert response.status_code == 200
+    [entry] = _entries("read")
+    assert entry.summary == f"API member: member {member.member_number}" and entry.company_id == company.id
+    _no_phi(entry, "Wanjiru", "Kamau")

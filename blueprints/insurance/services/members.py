@@ -152,6 +152,18 @@ def members_by_id(tenant: Tenant, ids) -> list[MemberSummary]:
     return [_summary(m) for m in db.session.scalars(scope(select(Member), Member, tenant).where(Member.id.in_(ids)))]
 
 
+def audit_member_read(actor, member: Member, what: str) -> None:
+    """One read entry for a member's details shown to someone: the member number, nothing else about them."""
+    core.record_audit(
+        actor,
+        "read",
+        "member",
+        member.id,
+        summary=f"{what}: member {member.member_number}",
+        company_id=member.company_id,
+    )
+
+
 def member_row_by_number(tenant: Tenant, member_number: str) -> Member:
     """The table row, for the insurance domain's own writes."""
     member = db.session.scalar(select(Member).where(Member.member_number == (member_number or "").strip().upper()))
