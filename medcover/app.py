@@ -182,7 +182,7 @@ def _asked_for(record: str) -> tuple[str, str | None]:
 def _record_refusal(status: int, why: str, record: str = "") -> None:
     """One audit entry for a refused request on a protected resource: who, the route, what, why. It is
     committed on its own (the request's work is undone first) and never turns the refusal into a 500."""
-    if not current_user or not current_user.is_authenticated:
+    if g.get("database_unavailable") or not current_user or not current_user.is_authenticated:
         return
     kind, ident = _asked_for(record)
     try:
