@@ -107,6 +107,8 @@ class Config:
     #: where batch prints (their progress and PDF) go; web and workers must share it. Unset: instance/prints
     PRINT_DIR = os.environ.get("PRINT_DIR") or None
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    #: largest JSON body the API reads (uploads, multipart, keep MAX_CONTENT_LENGTH)
+    API_MAX_JSON_BYTES = _int("API_MAX_JSON_BYTES", 1024 * 1024)
     #: largest medical-record attachment accepted (PDF, PNG or JPEG)
     ATTACHMENT_MAX_BYTES = _int("ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from medcover.errors import DomainError, Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
@@ -91,8 +92,24 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
-def _refuse_deep_json():
-    if request.mimetype.endswith("json") and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit % (1024 * 1024) == 0 else f"{limit:,} bytes"
+
+
+def _refuse_unreadable_json():
+    """Too big (413) or too deep (400) JSON is refused before anything parses it."""
+    if not request.mimetype.endswith("json"):
+        return None
+    limit = min(current_app.config["API_MAX_JSON_BYTES"], current_app.config["MAX_CONTENT_LENGTH"] or 2**62)
+    too_big = f"The JSON body is larger than {_size(limit)}."
+    if (request.content_length or 0) > limit:
+        return problem(413, "Content Too Large", too_big)
+    request.max_content_length = limit  # a body without Content-Length stops being read at the limit
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return problem(413, "Content Too Large", too_big)
+    if json_depth(raw) > MAX_JSON_DEPTH:
         return problem(400, "Bad Request", f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
     return None
 
@@ -111,7 +128,7 @@ def _authenticate() -> None:
 def api_blueprint(name: str, import_name: str) -> Blueprint:
     """A domain's JSON blueprint under /api/v1: bearer auth, no CSRF (no cookies), rate limited."""
     bp = Blueprint(name, import_name, url_prefix=PREFIX)
-    bp.before_request(_refuse_deep_json)
+    bp.before_request(_refuse_unreadable_json)
     bp.before_request(_authenticate)
     csrf.exempt(bp)
     limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)

@@ -7,9 +7,10 @@ import re
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
-from flask import Flask, Response, abort, g, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask.cli import with_appcontext
 from flask_login import current_user
 from sqlalchemy import event
@@ -18,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, jobs, logs, outage, requested_work, security, urls
+from medcover import api, audit, jobs, logs, outage, requested_work, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
-from medcover.errors import DomainError
+from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.integrity import domain_error_for
 from medcover.money import format_money
@@ -105,7 +106,8 @@ def _install_request_hooks(app: Flask) -> None:
         g.started = time.perf_counter()
         channel = "api" if request.path.startswith(api.PREFIX) else "web"
         agent = (request.user_agent.string or "")[:200]
-        g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel))
+        g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel, _route()))
+        audit.forget_reads()
 
     @app.before_request
     def _require_declared_access():
@@ -131,6 +133,17 @@ def _install_request_hooks(app: Flask) -> None:
         )
         return response
 
+    @app.after_request
+    def _commit_read_audits(response):
+        # A page or download that only reads leaves its read entry (written by the service that read).
+        if request.method in ("GET", "HEAD") and response.status_code < 400 and audit.reads_to_commit():
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.error("a read's audit entry could not be saved", exc_info=True)
+        return response
+
     @app.teardown_request
     def _after_response(exc):
         # Inline jobs (no Redis) run once the request's work is committed, under the request's origin.
@@ -148,6 +161,39 @@ def _install_request_hooks(app: Flask) -> None:
             jobs.run_ready()
 
 
+def _route() -> str:
+    """``GET /hospital/patients/12``; a route carrying a token in its path is named by its rule instead."""
+    tokens = any(isinstance(value, str) and len(value) > 24 for value in (request.view_args or {}).values())
+    path = request.url_rule.rule if tokens and request.url_rule is not None else request.path
+    return f"{request.method} {path}"[:200]
+
+
+def _asked_for(record: str) -> tuple[str, str | None]:
+    """What a refused request asked for: the error's own record, else the route's first id."""
+    if record:
+        kind, _, ident = record.rpartition(" ")
+        return (kind, ident) if kind else (record, None)
+    for name, value in (request.view_args or {}).items():
+        if name.endswith("_id"):
+            return name.removesuffix("_id").replace("_", " "), str(value)
+    return "route", None
+
+
+def _record_refusal(status: int, why: str, record: str = "") -> None:
+    """One audit entry for a refused request on a protected resource: who, the route, what, why. It is
+    committed on its own (the request's work is undone first) and never turns the refusal into a 500."""
+    if g.get("database_unavailable") or not current_user or not current_user.is_authenticated:
+        return
+    kind, ident = _asked_for(record)
+    try:
+        db.session.rollback()
+        audit.record_denied(current_user._get_current_object(), status=status, why=why, kind=kind, ident=ident)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("a refused request could not be audited", exc_info=True)
+
+
 def _is_api() -> bool:
     return request.path.startswith(api.PREFIX)
 
@@ -156,6 +202,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         db.session.rollback()
+        if isinstance(exc, Hidden):
+            _record_refusal(404, "another organisation's record (answered as not found)", exc.record)
+        elif isinstance(exc, Forbidden):
+            _record_refusal(403, exc.detail)
         if _is_api():
             return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
         return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
@@ -169,6 +219,8 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if exc.code == 403 and current_user and current_user.is_authenticated:
+            _record_refusal(403, f"not open to the role {current_user.role.label.lower()}")
         if _is_api():
             headers = {}
             if exc.code == 429:
@@ -180,7 +232,9 @@ def _install_error_handlers(app: Flask) -> None:
         if request.path.startswith(f"{app.static_url_path}/"):
             # A missing asset: no page (its layout needs a session that static requests do not open).
             return Response(exc.name, status=exc.code, mimetype="text/plain")
-        if exc.code in (400, 401, 403, 404, 405, 413, 429):
+        if exc.code == 413:
+            return _too_large_page(), 413
+        if exc.code in (400, 401, 403, 404, 405, 429):
             response = render_template(
                 "errors/error.html", status=exc.code, title=exc.name, detail=_page_detail(exc.code)
             )
@@ -196,6 +250,24 @@ def _install_error_handlers(app: Flask) -> None:
         return render_template(
             "errors/error.html", status=500, title="Something went wrong", detail=_page_detail(500)
         ), 500
+
+
+def _too_large_page() -> str:
+    """A form or upload over the limits: say so kindly, and send the person back to what they typed."""
+    from medcover.pages import safe_next
+
+    referrer = urlsplit(request.referrer or "")
+    back = None
+    if referrer.netloc == request.host and referrer.path:
+        back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "") or None
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    detail = (
+        "What you sent is larger than MedCover accepts"
+        + (f" (files up to {limit // (1024 * 1024)} MB, and much less for a form's text)" if limit else "")
+        + ". Nothing was saved. Go back: what you typed is still in the form in your browser. "
+        "Attach a smaller file, or shorten the text, and send it again."
+    )
+    return render_template("errors/error.html", status=413, title="Too large to accept", detail=detail, back=back)
 
 
 def _retry_after(exc) -> int:
@@ -215,7 +287,6 @@ def _page_detail(code: int) -> str:
         403: "You do not have access to this page.",
         404: "There is nothing here. Check the address or go back.",
         405: "That action is not available here.",
-        413: "The upload is too large.",
         429: "Too many requests. Wait a moment and try again.",
         500: "Something went wrong on our side. The error has been logged with its request id.",
     }.get(code, "")

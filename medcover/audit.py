@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import enum
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,3 +36,40 @@ def changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the fields that changed, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+# --- reads and refusals --------------------------------------------------------------------------
+# A read is audited in the request that shows the record; the edge commits it after a successful GET (see
+# ``reads_to_commit``), so a page that only reads still leaves its entry. Refusals are written by the app's
+# error handlers through the recorder the core domain registers (the chassis knows no tables).
+
+READ, DENIED = "read", "denied"
+_denial_recorders: list = []
+
+
+_reads_pending: contextvars.ContextVar[bool] = contextvars.ContextVar("medcover_audit_reads", default=False)
+
+
+def read_recorded() -> None:
+    """A read entry was added to this unit of work's transaction: the edge commits it once the answer is ready."""
+    _reads_pending.set(True)
+
+
+def reads_to_commit() -> bool:
+    return _reads_pending.get()
+
+
+def forget_reads() -> None:
+    """A new request starts with nothing to commit (the thread may have served another before)."""
+    _reads_pending.set(False)
+
+
+def on_denied(recorder) -> None:
+    """``recorder(user, status=, why=, kind=, ident=)`` writes one entry for a refused request."""
+    if recorder not in _denial_recorders:
+        _denial_recorders.append(recorder)
+
+
+def record_denied(user, *, status: int, why: str, kind: str, ident: str | None) -> None:
+    for recorder in _denial_recorders:
+        recorder(user, status=status, why=why, kind=kind, ident=ident)

@@ -17,6 +17,8 @@ class Origin:
     ip_address: str | None = None
     user_agent: str | None = None
     channel: str = "web"  # web, api, job, cli
+    #: the request's method and path (``GET /hospital/patients/12``); none for jobs and the CLI
+    route: str | None = None
 
 
 _origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar("medcover_origin", default=None)

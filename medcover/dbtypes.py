@@ -38,13 +38,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def enum_column(cls, name: str, *, validate_strings: bool = False) -> Enum:
-    """A status or kind column stored as its value's text (portable: no native enum type)."""
+def enum_column(cls, name: str, *, validate_strings: bool = False, length: int = 20) -> Enum:
+    """A status or kind column stored as its value's text (portable: no native enum type). The database
+    holds it to the enum's values with a CHECK named ``ck_<table>_<name>``, made from the enum itself (the
+    migrations carry the same lists; tests/security/test_invariants.py compares the two)."""
     return Enum(
         cls,
         name=name,
         values_callable=lambda items: [i.value for i in items],
         native_enum=False,
+        create_constraint=True,
         validate_strings=validate_strings,
-        length=20,
+        length=length,
     )
+
+
+def one_of(column: str, cls) -> str:
+    """The SQL of a CHECK holding a plain text column to an enum's values (a history column such as
+    ``claim_statuses.to_status``); NULL passes, as a CHECK lets an unknown through."""
+    values = ", ".join("'" + item.value.replace("'", "''") + "'" for item in cls)
+    return f"{column} IN ({values})"

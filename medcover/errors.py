@@ -18,6 +18,15 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Hidden(NotFound):
+    """Another tenant's record, answered as missing so that its existence is not disclosed; audited as a
+    refusal (``record`` names what was asked for, as the caller gave it: ``patient 12``)."""
+
+    def __init__(self, detail: str = "No such record.", *, record: str = ""):
+        super().__init__(detail)
+        self.record = record
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

@@ -1,5 +1,7 @@
-"""Health endpoints for load balancers: /healthz (the process is up) and /readyz (its dependencies)."""
+"""Health endpoints for load balancers: /healthz (the process is up) and /readyz (its dependencies, or
+"draining" once the server has been told to stop: see gunicorn.conf.py)."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -47,9 +49,17 @@ def _database_check(app) -> str:
     return "ok"
 
 
+def draining() -> bool:
+    """gunicorn.conf.py writes this marker when the master gets SIGTERM; every worker sees it at once."""
+    marker = os.environ.get("MEDCOVER_DRAIN_FILE")
+    return bool(marker) and os.path.exists(marker)
+
+
 @bp.get("/readyz")
 @public
 def readyz():
+    if draining():  # answered before any check: the point is to be taken out of rotation quickly
+        return jsonify(status="draining", checks={"web": "draining: finishing requests before stopping"}), 503
     checks: dict[str, str] = {"database": _database_check(current_app._get_current_object())}
     if current_app.config.get("REDIS_URL"):
         try:

@@ -28,6 +28,29 @@ _INSERT_COLUMNS = re.compile(r"INSERT INTO \S+ \(([^)]*)\)", re.IGNORECASE)
 _SCOPE_COLUMNS = {"company_id", "institution_id", "scheme_id", "member_id", "patient_id", "invoice_id", "claim_id"}
 
 
+def _allowed_values(constraint: str) -> tuple[str, list[str]] | None:
+    """The column and its allowed values when ``constraint`` holds a column to an enum's values (the CHECKs
+    of ``medcover.dbtypes.enum_column``, ``ck_<table>_<enum name>``, and of ``one_of``, ``..._one_of``)."""
+    from sqlalchemy import CheckConstraint, Enum
+
+    from medcover.extensions import db
+
+    for table in db.metadata.tables.values():
+        if not constraint.startswith(f"ck_{table.name}_"):
+            continue
+        for column in table.columns:
+            if isinstance(column.type, Enum) and constraint == f"ck_{table.name}_{column.type.name}":
+                return column.name, list(column.type.enums)
+        for check in table.constraints:
+            if isinstance(check, CheckConstraint) and check.name == constraint and constraint.endswith("_one_of"):
+                column = constraint.removeprefix(f"ck_{table.name}_").removesuffix("_one_of")
+                return column, _QUOTED.findall(str(check.sqltext))
+    return None
+
+
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
 def _words(column: str) -> str:
     return column.removesuffix("_id").replace("_", " ")
 
@@ -88,6 +111,10 @@ def domain_error_for(exc: IntegrityError) -> DomainError:
         return Invalid.field(field, "That refers to a record that does not exist.")
     if match := _SQLITE_CHECK.search(text) or _PG_CHECK.search(text):
         rule = match.group(1)
+        if allowed := _allowed_values(rule):
+            field, values = allowed
+            message = f"The {_words(field)} must be one of: {', '.join(values)}."
+            return Invalid(message, {field: [message]})
         field = next((c for c in sorted(values, key=len, reverse=True) if rule.startswith(c)), "body")
         what = f"The {_words(field)}" if field != "body" else "A value"
         return Invalid(f"{what} is outside what is allowed.", {field: [f"{what} is outside what is allowed."]})

@@ -14,7 +14,7 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
-from medcover.errors import NotFound
+from medcover.errors import Hidden, NotFound
 
 
 class Role(enum.StrEnum):
@@ -122,5 +122,13 @@ def scope(stmt, model, tenant: Tenant):
 
 def ensure_owned(tenant: Tenant, row) -> None:
     """Rows of another tenant are reported as missing, so their existence is not disclosed."""
-    if row is None or not tenant.owns(getattr(row, "institution_id", None), getattr(row, "company_id", None)):
+    if row is None:
         raise NotFound("No such record.")
+    if not tenant.owns(getattr(row, "institution_id", None), getattr(row, "company_id", None)):
+        raise Hidden(record=f"{record_kind(row)} {getattr(row, 'id', '')}".strip())
+
+
+def record_kind(row) -> str:
+    """A row's kind in words for an audit entry: ``claim``, ``medical record`` (its table's name, singular)."""
+    table = getattr(row, "__tablename__", type(row).__name__.lower())
+    return table.removesuffix("s").replace("_", " ")

@@ -33,7 +33,10 @@ _CONFIG_NAMES = set(
 def app_env(**values: str) -> dict[str, str]:
     """The environment for an app process: this one's, minus app settings, plus ``values``."""
     env = {k: v for k, v in os.environ.items() if k not in _CONFIG_NAMES and not k.startswith("FLASK_")}
-    env.update({"MEDCOVER_ENV": "development", "LOG_JSON": "false", "PYTHONUNBUFFERED": "1"})
+    # gunicorn reads the project's gunicorn.conf.py; its drain on SIGTERM would only slow the tests' stops
+    env.update(
+        {"MEDCOVER_ENV": "development", "LOG_JSON": "false", "PYTHONUNBUFFERED": "1", "MEDCOVER_DRAIN_SECONDS": "0"}
+    )
     env.update(values)
     return env
 

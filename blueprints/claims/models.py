@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import MONEY, UtcDateTime, enum_column, utcnow
+from blueprints.claims.engine.outcomes import LineOutcome
+from medcover.dbtypes import MONEY, UtcDateTime, enum_column, one_of, utcnow
 from medcover.extensions import db
 from medcover.uploads import StoredFileColumns
 
@@ -39,29 +40,6 @@ class ClaimStatus(enum.StrEnum):
     VOID = "void"
 
 
-#: ADJUDICATION.md's statuses; a dispute ends by deciding the claim again (upheld) or restoring the decision
-CLAIM_TRANSITIONS: dict[ClaimStatus, set[ClaimStatus]] = {
-    ClaimStatus.DRAFT: {ClaimStatus.SUBMITTED, ClaimStatus.VOID},
-    ClaimStatus.SUBMITTED: {
-        ClaimStatus.APPROVED,
-        ClaimStatus.PARTIALLY_APPROVED,
-        ClaimStatus.REJECTED,
-        ClaimStatus.PENDING_REVIEW,
-    },
-    ClaimStatus.PENDING_REVIEW: {
-        ClaimStatus.APPROVED,
-        ClaimStatus.PARTIALLY_APPROVED,
-        ClaimStatus.REJECTED,
-        ClaimStatus.PENDING_REVIEW,
-    },
-    ClaimStatus.APPROVED: {ClaimStatus.PAID},
-    ClaimStatus.PARTIALLY_APPROVED: {ClaimStatus.PAID, ClaimStatus.DISPUTED},
-    ClaimStatus.REJECTED: {ClaimStatus.DISPUTED},
-    ClaimStatus.DISPUTED: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.REJECTED},
-    # A refund or reversal of the insurer's payment opens the claim for payment again.
-    ClaimStatus.PAID: {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED},
-    ClaimStatus.VOID: set(),
-}
 FINALISED = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.PAID)
 #: claims whose lines make a later line with the same member, provider, date and code a duplicate (R04)
 STANDING = tuple(set(ClaimStatus) - {ClaimStatus.REJECTED, ClaimStatus.VOID, ClaimStatus.DRAFT})
@@ -145,6 +123,7 @@ class ClaimItem(db.Model):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("approved <= allowed OR decision IS NULL", name="approved_within_allowed"),
+        CheckConstraint(one_of("decision", LineOutcome), name="decision_one_of"),
         Index("ix_claim_items_code", "service_code", "claim_id"),
     )
 
@@ -173,6 +152,10 @@ class ClaimStatusChange(db.Model):
     """The claim's status history, one row per transition (the timeline on the claim page)."""
 
     __tablename__ = "claim_statuses"
+    __table_args__ = (
+        CheckConstraint(one_of("from_status", ClaimStatus), name="from_status_one_of"),
+        CheckConstraint(one_of("to_status", ClaimStatus), name="to_status_one_of"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
@@ -188,6 +171,7 @@ class ClaimAuditTrail(db.Model):
     """Every decision kept whole: who or what decided, when, the rule codes and each line's amounts."""
 
     __tablename__ = "claim_audit_trails"
+    __table_args__ = (CheckConstraint(one_of("status", ClaimStatus), name="status_one_of"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
@@ -222,7 +206,10 @@ class ClaimPayment(db.Model):
 
 class Dispute(db.Model):
     __tablename__ = "disputes"
-    __table_args__ = (Index("ix_disputes_company_status", "company_id", "status"),)
+    __table_args__ = (
+        Index("ix_disputes_company_status", "company_id", "status"),
+        CheckConstraint(one_of("claim_status_before", ClaimStatus), name="claim_status_before_one_of"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)

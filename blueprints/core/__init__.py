@@ -6,6 +6,7 @@ Owns ``users``, ``user_sessions``, ``login_throttles``, ``password_resets``, ``u
 
 from flask import Blueprint
 
+from medcover import audit
 from medcover.api import api_blueprint
 
 bp = Blueprint("core", __name__)
@@ -36,6 +37,7 @@ def init_app(app) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(services.signed_in_user)
     gateway.register_token_authenticator(services.user_for_access_token)
+    audit.on_denied(services.record_denial)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     add_nav("Home", "core.dashboard", STAFF, order=0)

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -18,18 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medcover.dbtypes import UtcDateTime, utcnow
+from medcover.dbtypes import UtcDateTime, enum_column, utcnow
 from medcover.extensions import db
 from medcover.rbac import Role
 
-ROLE_ENUM = Enum(
-    Role,
-    name="user_role",
-    values_callable=lambda roles: [r.value for r in roles],
-    native_enum=False,
-    validate_strings=True,
-    length=32,
-)
+ROLE_ENUM = enum_column(Role, "user_role", validate_strings=True, length=32)
 
 
 class User(UserMixin, db.Model):
@@ -160,6 +152,8 @@ class AuditLog(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128))
     channel: Mapped[str | None] = mapped_column(String(10))
+    #: the request's method and path (``GET /hospital/patients/12``): what a read or a refusal was of
+    route: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     summary: Mapped[str | None] = mapped_column(Text)

@@ -176,7 +176,7 @@ def test_bad_claims_are_refused_naming_the_field_and_write_nothing(cw):
     assert db.session.scalar(select(func.count()).select_from(Claim)) == before
 
 
-def test_drafts_change_and_void_but_submitted_claims_do_not(cw):
+def test_drafts_change_but_submitted_claims_do_not_and_a_paid_claim_is_not_voided(cw):
     claim = _claim(cw, [("CONSULT", 1, "2500.00")])
     services.update_draft(
         actor=cw.clerk,
@@ -186,6 +186,13 @@ def test_drafts_change_and_void_but_submitted_claims_do_not(cw):
     assert claim.total_billed == D("1200.00")
     services.submit_claim(actor=cw.clerk, claim_id=claim.id)
     with pytest.raises(Conflict):
+        services.update_draft(
+            actor=cw.clerk,
+            claim_id=claim.id,
+            values=services.ClaimInput("ACM-001", cw.hospital.id, cw.today, [services.ItemInput("CONSULT", 1, "1.00")]),
+        )
+    claim.total_paid = claim.total_approved
+    with pytest.raises(Conflict, match="refund of its payment comes first"):
         services.void_claim(actor=cw.clerk, claim_id=claim.id)
     draft = _claim(cw, [("CONSULT", 1, "2500.00")])
     services.void_claim(actor=cw.clerk, claim_id=draft.id, reason="entered twice")

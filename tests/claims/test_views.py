@@ -321,8 +321,13 @@ def test_intake_saves_a_draft_that_is_edited_then_submitted(cw, client, login):
     db.session.expire_all()
     claim = db.session.get(Claim, claim_id)
     assert claim.status is ClaimStatus.APPROVED and claim.total_approved == D("4650.00")
-    again = client.post(f"/claims/{claim_id}/void", headers=HTMX)
-    assert again.status_code == 409 and "only drafts change" in _html(again)
+    edit_again = client.post(f"/claims/{claim_id}/edit", data=_intake(cw), headers=HTMX)
+    assert edit_again.status_code == 409 and "only drafts change" in _html(edit_again)
+    # ADJUDICATION.md: still voidable by its provider while no payment stands against it
+    voided = client.post(f"/claims/{claim_id}/void", data={"reason": "wrong patient"})
+    assert voided.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Claim, claim_id).status is ClaimStatus.VOID
 
 
 def test_a_draft_is_voided_with_a_reason(cw, client, login):

@@ -73,7 +73,7 @@ def new_record(world, actor=None, **overrides):
 
 def read_audits(entity_id, *, lists: bool = False) -> list[AuditLog]:
     """Read entries on a record (or, with ``lists``, on a patient's list of records: a patient id)."""
-    listing = AuditLog.summary.like("records list%")
+    listing = AuditLog.summary.like("medical records list%")
     return list(
         db.session.scalars(
             select(AuditLog)

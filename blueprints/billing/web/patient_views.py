@@ -53,7 +53,9 @@ def _patient_page_url(patient) -> str | None:
 @bp.get("/billing/patients/<id:patient_id>/billing")
 @allow(READERS)
 def patient_billing(patient_id: int):
-    return _panel(hospital.get_patient(tenant(), patient_id))
+    patient = hospital.get_patient(tenant(), patient_id)
+    hospital.audit_patient_read(actor(), patient, "patient billing panel")
+    return _panel(patient)
 
 
 @bp.post("/billing/patients/<id:patient_id>/items")

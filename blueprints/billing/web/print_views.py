@@ -9,6 +9,7 @@ from flask_login import current_user
 from blueprints.billing import bp, services
 from blueprints.billing.services import WRITERS
 from blueprints.billing.web.access import READERS
+from blueprints.hospital import services as hospital
 from medcover import clock
 from medcover.errors import Invalid
 from medcover.extensions import db
@@ -27,6 +28,8 @@ def invoice_pdf_response(invoice_id: int):
     """One invoice the caller may see as an inline PDF named after its number (the page and the API)."""
     scope = tenant()
     invoice = services.get_invoice(scope, invoice_id)  # another hospital's invoice: 404
+    for patient in hospital.patients_by_id([invoice.patient_id]).values():
+        hospital.audit_patient_read(actor(), patient, f"invoice {invoice.number or 'draft'} PDF")
     response = make_response(services.invoice_pdf(scope, invoice.id))
     response.mimetype = PDF
     response.headers["Content-Disposition"] = f'inline; filename="{services.pdf_filename(invoice)}"'

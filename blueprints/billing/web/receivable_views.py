@@ -93,14 +93,15 @@ def receivable_aging():
     )
 
 
-def _csv(rows, header, filename: str, entity: str, summary: str):
-    """The export, audited and committed before it leaves."""
+def _csv(rows, header, filename: str, entity: str, summary: str, patients=None):
+    """The export, audited and committed before it leaves (with the numbers of the patients it names)."""
     core.record_audit(
         actor(),
         "export",
         entity,
         None,
         summary=summary,
+        after={"patients": sorted({p.patient_number for p in patients})} if patients else None,
         institution_id=current_user.institution_id,
         company_id=current_user.company_id,
     )
@@ -148,9 +149,8 @@ def _invoices_of(receivable_rows) -> dict:
     return services.invoices_by_id({row.invoice_id for row in receivable_rows})
 
 
-def _patient_names(receivable_rows) -> dict[int, str]:
-    patients = hospital.patients_by_id({row.patient_id for row in receivable_rows})
-    return {pid: f"{p.first_name} {p.last_name}" for pid, p in patients.items()}
+def _patients(receivable_rows) -> dict:
+    return hospital.patients_by_id({row.patient_id for row in receivable_rows})
 
 
 def _payer_label(row, companies: dict) -> str:
@@ -175,6 +175,8 @@ def receivable_items():
         if filters["payer"] == "insurer"
         else "All payers"
     )
+    shown = _patients(rows)
+    hospital.audit_patient_read(actor(), list(shown.values()), "receivables by invoice")
     return render(
         "billing/receivables_items.html",
         "billing/_receivable_items.html",
@@ -185,7 +187,7 @@ def receivable_items():
         paging=paging,
         filters=filters,
         invoices=_invoices_of(rows),
-        patients=_patient_names(rows),
+        patients={pid: f"{p.first_name} {p.last_name}" for pid, p in shown.items()},
         companies=companies,
         payer_label=_payer_label,
         who=who,
@@ -199,7 +201,9 @@ def receivable_items_csv():
     _form, as_of, _status = _as_of()
     filters = _items_filters()
     rows = db.session.scalars(_items_query(as_of, filters).limit(EXPORT_LIMIT)).all()
-    invoices, patients, companies = _invoices_of(rows), _patient_names(rows), insurance.company_names()
+    shown = _patients(rows)
+    patients = {pid: f"{p.first_name} {p.last_name}" for pid, p in shown.items()}
+    invoices, companies = _invoices_of(rows), insurance.company_names()
     lines = [
         [
             invoices[row.invoice_id].number,
@@ -219,4 +223,5 @@ def receivable_items_csv():
         f"receivables-items-{as_of.isoformat()}.csv",
         "accounts_receivable",
         f"receivables as of {as_of}: {len(lines)} rows",
+        patients=list(shown.values()),
     )

@@ -208,7 +208,14 @@ def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
 
 
 def void_claim(*, actor, claim_id: int, reason: str = "") -> Claim:
-    claim = draft_for_write(actor, claim_id)
-    move_claim(claim, ClaimStatus.VOID, by_id=actor.id, note=fields.text(reason, "reason", 300, required=False) or None)
-    audit(actor, "void", claim, before={"status": "draft"}, after={"status": "void"})
+    """The provider voids its claim while no payment stands against it (ADJUDICATION.md, "Voids"): its lines
+    consume nothing any more and its invoice may be claimed again. A paid or disputed claim is a 409."""
+    claim = claim_row(tenant_of(actor), claim_id)
+    provider_check(actor, claim.institution_id)
+    note = fields.text(reason, "reason", 300, required=False) or None
+    if claim.status is ClaimStatus.PAID or claim.total_paid != 0:
+        raise Conflict(f"Claim {claim.claim_number} has a payment against it; a refund of its payment comes first.")
+    before = claim.status
+    move_claim(claim, ClaimStatus.VOID, by_id=actor.id, note=note)
+    audit(actor, "void", claim, before={"status": before.value}, after={"status": "void"})
     return claim

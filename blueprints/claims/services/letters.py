@@ -29,6 +29,7 @@ from blueprints.billing import services as billing
 from blueprints.claims.engine import REASONS, LineOutcome
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
 from blueprints.claims.services.reading import claim_row, items_of
+from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock, pdf
@@ -143,6 +144,19 @@ def decided_claim(tenant: Tenant, claim_id: int) -> Claim:
     if claim.status not in DECIDED:
         raise Conflict(f"Claim {claim.claim_number} has no decision yet, so it has no letter.")
     return claim
+
+
+def audit_letter_read(actor, claim: Claim, audience: Audience | str) -> None:
+    """The letter names the member: one read entry with the member's and the claim's numbers only."""
+    core.record_audit(
+        actor,
+        "read",
+        "claim",
+        claim.id,
+        summary=f"{Audience(audience).value} letter of claim {claim.claim_number}: member {claim.member_number}",
+        institution_id=claim.institution_id,
+        company_id=claim.company_id,
+    )
 
 
 def _reasons(codes) -> tuple[str, ...]:

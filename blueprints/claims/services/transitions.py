@@ -1,23 +1,54 @@
-"""A claim's status changes: one guarded transition (ADJUDICATION.md's table, ``CLAIM_TRANSITIONS``) and the
-audit line of each claim action."""
+"""A claim's status changes: the one table of allowed transitions (ADJUDICATION.md, "Statuses"), the one
+guarded move every status change goes through, and the audit line of each claim action."""
 
 from __future__ import annotations
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from blueprints.claims.models import CLAIM_TRANSITIONS, Claim, ClaimStatus, ClaimStatusChange
+from blueprints.claims.models import Claim, ClaimStatus, ClaimStatusChange
 from blueprints.core import services as core
 from medcover import clock
 from medcover.errors import Conflict
 from medcover.extensions import db
 
+_DECIDED = {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.REJECTED}
+
+#: ADJUDICATION.md's "Statuses", line by line. ``draft -> submitted``; ``submitted -> approved |
+#: partially_approved | rejected | pending_review``; ``pending_review -> approved | partially_approved | rejected``;
+#: ``approved | partially_approved -> paid``; ``rejected | partially_approved -> disputed``; a dispute ends upheld
+#: (decided again) or dismissed (the decision stands): ``disputed -> approved | partially_approved | rejected``;
+#: ``draft | submitted | pending_review | approved | partially_approved | rejected -> void`` (no payment standing);
+#: and "a refund of its payment comes first" reopens a paid claim for payment: ``paid -> approved |
+#: partially_approved``.
+CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    ClaimStatus.DRAFT: frozenset({ClaimStatus.SUBMITTED, ClaimStatus.VOID}),
+    ClaimStatus.SUBMITTED: frozenset({*_DECIDED, ClaimStatus.PENDING_REVIEW, ClaimStatus.VOID}),
+    ClaimStatus.PENDING_REVIEW: frozenset({*_DECIDED, ClaimStatus.VOID}),
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.PAID, ClaimStatus.VOID}),
+    ClaimStatus.PARTIALLY_APPROVED: frozenset({ClaimStatus.PAID, ClaimStatus.DISPUTED, ClaimStatus.VOID}),
+    ClaimStatus.REJECTED: frozenset({ClaimStatus.DISPUTED, ClaimStatus.VOID}),
+    ClaimStatus.DISPUTED: frozenset(_DECIDED),
+    ClaimStatus.PAID: frozenset({ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED}),
+    ClaimStatus.VOID: frozenset(),
+}
+#: what a provider may void, and what may be disputed: read from the table, so they cannot disagree with it
+VOIDABLE = frozenset(s for s, targets in CLAIM_TRANSITIONS.items() if ClaimStatus.VOID in targets)
+DISPUTABLE = frozenset(s for s, targets in CLAIM_TRANSITIONS.items() if ClaimStatus.DISPUTED in targets)
+
+
+def may_move(current: ClaimStatus, target: ClaimStatus) -> bool:
+    return target in CLAIM_TRANSITIONS[current]
+
 
 def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: str | None = None, **values) -> None:
     """One guarded transition: the UPDATE names the status and version it read, so of two people acting
     on the same claim at once one wins and the other gets a 409."""
-    if target not in CLAIM_TRANSITIONS[claim.status]:
-        raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; it cannot become {target.value}.")
+    if not may_move(claim.status, target):
+        raise Conflict(
+            f"Claim {claim.claim_number} is {_words(claim.status)}; it cannot become {_words(target)}.",
+            {"status": [f"A {_words(claim.status)} claim cannot become {_words(target)}."]},
+        )
     before = claim.status
     result = db.session.execute(
         update(Claim)
@@ -37,6 +68,10 @@ def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: st
         )
     )
     db.session.flush()
+
+
+def _words(status: ClaimStatus) -> str:
+    return status.value.replace("_", " ")
 
 
 def audit(actor, action: str, claim: Claim, *, before=None, after=None) -> None:

@@ -112,7 +112,7 @@ def claim_void(claim_id: int):
         claim_id,
         form,
         lambda: services.void_claim(actor=actor(), claim_id=claim_id, reason=form.reason.data or ""),
-        "Draft {number} is void.",
+        "Claim {number} is void.",
         "action_form",
     )
 

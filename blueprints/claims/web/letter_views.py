@@ -17,7 +17,7 @@ from flask import make_response, request
 from blueprints.claims import api_bp, bp
 from blueprints.claims.services import letters
 from blueprints.claims.web import claim_api, claim_views
-from medcover.api import choice_arg, documented, tenant
+from medcover.api import actor, choice_arg, documented, tenant
 from medcover.rbac import allow
 
 PDF = "application/pdf"
@@ -26,6 +26,7 @@ PDF = "application/pdf"
 def _letter_response(claim_id: int, audience: letters.Audience):
     viewer = tenant()
     claim = letters.decided_claim(viewer, claim_id)  # another tenant's: 404; no decision yet: 409
+    letters.audit_letter_read(actor(), claim, audience)
     response = make_response(letters.letter_pdf(viewer, claim.id, audience))
     response.mimetype = PDF
     response.headers["Content-Disposition"] = f'inline; filename="{letters.pdf_filename(claim, audience)}"'

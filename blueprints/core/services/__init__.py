@@ -6,7 +6,13 @@ Services take the acting user as an argument, flush, and leave the commit to the
 
 from blueprints.core.services import api_tokens
 from blueprints.core.services.api_tokens import TokenPair, access_token_for, user_for_access_token
-from blueprints.core.services.audit import AuditFilter, audit_entity_types, audit_query, record_audit
+from blueprints.core.services.audit import (
+    AuditFilter,
+    audit_entity_types,
+    audit_query,
+    record_audit,
+    record_denial,
+)
 from blueprints.core.services.invitations import accept_invitation, invitation_for, invite_user
 from blueprints.core.services.password_changes import (
     change_password,
@@ -68,6 +74,7 @@ __all__ = [
     "new_token",
     "normalize_email",
     "record_audit",
+    "record_denial",
     "record_logout",
     "request_password_reset",
     "reset_password",

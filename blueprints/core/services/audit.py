@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from blueprints.core.models import AuditLog, User
 from medcover import clock
+from medcover.audit import DENIED, READ, read_recorded
 from medcover.context import current_origin
 from medcover.extensions import db
 from medcover.rbac import scope, tenant_of
@@ -40,13 +41,31 @@ def record_audit(
         ip_address=origin.ip_address,
         request_id=origin.request_id,
         channel=origin.channel,
+        route=origin.route,
         before=before,
         after=after,
         summary=summary,
     )
     db.session.add(entry)
     db.session.flush()
+    if action == READ:
+        read_recorded()
     return entry
+
+
+def record_denial(user: User, *, status: int, why: str, kind: str, ident: str | None) -> AuditLog:
+    """A refused request (403, or the 404 that hides another tenant's record): who, the route (from the
+    request's origin), what was asked for and why; kept where the person's own organisation can read it."""
+    return record_audit(
+        user,
+        DENIED,
+        kind,
+        ident,
+        summary=why,
+        after={"status": status},
+        institution_id=user.institution_id,
+        company_id=user.company_id,
+    )
 
 
 @dataclass(frozen=True)

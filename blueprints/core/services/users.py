@@ -14,7 +14,7 @@ from blueprints.core.passwords import hash_password, password_problems
 from blueprints.core.services.audit import contains_pattern, record_audit
 from blueprints.core.services.sessions import end_user_sessions
 from medcover.audit import changes, snapshot
-from medcover.errors import Conflict, Forbidden, Invalid, NotFound
+from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import HOSPITAL_ONLY, INSURER_ONLY, Role, Tenant, scope, tenant_of
 
@@ -180,8 +180,10 @@ def set_active(*, actor: User, user_id: int, active: bool) -> User:
 
 def get_user(viewer: User, user_id: int) -> User:
     user = db.session.get(User, user_id)
-    if user is None or not tenant_of(viewer).owns(user.institution_id, user.company_id):
+    if user is None:
         raise NotFound("No such user.")
+    if not tenant_of(viewer).owns(user.institution_id, user.company_id):
+        raise Hidden("No such user.", record=f"user {user.id}")
     if not tenant_of(viewer).is_global and user.institution_id is None and user.company_id is None:
         raise NotFound("No such user.")
     return user

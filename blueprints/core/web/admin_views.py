@@ -24,6 +24,7 @@ AUDIT_COLUMNS = (
     "before",
     "after",
     "summary",
+    "route",
 )
 
 
@@ -185,6 +186,7 @@ def audit_export():
                 row.before,
                 row.after,
                 row.summary,
+                row.route,
             )
             for row in rows
         ),

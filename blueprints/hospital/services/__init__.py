@@ -45,6 +45,7 @@ from blueprints.hospital.services.orders import (
 from blueprints.hospital.services.patients import (
     PatientDetails,
     PatientSummary,
+    audit_patient_read,
     cover_for,
     first_patients,
     get_patient,
@@ -108,6 +109,7 @@ __all__ = [
     "get_appointment",
     "get_institution",
     "get_order",
+    "audit_patient_read",
     "get_patient",
     "get_personnel",
     "get_record",

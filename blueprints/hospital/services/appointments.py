@@ -20,7 +20,7 @@ from blueprints.hospital.models import (
 )
 from blueprints.hospital.services import fields, institutions, patients, personnel
 from medcover import clock
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.events import publish
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope, tenant_of
@@ -231,8 +231,10 @@ def check_in(*, actor, appointment_id: int) -> Appointment:
 
 def get_appointment(tenant: Tenant, appointment_id: int) -> Appointment:
     row = db.session.get(Appointment, appointment_id) if appointment_id else None
-    if row is None or not tenant.owns(row.institution_id, None):
+    if row is None:
         raise NotFound("No such appointment.")
+    if not tenant.owns(row.institution_id, None):
+        raise Hidden("No such appointment.", record=f"appointment {row.id}")
     return row
 
 

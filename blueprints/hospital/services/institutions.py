@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from blueprints.core import services as core
 from blueprints.hospital.models import MedicalInstitution
 from blueprints.hospital.services import fields
-from medcover.errors import Conflict, Forbidden, Invalid, NotFound
+from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, tenant_of
 
@@ -54,8 +54,10 @@ def institution_for_write(actor, institution_id: int) -> MedicalInstitution:
     """The institution's row, for a change to its records by someone of that institution (or a platform admin)."""
     institution = db.session.get(MedicalInstitution, institution_id) if institution_id else None
     tenant = tenant_of(actor)
-    if institution is None or not tenant.owns(institution.id, None):
+    if institution is None:
         raise NotFound("No such institution.")
+    if not tenant.owns(institution.id, None):
+        raise Hidden("No such institution.", record=f"institution {institution.id}")
     if not tenant.is_global and tenant.institution_id != institution.id:
         raise Forbidden("You can change your own institution's records only.")
     return institution
@@ -121,6 +123,8 @@ def institutions_of(tenant: Tenant) -> list[InstitutionSummary]:
 
 def get_institution(tenant: Tenant, institution_id: int) -> InstitutionDetails:
     row = db.session.get(MedicalInstitution, institution_id) if institution_id else None
-    if row is None or not tenant.owns(row.id, None):
+    if row is None:
         raise NotFound("No such institution.")
+    if not tenant.owns(row.id, None):
+        raise Hidden("No such institution.", record=f"institution {row.id}")
     return _details(row)

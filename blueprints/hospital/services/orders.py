@@ -19,7 +19,7 @@ from blueprints.hospital.models import ClinicalOrder, OrderKind, OrderStatus, Ph
 from blueprints.hospital.services import institutions
 from blueprints.hospital.services.records import may_access_records, record_for_write, require_clinical_access
 from medcover import clock
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.events import publish
 from medcover.extensions import db
 from medcover.rbac import Role, Tenant, scope, tenant_of
@@ -113,8 +113,10 @@ def place_order(
 
 def get_order(*, actor, order_id: int) -> ClinicalOrder:
     order = db.session.get(ClinicalOrder, order_id) if order_id else None
-    if order is None or not tenant_of(actor).owns(order.institution_id, None):
+    if order is None:
         raise NotFound("No such order.")
+    if not tenant_of(actor).owns(order.institution_id, None):
+        raise Hidden("No such order.", record=f"order {order.id}")
     require_clinical_access(actor, order.institution_id)
     return order
 

@@ -21,7 +21,7 @@ from blueprints.hospital.services import fields, institutions
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.audit import changes, snapshot
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope, tenant_of
 
@@ -175,9 +175,43 @@ def update_patient(*, actor, patient_id: int, details: PatientDetails) -> Patien
 def patient_row(tenant: Tenant, patient_id: int) -> Patient:
     """The patient's row, for the hospital's own pages, forms and changes (other domains: ``get_patient``)."""
     patient = db.session.get(Patient, patient_id) if patient_id else None
-    if patient is None or not tenant.owns(patient.institution_id, None):
+    if patient is None:
         raise NotFound("No such patient.")
+    if not tenant.owns(patient.institution_id, None):
+        raise Hidden("No such patient.", record=f"patient {patient_id}")
     return patient
+
+
+def audit_patient_read(actor, shown, what: str) -> None:
+    """One audit entry for the patients whose demographics a person is shown (a page, the API, a PDF, a
+    CSV): their patient numbers and nothing else about them. ``shown`` is one patient (row or summary) or
+    several; ``what`` says where ("patient page", "invoice INV-HA-2026-000012 PDF")."""
+    if actor is None:
+        return
+    if not isinstance(shown, list | tuple | set):
+        core.record_audit(
+            actor,
+            "read",
+            "patient",
+            shown.id,
+            summary=f"{what}: patient {shown.patient_number}",
+            institution_id=shown.institution_id,
+        )
+        return
+    numbers = sorted({p.patient_number for p in shown})
+    if not numbers:
+        return
+    institutions = {p.institution_id for p in shown}
+    core.record_audit(
+        actor,
+        "read",
+        "patient",
+        None,
+        summary=f"{what}: {len(numbers)} patients",
+        after={"patients": numbers},
+        institution_id=institutions.pop() if len(institutions) == 1 else actor.institution_id,
+        company_id=actor.company_id,
+    )
 
 
 def get_patient(tenant: Tenant, patient_id: int) -> PatientSummary:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from blueprints.core import services as core
 from blueprints.hospital.models import MedicalPersonnel, PersonnelKind
 from blueprints.hospital.services import fields, institutions
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope
 
@@ -103,8 +103,10 @@ def personnel_query(tenant: Tenant, department: str = "", kind: str = ""):
 
 def get_personnel(tenant: Tenant, personnel_id: int) -> MedicalPersonnel:
     row = db.session.get(MedicalPersonnel, personnel_id) if personnel_id else None
-    if row is None or not tenant.owns(row.institution_id, None):
+    if row is None:
         raise NotFound("No such staff member.")
+    if not tenant.owns(row.institution_id, None):
+        raise Hidden("No such staff member.", record=f"staff member {row.id}")
     return row
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from blueprints.core import services as core
-from blueprints.hospital.models import Appointment, MedicalPersonnel, MedicalRecord, RecordAttachment
+from blueprints.hospital.models import Appointment, MedicalPersonnel, MedicalRecord, Patient, RecordAttachment
 from blueprints.hospital.services import patients, personnel
 from medcover import clock, uploads
-from medcover.errors import Forbidden, Invalid, NotFound
+from medcover.errors import Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Role, tenant_of
 
@@ -47,14 +47,19 @@ def may_access_records(actor, institution_id: int) -> bool:
 
 def require_clinical_access(actor, institution_id: int) -> None:
     """Another tenant's rows are reported missing; the tenant's non-clinical staff are refused."""
-    if actor is None or not tenant_of(actor).owns(institution_id, None):
+    if actor is None:
         raise NotFound("No such record.")
+    if not tenant_of(actor).owns(institution_id, None):
+        raise Hidden("No such record.", record="medical record")
     if not may_access_records(actor, institution_id):
         raise Forbidden("Medical records are open to the clinical staff of this institution only.")
 
 
-def _audit_read(actor, entity_id: int, institution_id: int, summary: str) -> None:
-    # Ids and counts only: the audit log is read far more widely than the records themselves.
+def _audit_read(actor, entity_id: int, institution_id: int, summary: str, patient_id: int | None = None) -> None:
+    # The patient's number, ids and counts only: the audit log is read far more widely than the records.
+    if patient_id is not None:
+        patient = db.session.get(Patient, patient_id)
+        summary = f"{summary} of patient {patient.patient_number}" if patient is not None else summary
     core.record_audit(actor, "read", "medical_record", entity_id, summary=summary, institution_id=institution_id)
 
 
@@ -199,7 +204,7 @@ def create_record(
 
 def get_record(*, actor, record_id: int) -> MedicalRecord:
     record = record_for_write(actor, record_id)
-    _audit_read(actor, record.id, record.institution_id, "record")
+    _audit_read(actor, record.id, record.institution_id, "medical record", record.patient_id)
     return record
 
 
@@ -214,7 +219,7 @@ def records_for_patient(*, actor, patient_id: int) -> list[MedicalRecord]:
             .order_by(MedicalRecord.encounter_date.desc(), MedicalRecord.id.desc())
         )
     )
-    _audit_read(actor, patient.id, patient.institution_id, f"records list of patient {patient.id}: {len(rows)}")
+    _audit_read(actor, patient.id, patient.institution_id, f"medical records list ({len(rows)})", patient.id)
     return rows
 
 
@@ -269,5 +274,5 @@ def open_attachment(*, actor, attachment_id: int) -> tuple[Path, RecordAttachmen
         raise NotFound("No such attachment.")
     require_clinical_access(actor, record.institution_id)
     path = uploads.stored_path(ATTACHMENT_FOLDER, row.stored_name)
-    _audit_read(actor, record.id, record.institution_id, f"attachment {row.id}")
+    _audit_read(actor, record.id, record.institution_id, f"attachment {row.id} of a medical record", record.patient_id)
     return path, row

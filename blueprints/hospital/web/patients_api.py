@@ -145,16 +145,24 @@ def list_patients():
     if query:
         _page_number, per_page = page_params()
         found = services.search_patients(tenant, query[:100], limit=per_page)
+        services.audit_patient_read(actor(), found, "API patient search")
         items = [PatientOut.model_validate(p) for p in found]
         return jsonify_model(PatientPage(items=items, page=1, per_page=per_page, total=len(items)))
-    return page_response(patients_query(tenant), PatientOut, PatientPage)
+    return page_response(patients_query(tenant), PatientOut, PatientPage, batch=_listed)
+
+
+def _listed(rows: list) -> list[PatientOut]:
+    services.audit_patient_read(actor(), rows, "API patient list")
+    return [PatientOut.model_validate(row) for row in rows]
 
 
 @api_bp.get(f"/patients/<{ID}:patient_id>")
 @allow(READERS)
 @documented("One patient with today's insurance cover verdict", tag=TAG, responses={200: PatientDetailOut, 404: None})
 def get_patient(patient_id: int):
-    return jsonify_model(_patient_detail(patient_row(hospital_tenant(), patient_id)))
+    patient = patient_row(hospital_tenant(), patient_id)
+    services.audit_patient_read(actor(), patient, "API patient")
+    return jsonify_model(_patient_detail(patient))
 
 
 @api_bp.put(f"/patients/<{ID}:patient_id>")

@@ -57,12 +57,14 @@ def _check(form) -> dict:
 
 def _intake(form=None, status: int = 200, partial: str | None = None, check: dict | None = None):
     q = typed(request.args.get("q", ""), 60)
+    results = services.search_patients(tenant(), q)
+    services.audit_patient_read(actor(), results, "patient search")
     return render(
         "hospital/patients.html",
         partial,
         status=status,
         q=q,
-        results=services.search_patients(tenant(), q),
+        results=results,
         form=form or _register_form(formdata=False),
         choose_institution=tenant().is_global,
         **(check or {"duplicates": [], "verdict": None}),
@@ -113,7 +115,9 @@ def patient_register():
 @bp.get("/hospital/patients/<id:patient_id>")
 @allow(HOSPITAL_STAFF)
 def patient(patient_id: int):
-    return patient_page(patient_row(tenant(), patient_id))
+    row = patient_row(tenant(), patient_id)
+    services.audit_patient_read(actor(), row, "patient page")
+    return patient_page(row)
 
 
 @bp.post("/hospital/patients/<id:patient_id>")

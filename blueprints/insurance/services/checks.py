@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 from blueprints.insurance.models import Company
-from medcover.errors import Forbidden, Invalid, NotFound
+from medcover.errors import Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.money import money
 from medcover.rbac import tenant_of
@@ -67,8 +67,10 @@ def valid_whole(value, field: str, *, low: int = 0, high: int = 36_500, optional
 
 def owned_company(actor, company_id: int) -> Company:
     company = db.session.get(Company, company_id) if company_id else None
-    if company is None or not tenant_of(actor).owns(None, company.id):
+    if company is None:
         raise NotFound("No such insurance company.")
+    if not tenant_of(actor).owns(None, company.id):
+        raise Hidden("No such insurance company.", record=f"insurance company {company.id}")
     return company
 
 

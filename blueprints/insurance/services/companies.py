@@ -10,7 +10,7 @@ from blueprints.core import services as core
 from blueprints.insurance.models import Benefit, BenefitCategory, Company
 from blueprints.insurance.services.checks import valid_code, valid_name
 from medcover.audit import snapshot
-from medcover.errors import Conflict, Forbidden, Invalid, NotFound
+from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, tenant_of
 
@@ -63,8 +63,10 @@ def company_id_for_code(code: str) -> int | None:
 def company_row(tenant: Tenant, company_id: int) -> Company:
     """The table row, for the insurance domain's own pages and endpoints."""
     company = db.session.get(Company, company_id) if company_id else None
-    if company is None or not tenant.owns(None, company.id):
+    if company is None:
         raise NotFound("No such insurance company.")
+    if not tenant.owns(None, company.id):
+        raise Hidden("No such insurance company.", record=f"insurance company {company.id}")
     return company
 
 

@@ -14,7 +14,7 @@ from blueprints.insurance.services import members, schemes
 from blueprints.insurance.services.checks import check_writer
 from blueprints.insurance.services.periods import anniversary
 from medcover.audit import snapshot
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope, tenant_of
 
@@ -184,8 +184,10 @@ def renew_coverage(*, actor, coverage_id: int, scheme_id: int | None = None) -> 
 def coverage_row(tenant: Tenant, coverage_id: int) -> Coverage:
     """The table row, for the insurance domain's own writes."""
     coverage = db.session.get(Coverage, coverage_id) if coverage_id else None
-    if coverage is None or not tenant.owns(None, coverage.company_id):
+    if coverage is None:
         raise NotFound("No such coverage.")
+    if not tenant.owns(None, coverage.company_id):
+        raise Hidden("No such coverage.", record=f"coverage {coverage.id}")
     return coverage
 
 

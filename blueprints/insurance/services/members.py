@@ -14,7 +14,7 @@ from blueprints.insurance.models import Member
 from blueprints.insurance.services.checks import check_writer, owned_company, valid_name
 from medcover import clock
 from medcover.audit import snapshot
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope
 
@@ -133,8 +133,10 @@ def create_member(
 def member_row(tenant: Tenant, member_id: int) -> Member:
     """The table row, for the insurance domain's own pages and endpoints."""
     member = db.session.get(Member, member_id) if member_id else None
-    if member is None or not tenant.owns(None, member.company_id):
+    if member is None:
         raise NotFound("No such member.")
+    if not tenant.owns(None, member.company_id):
+        raise Hidden("No such member.", record=f"member {member.id}")
     return member
 
 
@@ -150,11 +152,25 @@ def members_by_id(tenant: Tenant, ids) -> list[MemberSummary]:
     return [_summary(m) for m in db.session.scalars(scope(select(Member), Member, tenant).where(Member.id.in_(ids)))]
 
 
+def audit_member_read(actor, member: Member, what: str) -> None:
+    """One read entry for a member's details shown to someone: the member number, nothing else about them."""
+    core.record_audit(
+        actor,
+        "read",
+        "member",
+        member.id,
+        summary=f"{what}: member {member.member_number}",
+        company_id=member.company_id,
+    )
+
+
 def member_row_by_number(tenant: Tenant, member_number: str) -> Member:
     """The table row, for the insurance domain's own writes."""
     member = db.session.scalar(select(Member).where(Member.member_number == (member_number or "").strip().upper()))
-    if member is None or not tenant.owns(None, member.company_id):
+    if member is None:
         raise NotFound("No such member.")
+    if not tenant.owns(None, member.company_id):
+        raise Hidden("No such member.", record=f"member {member.id}")
     return member
 
 

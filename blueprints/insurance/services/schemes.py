@@ -20,7 +20,7 @@ from blueprints.insurance.services.checks import (
     valid_whole,
 )
 from medcover.audit import changes, json_safe, snapshot
-from medcover.errors import Conflict, Invalid, NotFound
+from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope, tenant_of
 
@@ -172,8 +172,10 @@ def _require_reason_when_live(scheme: Scheme, reason: str, before: dict, values:
 def scheme_row(tenant: Tenant, scheme_id: int) -> Scheme:
     """The table row, for the insurance domain's own pages, endpoints and writes."""
     scheme = db.session.get(Scheme, scheme_id) if scheme_id else None
-    if scheme is None or not tenant.owns(None, scheme.company_id):
+    if scheme is None:
         raise NotFound("No such scheme.")
+    if not tenant.owns(None, scheme.company_id):
+        raise Hidden("No such scheme.", record=f"scheme {scheme.id}")
     return scheme
 
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from blueprints.insurance import api_bp, services
 from blueprints.insurance.models import CoverageStatus
-from blueprints.insurance.services.members import member_row
+from blueprints.insurance.services.members import audit_member_read, member_row
 from blueprints.insurance.web.api import (
     ID,
     PAGING,
@@ -197,7 +197,9 @@ def list_members():
 @allow(READERS)
 @documented("One member with dependants and coverages", tag=TAG, responses={200: MemberDetailOut, 404: None})
 def get_member(member_id: int):
-    return jsonify_model(_member_detail(member_row(tenant(), member_id)))
+    member = member_row(tenant(), member_id)
+    audit_member_read(actor(), member, "API member")
+    return jsonify_model(_member_detail(member))
 
 
 @api_bp.post("/coverages")

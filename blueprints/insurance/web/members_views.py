@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from blueprints.insurance import bp, services
 from blueprints.insurance.models import CoverageStatus
-from blueprints.insurance.services.members import member_row
+from blueprints.insurance.services.members import audit_member_read, member_row
 from blueprints.insurance.web.forms import CoverageActionForm, EnrolForm
 from blueprints.insurance.web.views import (
     READERS,
@@ -145,7 +145,9 @@ def _coverage_actions() -> dict[str, list[tuple[str, str]]]:
 @bp.get("/insurance/members/<id:member_id>")
 @allow(READERS)
 def member(member_id: int):
-    return _member_page(member_row(tenant(), member_id))
+    row = member_row(tenant(), member_id)
+    audit_member_read(actor(), row, "member page")
+    return _member_page(row)
 
 
 @bp.post("/insurance/coverages/<id:coverage_id>/status")

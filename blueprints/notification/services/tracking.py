@@ -8,15 +8,17 @@ from blueprints.core import services as core
 from blueprints.notification.models import Channel, DeliveryStatus, Notification, Status
 from blueprints.notification.services import delivery_log, sending
 from medcover import clock
-from medcover.errors import Conflict, NotFound
+from medcover.errors import Conflict, Hidden, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, scope
 
 
 def get_notification(notification_id: int, tenant: Tenant) -> Notification:
     row = db.session.get(Notification, notification_id)
-    if row is None or not tenant.owns(row.institution_id, row.company_id):
+    if row is None:
         raise NotFound("No such notification.")
+    if not tenant.owns(row.institution_id, row.company_id):
+        raise Hidden("No such notification.", record=f"notification {row.id}")
     return row
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus, Dispute, DisputeStatus
 from blueprints.claims.services.reading import claim_row, items_of
-from blueprints.claims.services.transitions import move_claim
+from blueprints.claims.services.transitions import DISPUTABLE, move_claim
 from blueprints.core import services as core
 from medcover import clock, fields
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,7 +20,6 @@ from medcover.rbac import Role, Tenant, ensure_owned, scope, tenant_of
 
 REASON_CHARS = 2000
 #: the claim statuses a dispute may contest (ADJUDICATION.md: ``rejected | partially_approved -> disputed``)
-DISPUTABLE = (ClaimStatus.REJECTED, ClaimStatus.PARTIALLY_APPROVED)
 #: the line decisions a dispute may name
 DISPUTABLE_LINES = ("rejected", "adjusted")
 #: the provider's staff who raise disputes on their claims
