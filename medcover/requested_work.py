@@ -46,7 +46,6 @@ class RequestedWork(db.Model):
     __table_args__ = (
         Index("ix_requested_work_about", "about_kind", "about_key"),
         Index("ix_requested_work_due", "state", "sent_at"),
-        CheckConstraint("state IN ('waiting', 'running', 'done', 'failed')", name="state_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 

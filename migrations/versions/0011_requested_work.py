@@ -34,7 +34,7 @@ def upgrade():
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.CheckConstraint("state IN ('waiting', 'running', 'done', 'failed')", name=op.f('ck_requested_work_state_known')),
+    sa.CheckConstraint("state IN ('waiting', 'running', 'done', 'failed')", name=op.f('ck_requested_work_requested_work_state')),
     sa.CheckConstraint('attempts >= 0', name=op.f('ck_requested_work_attempts_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_requested_work'))
     )
