@@ -59,7 +59,7 @@ class RegisterForm(PatientForm):
 
 class BookForm(Form):
     personnel_id = SelectField("Clinician", coerce=int, validate_choice=False, validators=[DataRequired()])
-    starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField("Starts", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     duration_minutes = IntegerField(
         "Minutes", default=20, validators=[InputRequired(), NumberRange(min=5, max=480)], render_kw={"min": 5}
     )
@@ -68,7 +68,7 @@ class BookForm(Form):
 
 
 class RescheduleForm(Form):
-    starts_at = DateTimeLocalField("New start (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField("New start", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     duration_minutes = IntegerField("Minutes", validators=[Optional(), NumberRange(min=5, max=480)])
     room = StringField("Room", validators=[Optional(), Length(max=40)], render_kw=OFF)
     next = HiddenField()
