@@ -56,7 +56,9 @@ def booking(clinician, **changes) -> dict:
 
 
 def book(patient, clinician, *, days: int = 1, hour: int = 9, room: str | None = "R1") -> Appointment:
-    start = clock.from_local(datetime.combine(clock.today() + timedelta(days=days), datetime.min.time()).replace(hour=hour))
+    start = clock.from_local(
+        datetime.combine(clock.today() + timedelta(days=days), datetime.min.time()).replace(hour=hour)
+    )
     row = Appointment(
         institution_id=patient.institution_id,
         patient_id=patient.id,
@@ -285,6 +287,7 @@ def test_booking_by_htmx_swaps_the_appointments_with_a_toast(client, desk, hospi
     assert row.personnel_id == clinician.id and row.room == "R1"
     # typed on the site's wall clock (09:00 in Nairobi), stored as the UTC instant (06:00Z)
     assert row.starts_at == datetime.fromisoformat(slot()).replace(hour=6, tzinfo=UTC)
+    assert "<strong>09:00</strong>" in text and "UTC" not in text  # shown back on the site's clock, unlabelled
     assert f'id="appointment-{row.id}"' in text and "Check in" in text
     assert toast(response).startswith("Booked ")
 
