@@ -161,7 +161,7 @@ def _install_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError):
         db.session.rollback()
         if _is_api():
-            return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
+            return api.problem(exc.status, exc.title, exc.detail, exc.errors or None, extra=exc.extra)
         return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
 
     @app.errorhandler(IntegrityError)
