@@ -82,6 +82,8 @@ def confirmed_different(institution_id: int, values: dict, reason: str | None) -
         reason = text(reason, "different_person_reason", 500, required=False)
     if not found:
         return [], None
+    if reason == "":
+        raise Invalid.field("different_person_reason", "Say why this is a different person.")
     if not reason:
         raise LikelyDuplicate(found)
     if len(reason) < REASON_MIN:

@@ -55,6 +55,11 @@ class PatientForm(Form):
 class RegisterForm(PatientForm):
     #: platform admins choose the hospital; hospital staff register at their own
     institution_id = SelectField("Hospital", coerce=int, validate_choice=False, validators=ID)
+    #: the confirmation step for a lookalike (same name and date of birth): ticked, with the reason, it registers
+    different_person = BooleanField("This is a different person")
+    different_person_reason = TextAreaField(
+        "Why is this a different person?", validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
 
 
 class BookForm(Form):
