@@ -1,6 +1,6 @@
 """hospital: one registration per national id / member number and hospital; insurance: member number pattern
 
-Revision ID: 0014_patients_once_members_numbered
+Revision ID: 0014_one_patient_member_numbers
 Revises: 0010_number_lookups
 Create Date: 2026-12-03 12:00:00.000000
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0014_patients_once_members_numbered"
+revision = "0014_one_patient_member_numbers"
 down_revision = "0010_number_lookups"
 branch_labels = None
 depends_on = None
