@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
@@ -119,6 +120,9 @@ class Config:
     #: directly. Behind a load balancer, leaving it 0 makes every client one address to rate limits and lockout.
     TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
     PER_PAGE = 50
+    #: the site's time zone (IANA name): business dates ("today", due dates, aging, appointment days) and every
+    #: time shown or typed on a page; stored instants stay UTC. Production must set it; elsewhere the demo's zone.
+    MEDCOVER_TIMEZONE = os.environ.get("MEDCOVER_TIMEZONE") or "Africa/Nairobi"
 
 
 class DevelopmentConfig(Config):
@@ -144,6 +148,7 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
+    MEDCOVER_TIMEZONE = os.environ.get("MEDCOVER_TIMEZONE") or None
 
     @classmethod
     def check(cls) -> None:
@@ -152,6 +157,12 @@ class ProductionConfig(Config):
             raise RuntimeError("Production needs SECRET_KEY set to 32 or more random characters.")
         if cls.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             raise RuntimeError("Production needs DATABASE_URL pointing at PostgreSQL, not SQLite.")
+        if not cls.MEDCOVER_TIMEZONE:
+            raise RuntimeError("Production needs MEDCOVER_TIMEZONE, the site's IANA time zone (e.g. Africa/Nairobi).")
+        try:
+            ZoneInfo(cls.MEDCOVER_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RuntimeError(f"MEDCOVER_TIMEZONE {cls.MEDCOVER_TIMEZONE!r} is not an IANA time zone name.") from None
 
 
 CONFIGS = {

@@ -136,10 +136,14 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
     return bp
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict | None = None, headers=None) -> Response:
+def problem(
+    status: int, title: str, detail: str = "", errors: dict | None = None, headers=None, extra: dict | None = None
+) -> Response:
     body = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail or title}
     if errors is not None:
         body["errors"] = errors
+    for key, value in (extra or {}).items():  # RFC 9457 extension members; the standard ones win
+        body.setdefault(key, value)
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for key, value in (headers or {}).items():
         response.headers[key] = value

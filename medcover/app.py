@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, audit, jobs, logs, outage, requested_work, security, urls
+from medcover import api, audit, clock, jobs, logs, outage, requested_work, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -62,6 +62,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     app.config.from_object(config)
     app.config.update(overrides or {})
+    try:
+        clock.set_zone(app.config["MEDCOVER_TIMEZONE"])
+    except ValueError as exc:
+        raise RuntimeError(f"MEDCOVER_TIMEZONE: {exc}") from None
     urls.install(app)
     if app.config.get("TRUSTED_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -207,7 +211,7 @@ def _install_error_handlers(app: Flask) -> None:
         elif isinstance(exc, Forbidden):
             _record_refusal(403, exc.detail)
         if _is_api():
-            return api.problem(exc.status, exc.title, exc.detail, exc.errors or None)
+            return api.problem(exc.status, exc.title, exc.detail, exc.errors or None, extra=exc.extra)
         return render_template("errors/error.html", status=exc.status, title=exc.title, detail=exc.detail), exc.status
 
     @app.errorhandler(IntegrityError)
@@ -294,6 +298,12 @@ def _page_detail(code: int) -> str:
 
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
+    # Stored instants are UTC; pages show them on the site's wall clock, never labelled UTC.
+    app.jinja_env.filters["local_datetime"] = clock.format_datetime
+    app.jinja_env.filters["local_time"] = clock.format_time
+    app.jinja_env.filters["local_date"] = clock.format_date
+    app.jinja_env.filters["local_day"] = clock.local_date
+    app.jinja_env.filters["local_input"] = clock.format_input
     app.jinja_env.globals.update(
         nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
     )

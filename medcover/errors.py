@@ -7,6 +7,9 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
+    #: extension members for the API's problem+json (e.g. the existing record a conflict names)
+    extra: dict | None = None
+
     def __init__(self, detail: str = "", errors: dict[str, list[str]] | None = None):
         super().__init__(detail or self.title)
         self.detail = detail or self.title

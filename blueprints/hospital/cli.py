@@ -2,14 +2,14 @@
 (most of the insured ones members of the insurance demo, so cover checks answer) and a week of appointments.
 
 Deterministic (``random.Random(2026)``) apart from the dates, which follow ``clock.today()``; written in
-bulk, without the services' per-row audit entries, so it stays fast. Clinic hours are read as UTC, as the
+bulk, without the services' per-row audit entries, so it stays fast. Clinic hours are read on the site's clock, as the
 day view reads them. The CLI command commits.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import click
 from sqlalchemy import func, select
@@ -102,7 +102,7 @@ REASONS = [
 
 
 def _at(day: date, hhmm: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), UTC)
+    return clock.from_local(datetime.combine(day, time.fromisoformat(hhmm)))
 
 
 def _institutions() -> list[MedicalInstitution]:
@@ -191,7 +191,7 @@ def _week(rng: random.Random, institution, staff, patients, now: datetime) -> li
     rows, busy = [], set()
     for clinician in (s for s in staff if s.kind is PersonnelKind.CLINICIAN):
         for offset in range(-HISTORY_DAYS, 7):
-            day = now.date() + timedelta(days=offset)
+            day = clock.local_date(now) + timedelta(days=offset)
             hours = clinician.schedule.get(WEEKDAYS[day.weekday()])
             if not hours:
                 continue
@@ -236,7 +236,9 @@ def _check_in(rows: list[Appointment], patients: dict[int, Patient], now: dateti
             continue
         patient = patients[row.patient_id]
         if patient.member_number not in verdicts:
-            verdicts[patient.member_number] = cover_for(patient, now.date()) if patient.member_number else None
+            verdicts[patient.member_number] = (
+                cover_for(patient, clock.local_date(now)) if patient.member_number else None
+            )
         verdict = verdicts[patient.member_number]
         row.coverage_checked_at = row.starts_at - timedelta(minutes=10)
         row.coverage_eligible = verdict.eligible if verdict else None
@@ -261,7 +263,9 @@ def seed_demo(*, if_empty: bool) -> dict:
     staff, patients = {}, {}
     for n, institution in enumerate(institutions):
         staff[institution.id] = _staff(rng, institution, serial=1000 * (n + 1))
-        patients[institution.id] = _patients(rng, institution, HOSPITALS[institution.code][3], members, now.date())
+        patients[institution.id] = _patients(
+            rng, institution, HOSPITALS[institution.code][3], members, clock.local_date(now)
+        )
     db.session.flush()  # ids for the appointments
     appointments = []
     for institution in institutions:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -101,6 +102,10 @@ class MedicalPersonnel(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+LIVE_NATIONAL_ID = "national_id IS NOT NULL AND merged_into_id IS NULL"
+LIVE_MEMBER_NUMBER = "member_number IS NOT NULL AND merged_into_id IS NULL"
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
     __table_args__ = (
@@ -112,6 +117,24 @@ class Patient(db.Model):
         Index("ix_patients_member_number", "institution_id", "member_number"),
         #: the global search of a platform user, who works across institutions
         Index("ix_patients_number", "patient_number"),
+        #: one registration per person and hospital: a national id or a member number names one patient there
+        #: (a record merged away keeps its values and steps aside)
+        Index(
+            "uq_patients_national_id",
+            "institution_id",
+            "national_id",
+            unique=True,
+            sqlite_where=text(LIVE_NATIONAL_ID),
+            postgresql_where=text(LIVE_NATIONAL_ID),
+        ),
+        Index(
+            "uq_patients_member_number",
+            "institution_id",
+            "member_number",
+            unique=True,
+            sqlite_where=text(LIVE_MEMBER_NUMBER),
+            postgresql_where=text(LIVE_MEMBER_NUMBER),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

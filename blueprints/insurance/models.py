@@ -69,6 +69,11 @@ class Company(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: how a member number left blank at enrolment is made: {code} and {seq} (e.g. "{code}-{seq:06d}");
+    #: null: the default pattern
+    member_number_pattern: Mapped[str | None] = mapped_column(String(60))
+    #: the last sequence number handed out by the pattern (bumped in one UPDATE, so two enrolments never share one)
+    member_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -34,7 +34,7 @@ def notify(event_name: str, event_id: int, payload: dict) -> None:
         return
     context = dict(payload.get("context") or {})
     if event_name == "user.password_changed":
-        context.setdefault("changed_at", clock.now().strftime("%Y-%m-%d %H:%M UTC"))
+        context.setdefault("changed_at", clock.format_datetime(clock.now()))
     services.send(
         event_name,
         recipients,

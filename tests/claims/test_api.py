@@ -5,7 +5,7 @@ invoices, history, tenant isolation, and bad input that answers 401/403/404/409/
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -634,3 +634,12 @@ def test_openapi_lists_the_claims_endpoints(client):
     item = spec["components"]["schemas"]["ClaimItemOut"]["properties"]
     assert set(item) >= ITEM_KEYS
     assert spec["paths"]["/claims/{claim_id}/approve"]["post"]["x-roles"] == ["adjudicator", "admin"]
+
+
+def test_api_timestamps_carry_their_offset(clerk, cw):
+    before = clock.now()
+    claim = submitted(clerk, cw, [("CONSULT", 1, "2500.00")])
+    for name in ("created_at", "submitted_at", "decided_at"):
+        moment = datetime.fromisoformat(claim[name].replace("Z", "+00:00"))
+        assert moment.utcoffset() is not None, name  # ISO 8601 with its offset, never a bare wall time
+        assert before - timedelta(seconds=1) <= moment <= clock.now(), name

@@ -533,7 +533,7 @@ def test_audit_entries_carry_the_tenant_so_tenant_auditors_see_their_own():
     assert [e.summary for e in shown] == ["ours"]
 
 
-def test_audit_query_filters_by_utc_day():
+def test_audit_query_filters_by_the_sites_calendar_day():
     auditor = make_user(Role.AUDITOR)
     with clock.travel(timedelta(days=-1)):
         services.record_audit(None, "update", "claim", 1, summary="yesterday")

@@ -14,8 +14,9 @@ import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.e2e
 LAB = "LAB-FBC"
 MRI = "RAD-MRI-HEAD"
 DIAGNOSES = "R51, D64.9"
+#: the server runs with the default MEDCOVER_TIMEZONE: dates and typed times are on its calendar and clock
+SITE = ZoneInfo("Africa/Nairobi")
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ def _register_book_and_check_in(page, world, jw: JourneyWorld) -> Ref:
 
     # After the clinicians' hours (none keeps any past 19:00), so the slot is free whenever the test runs.
     registered.get_by_label("Clinician").select_option(index=1)
-    registered.get_by_label("Starts (UTC)").fill(_evening_slot().strftime("%Y-%m-%dT%H:%M"))
+    registered.get_by_label("Starts").fill(_evening_slot().strftime("%Y-%m-%dT%H:%M"))
     registered.get_by_label("Room").fill("Room 4")
     registered.get_by_label("Reason for the visit").fill("Headaches for three weeks; tired")
     registered.get_by_role("button", name="Book appointment").click()
@@ -522,12 +525,15 @@ def _claim_badge(page):
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    """Today on the site's calendar (the server runs with the default MEDCOVER_TIMEZONE)."""
+    return datetime.now(SITE).date()
 
 
 def _evening_slot() -> datetime:
-    slot = datetime.now(UTC).replace(hour=21, minute=10, second=0, microsecond=0)
-    return slot if slot > datetime.now(UTC) + timedelta(minutes=10) else slot + timedelta(days=1)
+    """21:10 on the site's wall clock, as the booking form takes it."""
+    now = datetime.now(SITE).replace(tzinfo=None)
+    slot = now.replace(hour=21, minute=10, second=0, microsecond=0)
+    return slot if slot > now + timedelta(minutes=10) else slot + timedelta(days=1)
 
 
 def _money(amount: Decimal, currency: str | None = None) -> str:

@@ -241,7 +241,9 @@ def test_personnel_bad_input_writes_nothing(world, as_user):
 
 
 def test_register_patient_answers_api_md_shape(world):
-    made = world["desk_A"].post("/patients", _patient(world["A"], first_name="Zoë", last_name="Ñandú"))
+    made = world["desk_A"].post(
+        "/patients", _patient(world["A"], first_name="Zoë", last_name="Ñandú", national_id="87654321")
+    )
     assert made == {
         "id": made["id"],
         "institution_id": world["A"],
@@ -252,7 +254,7 @@ def test_register_patient_answers_api_md_shape(world):
         "gender": "female",
         "phone": "254722000111",
         "email": "wanjiru@example.com",
-        "national_id": "12345678",
+        "national_id": "87654321",
         "member_number": None,
         "merged_into_id": None,
         "created_at": made["created_at"],
@@ -281,7 +283,10 @@ def test_patient_detail_includes_the_cover_verdict(world):
     covered = world["desk_A"].post("/patients", _patient(world["A"], member_number="aar-7001", national_id=None))
     assert covered["member_number"] == "AAR-7001"
     assert covered["cover"] == {"eligible": True, "reason_codes": []}
-    unknown = world["desk_A"].post("/patients", _patient(world["A"], member_number="NOPE-1", phone=None))
+    unknown = world["desk_A"].post(
+        "/patients",
+        _patient(world["A"], first_name="Akinyi", member_number="NOPE-1", phone=None, national_id="NID-0002"),
+    )
     assert world["desk_A"].get(f"/patients/{unknown['id']}")["cover"] == {"eligible": False, "reason_codes": ["R01"]}
 
 
@@ -403,7 +408,10 @@ def test_missing_fields_and_non_objects(world):
 
 def test_sql_quotes_and_unicode_are_stored_as_plain_text(world):
     made = world["desk_A"].post(
-        "/patients", _patient(world["A"], first_name="Ng'ang'a", last_name="O'Neil\"; DROP TABLE patients;--")
+        "/patients",
+        _patient(
+            world["A"], first_name="Ng'ang'a", last_name="O'Neil\"; DROP TABLE patients;--", national_id="NID-0003"
+        ),
     )
     assert made["last_name"] == "O'Neil\"; DROP TABLE patients;--" and made["first_name"] == "Ng'ang'a"
     assert world["desk_A"].get(f"/patients/{made['id']}")["last_name"] == made["last_name"]
@@ -570,7 +578,9 @@ def test_check_in_records_the_cover_verdict(world):
     uninsured = _book(desk, world, starts_at=at(1, 15))
     plain = desk.post(f"/appointments/{uninsured['id']}/check-in", {}, status=200)
     assert (plain["status"], plain["coverage_eligible"], plain["coverage_reasons"]) == ("checked_in", None, None)
-    lapsed = desk.post("/patients", _patient(world["A"], member_number="GONE-9", national_id="INS-2", phone=None))
+    lapsed = desk.post(
+        "/patients", _patient(world["A"], first_name="Otieno", member_number="GONE-9", national_id="INS-2", phone=None)
+    )
     refused = _book(desk, world, patient_id=lapsed["id"], starts_at=at(1, 16))
     verdict = desk.post(f"/appointments/{refused['id']}/check-in", status=200)
     assert (verdict["coverage_eligible"], verdict["coverage_reasons"]) == (False, ["R01"])

@@ -47,7 +47,7 @@ def patient_form(**changes) -> dict:
 
 
 def slot(days: int = 1, hour: int = 9, minute: int = 0) -> str:
-    """A time on the booking form: ``days`` from today, in UTC, as a datetime-local input sends it."""
+    """A time on the booking form: ``days`` from today, on the site's clock, as a datetime-local input sends it."""
     return f"{clock.today() + timedelta(days=days)}T{hour:02d}:{minute:02d}"
 
 
@@ -56,7 +56,9 @@ def booking(clinician, **changes) -> dict:
 
 
 def book(patient, clinician, *, days: int = 1, hour: int = 9, room: str | None = "R1") -> Appointment:
-    start = datetime.combine(clock.today() + timedelta(days=days), datetime.min.time(), UTC).replace(hour=hour)
+    start = clock.from_local(
+        datetime.combine(clock.today() + timedelta(days=days), datetime.min.time()).replace(hour=hour)
+    )
     row = Appointment(
         institution_id=patient.institution_id,
         patient_id=patient.id,
@@ -283,7 +285,9 @@ def test_booking_by_htmx_swaps_the_appointments_with_a_toast(client, desk, hospi
     assert response.status_code == 200 and text.lstrip().startswith('<div id="patient-appointments"')
     row = db.session.scalar(select(Appointment))
     assert row.personnel_id == clinician.id and row.room == "R1"
-    assert row.starts_at == datetime.fromisoformat(slot()).replace(tzinfo=UTC)
+    # typed on the site's wall clock (09:00 in Nairobi), stored as the UTC instant (06:00Z)
+    assert row.starts_at == datetime.fromisoformat(slot()).replace(hour=6, tzinfo=UTC)
+    assert "<strong>09:00</strong>" in text and "UTC" not in text  # shown back on the site's clock, unlabelled
     assert f'id="appointment-{row.id}"' in text and "Check in" in text
     assert toast(response).startswith("Booked ")
 
@@ -403,7 +407,7 @@ def test_a_refused_row_action_comes_back_as_the_row_with_the_reason(client, desk
     moved = client.post(f"/hospital/appointments/{other.id}/reschedule", data={"starts_at": slot(hour=15)}, headers=HX)
     assert moved.status_code == 422 and "Double booking" in html(moved) and " open" in html(moved)
     db.session.expire_all()
-    assert db.session.get(Appointment, other.id).starts_at.hour == 16 and clash.id
+    assert clock.local(db.session.get(Appointment, other.id).starts_at).hour == 16 and clash.id
 
 
 def test_row_actions_without_htmx_redirect_back_with_a_flash(client, desk, hospital, clinician):

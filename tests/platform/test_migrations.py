@@ -102,13 +102,32 @@ def test_the_comparison_notices_a_column_the_migrations_lack(tmp_path):
     ],
 )
 def test_production_refuses_laptop_settings(secret, database, problem):
-    settings = type("Settings", (ProductionConfig,), {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database})
+    settings = type(
+        "Settings",
+        (ProductionConfig,),
+        {"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": database, "MEDCOVER_TIMEZONE": "Africa/Nairobi"},
+    )
     with pytest.raises(RuntimeError, match=problem):
         settings.check()
 
 
-def test_production_accepts_a_real_secret_and_postgresql():
-    settings = type("Settings", (ProductionConfig,), {"SECRET_KEY": GOOD_SECRET, "SQLALCHEMY_DATABASE_URI": POSTGRES})
+@pytest.mark.parametrize("zone", [None, "", "Mars/Olympus_Mons", "EAT+3"])
+def test_production_refuses_to_start_without_a_real_site_time_zone(zone):
+    settings = type(
+        "Settings",
+        (ProductionConfig,),
+        {"SECRET_KEY": GOOD_SECRET, "SQLALCHEMY_DATABASE_URI": POSTGRES, "MEDCOVER_TIMEZONE": zone},
+    )
+    with pytest.raises(RuntimeError, match="MEDCOVER_TIMEZONE"):
+        settings.check()
+
+
+def test_production_accepts_a_real_secret_postgresql_and_a_time_zone():
+    settings = type(
+        "Settings",
+        (ProductionConfig,),
+        {"SECRET_KEY": GOOD_SECRET, "SQLALCHEMY_DATABASE_URI": POSTGRES, "MEDCOVER_TIMEZONE": "Africa/Nairobi"},
+    )
     settings.check()
 
 

@@ -88,7 +88,8 @@ def _items(values: list[ItemInput]) -> list[dict]:
 
 
 def _claim_number(claim: Claim) -> str:
-    return f"CL-{claim.created_at.year if claim.created_at else clock.today().year}-{claim.id:06d}"
+    year = clock.local_date(claim.created_at).year if claim.created_at else clock.today().year
+    return f"CL-{year}-{claim.id:06d}"
 
 
 def create_claim(*, actor, values: ClaimInput) -> Claim:

@@ -213,7 +213,7 @@ def letter_of(claim: Claim, audience: Audience) -> Letter:
         _line(item, prices[item.service_code].description if item.service_code in prices else "") for item in items
     )
     provider = hospital.get_institution(_EVERYONE, claim.institution_id)
-    decided_on = claim.decided_at.date() if claim.decided_at else None
+    decided_on = clock.local_date(claim.decided_at) if claim.decided_at else None
     title, sentence = STATUS_WORDS[claim.status]
     return Letter(
         audience=audience,

@@ -3,12 +3,13 @@ history and decisions, the tenant's claims filtered and sorted, the next one wai
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatus, ClaimStatusChange
+from medcover import clock
 from medcover.errors import NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, ensure_owned, scope
@@ -102,8 +103,9 @@ def claims_query(
         stmt = stmt.where(Claim.total_billed >= min_amount)
     if max_amount is not None:
         stmt = stmt.where(Claim.total_billed <= max_amount)
-    if submitted_before is not None:
-        stmt = stmt.where(func.date(Claim.submitted_at) <= submitted_before)
+    if submitted_before is not None and submitted_before < date.max:
+        # "on or before" the site's calendar day, not the UTC one
+        stmt = stmt.where(Claim.submitted_at < clock.day_start(submitted_before + timedelta(days=1)))
     return stmt.order_by(*SORTS.get(sort, SORTS["-age"]))
 
 

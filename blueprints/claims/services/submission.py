@@ -33,7 +33,7 @@ def submit_claim(*, actor, claim_id: int) -> Claim:
     """Lock the draft and have it decided: here and now on the embedded default, on a worker with Redis."""
     claim = draft_for_write(actor, claim_id)
     now = clock.now()
-    move_claim(claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=now.date())
+    move_claim(claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=clock.local_date(now))
     audit(actor, "submit", claim, before={"status": "draft"}, after={"status": "submitted"})
     if decides_in_background():
         requested_work.request(decide_submitted, [claim.id], about=("claim", claim.id))

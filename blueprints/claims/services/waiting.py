@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from blueprints.claims.models import ClaimStatus, DisputeStatus
 from blueprints.claims.services.disputes import disputes_query
 from blueprints.claims.services.reading import TO_PAY, claims_query
+from medcover import clock
 from medcover.rbac import Tenant
 from medcover.work import Waiting, counted, read_together
 
@@ -32,9 +33,9 @@ def _earliest(stmt, column: str):
 def _day(value) -> date | None:
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite hands an aggregate of a timestamp back as text
-        value = datetime.fromisoformat(value)
-    return value.date() if isinstance(value, datetime) else value
+    if isinstance(value, str):  # SQLite hands an aggregate back as text
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return clock.local_date(value) if isinstance(value, datetime) else value  # a stored instant: the site's day
 
 
 def work_waiting(tenant: Tenant, keys) -> dict[str, Waiting]:

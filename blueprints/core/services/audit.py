@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -88,10 +88,10 @@ def audit_query(viewer: User, filters: AuditFilter):
     if filters.action:
         stmt = stmt.where(AuditLog.action == filters.action)
     if filters.date_from:
-        # Dates are UTC days, as the page shows them; the column takes aware datetimes only.
-        stmt = stmt.where(AuditLog.occurred_at >= datetime.combine(filters.date_from, time.min, UTC))
+        # Dates are the site's calendar days, as the page shows the times.
+        stmt = stmt.where(AuditLog.occurred_at >= clock.day_start(filters.date_from))
     if filters.date_to and filters.date_to < date.max:  # the last day there is needs no upper bound
-        stmt = stmt.where(AuditLog.occurred_at < datetime.combine(filters.date_to + timedelta(days=1), time.min, UTC))
+        stmt = stmt.where(AuditLog.occurred_at < clock.day_start(filters.date_to + timedelta(days=1)))
     return stmt
 
 

@@ -18,6 +18,7 @@ from blueprints.hospital.services.appointments import (
     reschedule_appointment,
     send_reminders,
 )
+from blueprints.hospital.services.duplicates import DuplicatePatient, LikelyDuplicate
 from blueprints.hospital.services.institutions import (
     InstitutionDetails,
     InstitutionSummary,
@@ -84,6 +85,8 @@ from blueprints.hospital.services.waiting import work_waiting
 
 __all__ = [
     "ICD10",
+    "DuplicatePatient",
+    "LikelyDuplicate",
     "WEEKDAYS",
     "InstitutionDetails",
     "InstitutionSummary",

@@ -4,7 +4,7 @@ reminders a day ahead. Booking and reminders publish events the notification dom
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 
@@ -49,7 +49,7 @@ def _slot(starts_at, minutes) -> tuple[datetime, datetime]:
     if not isinstance(starts_at, datetime):
         raise Invalid.field("starts_at", "Enter a date and time.")
     if starts_at.tzinfo is None:
-        raise Invalid.field("starts_at", "Give the time with its zone (UTC).")
+        raise Invalid.field("starts_at", "Give the time with its zone offset.")
     try:
         minutes = int(minutes)
     except (TypeError, ValueError):
@@ -134,7 +134,7 @@ def _announce(
             "context": {
                 "patient_name": recipient["name"],
                 "clinician": clinician.full_name,
-                "starts_at": row.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "starts_at": clock.format_datetime(row.starts_at),
                 "institution": institution.name,
             },
         },
@@ -262,8 +262,8 @@ def appointments_query(
     if status in {s.value for s in AppointmentStatus}:
         stmt = stmt.where(Appointment.status == AppointmentStatus(status))
     if day:
-        start = datetime.combine(day, time.min, clock.now().tzinfo)
-        stmt = stmt.where(Appointment.starts_at >= start, Appointment.starts_at < start + timedelta(days=1))
+        start, end = clock.day_bounds(day)  # the site's calendar day, not the UTC one
+        stmt = stmt.where(Appointment.starts_at >= start, Appointment.starts_at < end)
     if personnel_id:
         stmt = stmt.where(Appointment.personnel_id == personnel_id)
     if department:

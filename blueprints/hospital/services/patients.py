@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
 from blueprints.hospital.models import Appointment, ClinicalOrder, MedicalInstitution, MedicalRecord, Patient
-from blueprints.hospital.services import fields, institutions
+from blueprints.hospital.services import duplicates, fields, institutions
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.audit import changes, snapshot
@@ -125,9 +125,15 @@ def _next_patient_number(institution: MedicalInstitution) -> str:
     return f"{institution.code}-{count + 1:06d}"
 
 
-def register_patient(*, actor, institution_id: int, details: PatientDetails) -> Patient:
+def register_patient(
+    *, actor, institution_id: int, details: PatientDetails, different_person_reason: str | None = None
+) -> Patient:
+    """A new patient of the hospital. The same national id or member number there is refused (409 naming the
+    patient); the same name and date of birth needs ``different_person_reason`` (None: not confirmed)."""
     institution = institutions.institution_for_write(actor, institution_id)
     values = _patient_values(details)
+    duplicates.refuse_duplicates(institution.id, values)
+    lookalikes, reason = duplicates.confirmed_different(institution.id, values, different_person_reason)
     for _attempt in range(5):  # two clerks registering at once may race for a number: take the next
         savepoint = db.session.begin_nested()
         try:
@@ -138,16 +144,14 @@ def register_patient(*, actor, institution_id: int, details: PatientDetails) -> 
             break
         except IntegrityError:
             savepoint.rollback()
+            # the other clerk may have registered this very person: say so rather than retry a number
+            duplicates.refuse_duplicates(institution.id, values)
     else:
         raise Conflict("Could not number the patient; try again.")
-    core.record_audit(
-        actor,
-        "create",
-        "patient",
-        patient.id,
-        after={"patient_number": patient.patient_number},
-        institution_id=institution.id,
-    )
+    after = {"patient_number": patient.patient_number}
+    if lookalikes:
+        after |= {"different_person_from": [p.patient_number for p in lookalikes], "reason": reason}
+    core.record_audit(actor, "create", "patient", patient.id, after=after, institution_id=institution.id)
     return patient
 
 
@@ -155,7 +159,9 @@ def update_patient(*, actor, patient_id: int, details: PatientDetails) -> Patien
     patient = patient_row(tenant_of(actor), patient_id)
     institutions.institution_for_write(actor, patient.institution_id)
     before = snapshot(patient, PATIENT_FIELDS)
-    for key, value in _patient_values(details).items():
+    values = _patient_values(details)
+    duplicates.refuse_duplicates(patient.institution_id, values, exclude_id=patient.id)
+    for key, value in values.items():
         setattr(patient, key, value)
     db.session.flush()
     old, new = changes(before, snapshot(patient, PATIENT_FIELDS))
@@ -359,10 +365,11 @@ def merge_patients(*, actor, keep_id: int, duplicate_id: int) -> Patient:
             execution_options={"synchronize_session": "evaluate"},
         )
         moved[model.__tablename__] = result.rowcount or 0
+    duplicate.merged_into_id = keep.id
+    db.session.flush()  # the duplicate steps aside first: its national id may pass to the kept record
     for field in ("phone", "email", "national_id", "member_number"):
         if getattr(keep, field) is None and getattr(duplicate, field) is not None:
             setattr(keep, field, getattr(duplicate, field))
-    duplicate.merged_into_id = keep.id
     db.session.flush()
     core.record_audit(
         actor,

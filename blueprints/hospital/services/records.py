@@ -129,7 +129,7 @@ def _notes(value) -> str | None:
 
 def _encounter_date(value) -> date:
     if isinstance(value, datetime):
-        value = value.date()
+        value = clock.local_date(value) if value.tzinfo else value.date()
     if not isinstance(value, date):
         raise Invalid.field("encounter_date", "Enter a date (YYYY-MM-DD).")
     if value > clock.today():

@@ -118,7 +118,7 @@ def _appointment_out(row) -> AppointmentOut:
     tag=TAG,
     body=AppointmentIn,
     responses={201: AppointmentOut, 409: None},
-    description="starts_at: ISO 8601 with its zone; answers are in UTC.",
+    description="starts_at: ISO 8601 with its offset; answers are UTC with their offset (Z).",
 )
 def create_appointment():
     data = parse(AppointmentIn)
@@ -136,7 +136,7 @@ def create_appointment():
     tag=TAG,
     responses={200: AppointmentPage},
     query={
-        "date": "one day (YYYY-MM-DD, UTC)",
+        "date": "one day on the site's calendar (YYYY-MM-DD, MEDCOVER_TIMEZONE)",
         "personnel_id": "one clinician",
         "department": "one department",
         "patient_id": "one patient",

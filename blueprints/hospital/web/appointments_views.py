@@ -55,7 +55,7 @@ def appointment_book(patient_id: int):
     patient = patient_row(tenant(), patient_id)
     if done.ok:
         row = done.result
-        message = f"Booked {row.starts_at:%a %d %b %H:%M}."
+        message = f"Booked {clock.local(row.starts_at):%a %d %b %H:%M}."
         if not wants_partial():
             flash(message, "success")
             return redirect(url_for("hospital.patient", patient_id=patient.id), 303)

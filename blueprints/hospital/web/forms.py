@@ -55,11 +55,16 @@ class PatientForm(Form):
 class RegisterForm(PatientForm):
     #: platform admins choose the hospital; hospital staff register at their own
     institution_id = SelectField("Hospital", coerce=int, validate_choice=False, validators=ID)
+    #: the confirmation step for a lookalike (same name and date of birth): ticked, with the reason, it registers
+    different_person = BooleanField("This is a different person")
+    different_person_reason = TextAreaField(
+        "Why is this a different person?", validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
 
 
 class BookForm(Form):
     personnel_id = SelectField("Clinician", coerce=int, validate_choice=False, validators=[DataRequired()])
-    starts_at = DateTimeLocalField("Starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField("Starts", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     duration_minutes = IntegerField(
         "Minutes", default=20, validators=[InputRequired(), NumberRange(min=5, max=480)], render_kw={"min": 5}
     )
@@ -68,7 +73,7 @@ class BookForm(Form):
 
 
 class RescheduleForm(Form):
-    starts_at = DateTimeLocalField("New start (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    starts_at = DateTimeLocalField("New start", format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     duration_minutes = IntegerField("Minutes", validators=[Optional(), NumberRange(min=5, max=480)])
     room = StringField("Room", validators=[Optional(), Length(max=40)], render_kw=OFF)
     next = HiddenField()

@@ -50,8 +50,8 @@ def book_form(patient, formdata: bool = True) -> BookForm:
         + [(p.id, f"{p.full_name} · {p.specialty or p.department}") for p in _clinicians(patient)]
     )
     if not formdata:
-        start = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        form.starts_at.data = start.replace(tzinfo=None)
+        start = clock.local_now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        form.starts_at.data = start.replace(tzinfo=None)  # the input shows the site's wall clock
     return form
 
 

@@ -54,6 +54,8 @@ class PatientIn(Schema):
     national_id: NationalId | None = None
     member_number: MemberNumber | None = None
     institution_id: Id
+    #: registers a lookalike (same name and date of birth as a patient of the hospital): why it is another person
+    different_person_reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class PatientUpdateIn(Schema):
@@ -118,14 +120,22 @@ def _patient_detail(patient) -> PatientDetailOut:
     "Register a patient at an institution (hospital staff: their own)",
     tag=TAG,
     body=PatientIn,
-    responses={201: PatientDetailOut},
-    description="The answer's cover is the insurance verdict for today when a member number is given.",
+    responses={201: PatientDetailOut, 409: None},
+    description=(
+        "The answer's cover is the insurance verdict for today when a member number is given. A national id or "
+        "member number already registered at the institution: 409 with existing_patient {id, patient_number}. "
+        "The same name and date of birth as a patient there: 409 with lookalikes, unless different_person_reason "
+        "says why this is another person (audited)."
+    ),
 )
 def create_patient():
     data = parse(PatientIn)
     referenced("institution_id", services.get_institution, hospital_tenant(), data.institution_id)
     patient = services.register_patient(
-        actor=actor(), institution_id=data.institution_id, details=_details(data.model_dump())
+        actor=actor(),
+        institution_id=data.institution_id,
+        details=_details(data.model_dump()),
+        different_person_reason=data.different_person_reason,
     )
     return created(_patient_detail(patient))
 

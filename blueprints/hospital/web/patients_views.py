@@ -55,7 +55,7 @@ def _check(form) -> dict:
     }
 
 
-def _intake(form=None, status: int = 200, partial: str | None = None, check: dict | None = None):
+def _intake(form=None, status: int = 200, partial: str | None = None, check: dict | None = None, refusal=None):
     q = typed(request.args.get("q", ""), 60)
     results = services.search_patients(tenant(), q)
     services.audit_patient_read(actor(), results, "patient search")
@@ -67,6 +67,8 @@ def _intake(form=None, status: int = 200, partial: str | None = None, check: dic
         results=results,
         form=form or _register_form(formdata=False),
         choose_institution=tenant().is_global,
+        existing=getattr(refusal, "existing", None),
+        lookalikes=getattr(refusal, "lookalikes", []),
         **(check or {"duplicates": [], "verdict": None}),
     )
 
@@ -90,13 +92,25 @@ def patient_check():
 @allow(HOSPITAL_STAFF)
 def patient_register():
     form = _register_form()
+    refusal = {}
 
     def register():
-        return services.register_patient(actor=actor(), institution_id=chosen_institution(form), details=_details(form))
+        # unticked, the reason is not a confirmation: a lookalike then asks for one
+        reason = typed(form.different_person_reason.data, 600) if form.different_person.data else None
+        try:
+            return services.register_patient(
+                actor=actor(),
+                institution_id=chosen_institution(form),
+                details=_details(form),
+                different_person_reason=reason,
+            )
+        except (services.DuplicatePatient, services.LikelyDuplicate) as exc:
+            refusal["error"] = exc
+            raise
 
     done = submit(form, register)
     if not done.ok:
-        return _intake(form, done.status, "hospital/_register.html", _check(form))
+        return _intake(form, done.status, "hospital/_register.html", _check(form), refusal.get("error"))
     patient = done.result
     if not wants_partial():
         flash(f"{patient.first_name} {patient.last_name} is registered as {patient.patient_number}.", "success")

@@ -5,12 +5,13 @@ string they share. The pages are in ``patients_views`` (intake and the patient p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_login import current_user
 
 from blueprints.hospital import services
 from blueprints.hospital.web.forms import choices
+from medcover import clock
 from medcover.errors import Invalid
 from medcover.pages import tenant
 from medcover.rbac import Role
@@ -26,8 +27,8 @@ def typed(value: str | None, limit: int) -> str:
 
 
 def utc(moment: datetime | None) -> datetime | None:
-    """The page's date-time inputs are in UTC, as the day view shows them."""
-    return moment.replace(tzinfo=UTC) if moment is not None else None
+    """A date-time typed on a page (the site's wall clock, as the day view shows it) as the UTC instant."""
+    return clock.from_local(moment) if moment is not None else None
 
 
 def institutions() -> list[services.InstitutionSummary]:

@@ -25,6 +25,7 @@ from blueprints.insurance.services.companies import (
     create_category,
     create_company,
     get_company,
+    set_member_number_pattern,
 )
 from blueprints.insurance.services.coverages import (
     COVERAGE_FIELDS,
@@ -56,6 +57,7 @@ from blueprints.insurance.services.members import (
     members_for_seed,
     members_query,
 )
+from blueprints.insurance.services.numbering import DEFAULT_PATTERN, next_member_number
 from blueprints.insurance.services.periods import benefit_period
 from blueprints.insurance.services.preauthorizations import (
     decide_preauthorization,
@@ -119,6 +121,9 @@ __all__ = [
     "change_coverage_status",
     "clone_scheme",
     "companies_query",
+    "set_member_number_pattern",
+    "next_member_number",
+    "DEFAULT_PATTERN",
     "company_id_for_code",
     "company_name",
     "company_names",

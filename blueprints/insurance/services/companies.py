@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from blueprints.core import services as core
 from blueprints.insurance.models import Benefit, BenefitCategory, Company
-from blueprints.insurance.services.checks import valid_code, valid_name
+from blueprints.insurance.services import numbering
+from blueprints.insurance.services.checks import check_writer, valid_code, valid_name
 from medcover.audit import snapshot
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
@@ -28,17 +29,37 @@ class CompanySummary:
 # --- companies -----------------------------------------------------------------------------------
 
 
-def create_company(*, actor, code: str, name: str) -> Company:
+def create_company(*, actor, code: str, name: str, member_number_pattern: str | None = None) -> Company:
     if not tenant_of(actor).is_global:
         raise Forbidden("Only platform administrators add insurance companies.")
     code, name = valid_code(code), valid_name(name)
+    pattern = numbering.valid_pattern(member_number_pattern, code)
     if db.session.scalar(select(Company.id).where(func.lower(Company.code) == code.lower())):
         raise Conflict("That code is taken.", {"code": ["Another company uses this code."]})
-    company = Company(code=code, name=name, active=True)
+    company = Company(code=code, name=name, active=True, member_number_pattern=pattern)
     db.session.add(company)
     db.session.flush()
     core.record_audit(
         actor, "create", "company", company.id, after=snapshot(company, ("code", "name")), company_id=company.id
+    )
+    return company
+
+
+def set_member_number_pattern(*, actor, company_id: int, pattern: str | None) -> Company:
+    """The insurer's pattern for member numbers left blank at enrolment (None or blank: the default)."""
+    company = company_row(tenant_of(actor), company_id)
+    check_writer(actor, company.id)
+    before = company.member_number_pattern
+    company.member_number_pattern = numbering.valid_pattern(pattern, company.code)
+    db.session.flush()
+    core.record_audit(
+        actor,
+        "update",
+        "company",
+        company.id,
+        before={"member_number_pattern": before},
+        after={"member_number_pattern": company.member_number_pattern},
+        company_id=company.id,
     )
     return company
 

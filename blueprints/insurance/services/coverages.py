@@ -78,17 +78,7 @@ def create_coverage(
     member = members.member_row_by_number(tenant_of(actor), member_number)
     check_writer(actor, member.company_id)
     scheme = schemes.scheme_row(tenant_of(actor), scheme_id)
-    if scheme.company_id != member.company_id:
-        raise Invalid.field("scheme_id", "The scheme belongs to another insurer.")
-    if scheme.status is SchemeStatus.RETIRED:
-        raise Invalid.field("scheme_id", "That scheme is retired.")
-    if not isinstance(start_date, date):
-        raise Invalid.field("start_date", "Enter a date (YYYY-MM-DD).")
-    end_date = end_date or anniversary(start_date, 1) - timedelta(days=1)
-    if end_date < start_date:
-        raise Invalid.field("end_date", "The end comes before the start.")
-    if (end_date - start_date).days > 3 * 366:
-        raise Invalid.field("end_date", "A coverage runs for at most three years; renew it after.")
+    end_date = cover_terms(scheme, member.company_id, start_date, end_date)
     try:
         status = CoverageStatus(status)
     except ValueError:
@@ -118,6 +108,42 @@ def create_coverage(
         company_id=coverage.company_id,
     )
     return coverage
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def cover_terms(scheme, company_id: int, start_date: date, end_date: date | None) -> date:
+    """The cover's last day, once the scheme is the insurer's own and the cover lies within the scheme's
+    effective dates (422 naming the field and the reason otherwise). Left blank, the end is a year on, or the
+    scheme's own end if that comes first."""
+    if scheme.company_id != company_id:
+        raise Invalid.field("scheme_id", "The scheme belongs to another insurer; choose one of this insurer's.")
+    if scheme.status is SchemeStatus.RETIRED:
+        raise Invalid.field("scheme_id", "That scheme is retired.")
+    if not isinstance(start_date, date):
+        raise Invalid.field("start_date", "Enter a date (YYYY-MM-DD).")
+    if end_date is not None and not isinstance(end_date, date):
+        raise Invalid.field("end_date", "Enter a date (YYYY-MM-DD).")
+    opens, closes = scheme.effective_from, scheme.effective_to
+    if opens and start_date < opens:
+        raise Invalid.field(
+            "start_date", f"The scheme {scheme.code} takes effect on {_day(opens)}; cover can't start before that."
+        )
+    if closes and start_date > closes:
+        raise Invalid.field("start_date", f"The scheme {scheme.code} ended on {_day(closes)}.")
+    if end_date is None:
+        end_date = anniversary(start_date, 1) - timedelta(days=1)
+        if closes and end_date > closes:
+            end_date = closes
+    if end_date < start_date:
+        raise Invalid.field("end_date", "The end comes before the start.")
+    if closes and end_date > closes:
+        raise Invalid.field("end_date", f"The scheme {scheme.code} ends on {_day(closes)}; cover can't run past that.")
+    if (end_date - start_date).days > 3 * 366:
+        raise Invalid.field("end_date", "A coverage runs for at most three years; renew it after.")
+    return end_date
 
 
 def _active_overlap(member_id: int, start_date: date, end_date: date) -> int | None:

@@ -4,13 +4,14 @@ of them (names by number, summaries by id, the demo seed's list)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import func, or_, select
 
 from blueprints.core import services as core
 from blueprints.insurance.models import Member
+from blueprints.insurance.services import numbering
 from blueprints.insurance.services.checks import check_writer, owned_company, valid_name
 from medcover import clock
 from medcover.audit import snapshot
@@ -107,6 +108,8 @@ def create_member(
 ) -> Member:
     company = owned_company(actor, company_id)
     check_writer(actor, company.id)
+    if not (details.member_number or "").strip():  # left blank: the next from the insurer's pattern
+        details = replace(details, member_number=numbering.next_member_number(company))
     values = member_values(details, prefix)
     principal_id = None
     if principal_number:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from blueprints.insurance import api_bp, services
 from blueprints.insurance.web.api import ID, PAGING, READERS, TAG, Code, Name
 from medcover.api import (
@@ -24,6 +28,8 @@ from medcover.rbac import ALL_ROLES, Role, allow
 class CompanyIn(Schema):
     code: Code
     name: Name
+    #: how member numbers left blank at enrolment are made, with {code} and {seq}; null: "{code}-{seq:06d}"
+    member_number_pattern: Annotated[str, Field(max_length=60)] | None = None
 
 
 class CategoryIn(Schema):

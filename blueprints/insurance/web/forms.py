@@ -148,7 +148,8 @@ class EnrolForm(Form):
     scheme_id = SelectField("Scheme", coerce=int, validate_choice=False, validators=ID)
     start_date = DateField("Cover starts", validators=[InputRequired()])
     end_date = DateField("Cover ends (blank: one year)", validators=[Optional()])
-    member_number = StringField("Member number", validators=[DataRequired(), Length(max=30)])
+    #: blank: the next number from the insurer's pattern
+    member_number = StringField("Member number", validators=[Optional(), Length(max=30)])
     first_name = StringField("First name", validators=[DataRequired(), Length(max=80)])
     last_name = StringField("Last name", validators=[DataRequired(), Length(max=80)])
     date_of_birth = DateField("Date of birth", validators=[InputRequired()])

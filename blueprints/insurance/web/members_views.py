@@ -7,14 +7,13 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.insurance import bp, services
-from blueprints.insurance.models import CoverageStatus
+from blueprints.insurance.models import CoverageStatus, SchemeStatus
 from blueprints.insurance.services.members import audit_member_read, member_row
-from blueprints.insurance.web.forms import CoverageActionForm, EnrolForm
+from blueprints.insurance.web.forms import CoverageActionForm, EnrolForm, choices
 from blueprints.insurance.web.views import (
     READERS,
     WRITERS,
     choose_company,
-    choose_scheme,
     chosen_company_id,
     refused,
     visible_company_names,
@@ -43,16 +42,56 @@ def members():
     )
 
 
+def _enrol_schemes(form) -> None:
+    """The scheme list holds the chosen insurer's schemes only (before a choice, the first insurer's, as the
+    insurer list shows it), each with the dates it is in effect."""
+    company_id = chosen_company_id(form) or next((c.value for c in form.company_id.choices), 0)
+    rows = (
+        [s for s in visible_schemes(company_id=company_id) if s.status is not SchemeStatus.RETIRED]
+        if company_id
+        else []
+    )
+    form.scheme_id.choices = choices([(0, "Choose a scheme…")] + [(s.id, _scheme_label(s)) for s in rows])
+    form.company_id.render_kw = {
+        "hx-get": url_for("insurance.enrol_schemes"),
+        "hx-target": "#scheme-choice",
+        "hx-swap": "outerHTML",
+        "hx-trigger": "change",
+    }
+
+
+def _scheme_label(scheme) -> str:
+    label = f"{scheme.code} · {scheme.name}"
+    if scheme.effective_from and scheme.effective_from > clock.today():
+        label += f" (from {scheme.effective_from.day} {scheme.effective_from:%b %Y})"
+    if scheme.effective_to:
+        label += f" (until {scheme.effective_to.day} {scheme.effective_to:%b %Y})"
+    return label
+
+
+@bp.get("/insurance/members/new/schemes")
+@allow(WRITERS)
+def enrol_schemes():
+    """The enrolment form's scheme list for the insurer just chosen (htmx swaps it in; it saves nothing)."""
+    form = EnrolForm(formdata=None, start_date=clock.today())
+    choose_company(form)
+    form.company_id.data = request.args.get("company_id", 0, type=int)
+    _enrol_schemes(form)
+    return render("insurance/member_new.html", "insurance/_enrol_schemes.html", form=form)
+
+
 @bp.route("/insurance/members/new", methods=["GET", "POST"])
 @allow(WRITERS)
 def member_new():
     form = EnrolForm()
     choose_company(form)
-    choose_scheme(form)
+    _enrol_schemes(form)
     if request.method == "GET":
         form.start_date.data = clock.today()
     status = 200
-    if form.validate_on_submit():
+    if request.method == "POST" and request.form.get("show_schemes"):
+        pass  # without JavaScript: the same form back, everything typed kept, the chosen insurer's schemes listed
+    elif form.validate_on_submit():
         filled = [(i, entry.form) for i, entry in enumerate(form.dependants) if not entry.form.is_blank()]
         try:
             head, _family = services.enrol(
