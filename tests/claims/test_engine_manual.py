@@ -78,7 +78,7 @@ def test_waiting_period_rejection_shows_what_steps_one_to_four_would_give():
 def test_m02_waiver_approves_at_most_the_payable_and_records_deductible_and_copay():
     scheme = terms(OUTPATIENT=BenefitTerms(copay_percent=D("10"), waiting_period_days=200))
     proposal = decide(claim(LineIn(1, "CONSULT", 1, D("1200.00"))), facts(scheme, Usage(deductible_applied=D("200"))))
-    with pytest.raises(OverrideRefused, match="above the 630.00"):
+    with pytest.raises(OverrideRefused, match="at most 630.00 can be approved"):
         apply_overrides(proposal, {1: (D("630.01"), "Waiting period waived: emergency")})
     decided = apply_overrides(proposal, {1: (D("630.00"), "Waiting period waived: emergency")})
     line = decided.lines[0]

@@ -61,7 +61,8 @@ def _decided_line(line: LineDecision, choice: ManualLine) -> LineDecision:
             )
         if amount > line.waivable.payable:
             raise OverrideRefused(
-                f"line {line.line_no}: {amount} is above the {line.waivable.payable} it could be paid without the rule"
+                f"line {line.line_no}: at most {line.waivable.payable:,.2f} can be approved, what it would be paid "
+                "without the rule"
             )
         return replace(
             line,
@@ -76,7 +77,7 @@ def _decided_line(line: LineDecision, choice: ManualLine) -> LineDecision:
         )
     # M01 on an approved or adjusted line: anything from 0.00 to allowed.
     if amount > line.allowed:
-        raise OverrideRefused(f"line {line.line_no}: {amount} is above the allowed {line.allowed}")
+        raise OverrideRefused(f"line {line.line_no}: at most the allowed {line.allowed:,.2f} can be approved")
     changed = amount != line.approved
     return replace(
         line,
