@@ -132,3 +132,59 @@ def test_an_upheld_dispute_is_decided_as_of_the_original_submission(cw):
     # (seeing B it would be R14); the surgery keeps the earlier M03.
     assert _lines(first) == [(1, "rejected", D("0.00"), ("M03",)), (2, "approved", D("1200.00"), ("M01",))]
     assert (first.status.value, first.total_approved) == ("partially_approved", D("1200.00"))
+
+
+def test_the_review_page_shows_the_waivable_amounts_and_waives_a_line(cw, client, login):
+    claim = _pending(cw)
+    db.session.commit()
+    login(cw.adjudicator)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert 'data-waivable="2"' in page and "payable 30,000.00" in page
+    response = client.post(
+        f"/claims/{claim.id}/approve",
+        data={
+            "version": claim.version,
+            "overrides-0-line_no": "1",
+            "overrides-1-line_no": "2",
+            "overrides-1-amount": "30000.00",
+            "overrides-1-note": "Emergency scan",
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert _lines(claim)[1] == (2, "adjusted", D("30000.00"), ("R12", "M02"))
+
+
+def test_the_review_page_rejects_a_line_and_asks_for_the_note(cw, client, login):
+    claim = _pending(cw)
+    db.session.commit()
+    login(cw.adjudicator)
+    data = {"version": claim.version, "overrides-0-line_no": "1", "overrides-0-reject": "y"}
+    refused = client.post(f"/claims/{claim.id}/approve", data=data)
+    assert refused.status_code == 422 and "required" in refused.get_data(as_text=True)
+    done = client.post(f"/claims/{claim.id}/approve", data={**data, "overrides-0-note": "Not needed"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert _lines(claim)[0] == (1, "rejected", D("0.00"), ("M03",))
+
+
+def test_the_resolve_form_shows_the_new_proposal_beside_the_decision_in_force(cw, client, login):
+    claim = _pending(cw)
+    services.approve_claim(actor=cw.adjudicator, claim_id=claim.id, overrides={1: ("70000.00", "Agreed package")})
+    dispute = _open(cw, claim, line_nos=[2])
+    db.session.commit()
+    login(cw.adjudicator)
+    page = client.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    row = page[page.index('id="resolve-line-1"') :]
+    row = row[: row.index("</tr>")]
+    assert "Adjusted 70,000.00" in row and "Approved 72,000.00" in row
+    assert "payable 30,000.00" in page
+    unchanged = client.post(f"/disputes/{dispute.id}/resolve", data={"status": "upheld", "resolution": "Same"})
+    assert unchanged.status_code == 422 and "dismissal" in unchanged.get_data(as_text=True)
+    done = client.post(
+        f"/disputes/{dispute.id}/resolve",
+        data={"status": "upheld", "resolution": "Emergency", "approved-2": "30000.00", "note-2": "Waived"},
+    )
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert _lines(claim) == [(1, "adjusted", D("70000.00"), ("M01",)), (2, "adjusted", D("30000.00"), ("R12", "M02"))]

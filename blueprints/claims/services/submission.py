@@ -113,12 +113,19 @@ class Redecision:
         return engine.changed_lines(self.earlier, self.decision)
 
 
+def proposal_again(claim: Claim, items: list | None = None) -> tuple[engine.Decision, engine.Facts]:
+    """The engine's proposal for the claim as of its original submission, seeing the claims submitted before it
+    (never this one): what a dispute upheld starts from. Nothing is written."""
+    items = items_of(claim.id) if items is None else items
+    facts = gather([claim], {claim.id: items}).facts_for(claim, items, earlier_only=True)
+    return engine.decide(claim_in(claim, items), facts), facts
+
+
 def redecision(claim: Claim, overrides: dict | None = None) -> Redecision:
     """The engine decides the claim again as of its original submission, seeing the same earlier claims (never
     this one); the adjudicator's earlier M01/M02/M03 decisions are kept unless ``overrides`` changes them."""
     items = items_of(claim.id)
-    facts = gather([claim], {claim.id: items}).facts_for(claim, items, earlier_only=True)
-    proposal = engine.decide(claim_in(claim, items), facts)
+    proposal, facts = proposal_again(claim, items)
     earlier = decision_of(claim, items)
     try:
         decision = engine.redecide(proposal, earlier, manual_lines(overrides or {}, items))

@@ -97,7 +97,8 @@ def _may_edit(claim: Claim) -> bool:
 def _approve_form(claim: Claim, items) -> ApproveForm:
     form = ApproveForm(formdata=None, version=claim.version)
     for item in items:
-        if item.decision != "rejected":
+        # A rejected line can be decided by hand only when its rule may be waived (M02).
+        if item.decision != "rejected" or item.waivable:
             form.overrides.append_entry({"line_no": item.line_no})
     return form
 

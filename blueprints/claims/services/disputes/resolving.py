@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from blueprints.claims import engine
 from blueprints.claims.models import ClaimStatus, Dispute, DisputeStatus
 from blueprints.claims.services.access import refuse_own
 from blueprints.claims.services.decisions import record_decision
@@ -16,7 +17,7 @@ from blueprints.claims.services.disputes.raising import (
     paragraph,
 )
 from blueprints.claims.services.reading import claim_row
-from blueprints.claims.services.submission import redecision
+from blueprints.claims.services.submission import proposal_again, redecision
 from blueprints.claims.services.transitions import move_claim
 from blueprints.core import services as core
 from medcover import clock, fields
@@ -135,3 +136,12 @@ def may_resolve(actor, dispute: Dispute) -> bool:
         and tenant_of(actor).institution_id is None
         and tenant_of(actor).owns(dispute.institution_id, dispute.company_id)
     )
+
+
+def new_proposal(actor, dispute: Dispute) -> dict[int, engine.LineDecision]:
+    """For the resolve form: the engine's new proposal per line, to show beside the decision in force (empty
+    for someone who may not resolve the dispute)."""
+    if not may_resolve(actor, dispute):
+        return {}
+    proposal, _facts = proposal_again(claim_row(tenant_of(actor), dispute.claim_id))
+    return {line.line_no: line for line in proposal.lines}
