@@ -232,7 +232,9 @@ def claim_action(claim_id: int, form, action, message: str, form_name: str):
         text = exc.detail
         if opened is not None and opened != claim.version:
             text = f"Claim {claim.claim_number} changed since you opened it: it is now {status_label(claim.status)}."
-        return claim_page(claim, 409, "claims/_claim_panel.html", conflict=text)
+        # What was typed into a draft stays on the screen (UI.md: nothing typed is lost).
+        kept = {form_name: form} if form_name == "draft_form" and claim.status is ClaimStatus.DRAFT else {}
+        return claim_page(claim, 409, "claims/_claim_panel.html", conflict=text, **kept)
     except DomainError as exc:
         status = form_failed(form, line_errors(form, exc))
         return claim_page(
