@@ -1,0 +1,85 @@
+"""One source of truth for an invoice's payer split (ADJUDICATION.md "Estimates"): the engine's estimate, the
+deductible included, until the claim is decided; under review while pending; then the decision's, receivables
+included. Amounts worked by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from blueprints.billing import services as billing
+from blueprints.billing.models import AccountReceivable, Payer
+from blueprints.claims import services
+from medcover.events import dispatch_pending
+from medcover.extensions import db
+from tests.factories import add_benefit, make_coverage, make_member, make_patient, make_scheme
+
+D = Decimal
+
+
+@pytest.fixture
+def deductible_member(cw):
+    """DED: a 2,000.00 deductible, outpatient with a 10% copay, lab tests in full; review from 3,000.00."""
+    from blueprints.insurance.models import Benefit
+
+    scheme = make_scheme(cw.company, code="DED", name="Deductible", deductible=D("2000.00"), review_threshold=D("3000"))
+    outpatient = db.session.scalar(select(Benefit).where(Benefit.code == "OUTPATIENT"))
+    lab = db.session.scalar(select(Benefit).where(Benefit.code == "LAB"))
+    add_benefit(scheme, outpatient, copay_percent=D("10"))
+    add_benefit(scheme, lab)
+    member = make_member(cw.company, member_number="ACM-DED", first_name="Achieng", last_name="Otieno")
+    make_coverage(member, scheme, cw.today - timedelta(days=90), cw.today + timedelta(days=200))
+    return make_patient(cw.hospital, first_name="Achieng", last_name="Otieno", member_number="ACM-DED")
+
+
+def _invoice(cw, patient):
+    return billing.create_invoice(
+        actor=cw.clerk,
+        institution_id=cw.hospital.id,
+        patient_id=patient.id,
+        lines=[billing.LineInput("CONSULT", 1), billing.LineInput("LAB-FBC", 1)],
+    )
+
+
+def _receivables(invoice) -> dict[str, tuple[Decimal, Decimal]]:
+    rows = db.session.scalars(select(AccountReceivable).where(AccountReceivable.invoice_id == invoice.id))
+    return {row.payer.value: (row.amount, row.balance) for row in rows}
+
+
+def test_the_estimate_is_the_engines_with_the_deductible(cw, deductible_member):
+    invoice = _invoice(cw, deductible_member)
+    # CONSULT 2,500.00: 2,000.00 deductible, 10% copay on 500.00 = 50.00, payable 450.00.
+    # LAB-FBC 1,200.00: nothing left of the deductible, no copay: 1,200.00.
+    assert [line.insurer_amount for line in billing.lines_of(invoice.id)] == [D("450.00"), D("1200.00")]
+    assert (invoice.total, invoice.insurer_part, invoice.patient_part) == (D("3700.00"), D("1650.00"), D("2050.00"))
+    assert invoice.split_basis == "estimate"
+    # Recording nothing, consuming nothing: a second estimate is the same.
+    again = _invoice(cw, deductible_member)
+    assert again.insurer_part == D("1650.00")
+
+
+def test_after_the_decision_the_parts_are_the_decisions_and_the_receivables_follow(cw, deductible_member):
+    invoice = _invoice(cw, deductible_member)
+    billing.issue_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    assert _receivables(invoice) == {"insurer": (D("1650.00"), D("1650.00")), "patient": (D("2050.00"), D("2050.00"))}
+    claim = services.claim_from_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    # Both lines are claimed: the one the deductible ate is the insurer's to decide too.
+    assert [i.service_code for i in services.items_of(claim.id)] == ["CONSULT", "LAB-FBC"]
+    services.submit_claim(actor=cw.clerk, claim_id=claim.id)
+    assert claim.status.value == "pending_review"  # 3,700.00 billed reaches 3,000.00
+    dispatch_pending()
+    db.session.refresh(invoice)
+    assert (invoice.split_basis, invoice.insurer_part) == ("under_review", D("1650.00"))
+    services.approve_claim(actor=cw.adjudicator, claim_id=claim.id, overrides={2: ("1000.00", "Agreed lab price")})
+    assert claim.total_approved == D("1450.00")
+    dispatch_pending()
+    db.session.refresh(invoice)
+    assert (invoice.split_basis, invoice.insurer_part, invoice.patient_part) == (
+        "decided",
+        D("1450.00"),
+        D("2250.00"),
+    )
+    assert _receivables(invoice) == {"insurer": (D("1450.00"), D("1450.00")), "patient": (D("2250.00"), D("2250.00"))}
