@@ -15,6 +15,7 @@ from blueprints.billing.models import AccountReceivable, Payer
 from blueprints.claims import services
 from medcover.events import dispatch_pending
 from medcover.extensions import db
+from medcover.rbac import tenant_of
 from tests.factories import add_benefit, make_coverage, make_member, make_patient, make_scheme
 
 D = Decimal
@@ -83,3 +84,73 @@ def test_after_the_decision_the_parts_are_the_decisions_and_the_receivables_foll
         D("2250.00"),
     )
     assert _receivables(invoice) == {"insurer": (D("1450.00"), D("1450.00")), "patient": (D("2250.00"), D("2250.00"))}
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_a_line_edit_updates_every_line_total_and_card_that_depends_on_it(cw, deductible_member, client, login):
+    invoice = _invoice(cw, deductible_member)
+    db.session.commit()
+    login(cw.clerk)
+    page = client.get(f"/billing/invoices/{invoice.id}").get_data(as_text=True)
+    assert "(estimate)" in page and 'id="line-2-insurer">1,200.00<' in page
+    response = client.post(
+        f"/billing/invoices/{invoice.id}/lines/1",
+        data={"line1-quantity": "1", "line1-unit_price": "1000.00", "line1-description": "GP consultation"},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    # Line 1 now takes 1,000.00 of the deductible and pays nothing; line 2 takes the other 1,000.00: 200.00.
+    assert 'id="line-2-insurer" hx-swap-oob="true">200.00<' in text
+    assert 'id="line-1-insurer" hx-swap-oob' not in text  # line 1 comes whole in the main swap
+    assert 'hx-swap-oob="innerHTML:[data-invoice-insurer-part]">KES 200.00<' in text
+    assert '<dl id="invoice-totals"' in text and "KES 2,000.00" in text  # the patient part: 2,200.00 - 200.00
+    panel = client.get(f"/claims/invoices/{invoice.id}").get_data(as_text=True)
+    assert "data-invoice-insurer-part>KES 200.00<" in panel
+
+
+def test_issuing_saves_the_line_values_on_the_screen_first(cw, deductible_member, client, login):
+    invoice = _invoice(cw, deductible_member)
+    db.session.commit()
+    login(cw.clerk)
+    refused = client.post(
+        f"/billing/invoices/{invoice.id}/issue",
+        data={"line1-quantity": "2", "add-service_code": "LAB-FBC", "add-quantity": "1"},
+    )
+    assert refused.status_code == 422 and "Unsaved changes" in refused.get_data(as_text=True)
+    assert 'value="2"' in refused.get_data(as_text=True)  # what was typed is still there
+    bad = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "0"})
+    assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert billing.get_invoice(tenant_of(cw.clerk), invoice.id).status.value == "draft"
+    done = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "2"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    issued = billing.get_invoice(tenant_of(cw.clerk), invoice.id)
+    assert issued.status.value == "issued" and [li.quantity for li in billing.lines_of(invoice.id)] == [2, 1]
+    # 2 x 2,500.00 + 1,200.00; CONSULT: 5,000.00 - 2,000.00 deductible - 300.00 copay = 2,700.00; LAB 1,200.00
+    assert (issued.total, issued.insurer_part) == (D("6200.00"), D("3900.00"))
+
+
+def test_the_page_and_pdf_say_estimate_then_show_what_each_payer_still_owes(cw, deductible_member, client, login):
+    invoice = _invoice(cw, deductible_member)
+    billing.issue_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    claim = services.claim_from_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    services.submit_claim(actor=cw.clerk, claim_id=claim.id)
+    dispatch_pending()
+    db.session.commit()
+    login(cw.clerk)
+    page = client.get(f"/billing/invoices/{invoice.id}").get_data(as_text=True)
+    assert "(estimate, claim under review)" in page and "insurer_owes" not in page
+    html = billing.invoice_html(tenant_of(cw.clerk), invoice.id)
+    assert "estimate, claim under review" in html
+    services.approve_claim(actor=cw.adjudicator, claim_id=claim.id, overrides={2: ("1000.00", "Agreed lab price")})
+    dispatch_pending()
+    db.session.commit()
+    page = client.get(f"/billing/invoices/{invoice.id}").get_data(as_text=True)
+    assert "(claim decided)" in page and "estimate" not in page.split('id="invoice-totals"')[1].split("</dl>")[0]
+    assert 'data-amount="insurer_owes">KES 1,450.00<' in page and 'data-amount="patient_owes">KES 2,250.00<' in page
+    html = billing.invoice_html(tenant_of(cw.clerk), invoice.id)
+    assert "Insurer still owes" in html and "the insurance claim&#39;s decision" in html.replace("'", "&#39;")

@@ -61,6 +61,7 @@ from blueprints.billing.services.split import (
     SplitRequest,
     refresh_split,
     register_split_source,
+    still_owed,
 )
 from blueprints.billing.services.summaries import (
     CLAIMABLE,
@@ -100,6 +101,7 @@ __all__ = [
     "SplitRequest",
     "refresh_split",
     "register_split_source",
+    "still_owed",
     "API_WRITERS",
     "BUCKETS",
     "BUCKET_KEYS",

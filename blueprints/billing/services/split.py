@@ -182,3 +182,14 @@ def refresh_split(event_id: int, payload: dict) -> None:
         row.amount = amount
         row.balance = money(amount - row.paid + row.refunded - row.credited)
     db.session.flush()
+
+
+def still_owed(invoice_ids) -> dict[int, dict[str, Decimal]]:
+    """What each payer still owes on issued invoices: ``{invoice_id: {"insurer": ..., "patient": ...}}``."""
+    wanted = {int(i) for i in invoice_ids if i}
+    owed: dict[int, dict[str, Decimal]] = {}
+    if not wanted:
+        return owed
+    for row in db.session.scalars(select(AccountReceivable).where(AccountReceivable.invoice_id.in_(wanted))):
+        owed.setdefault(row.invoice_id, {})[row.payer.value] = row.balance
+    return owed
