@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from blueprints.billing import services as billing
-from blueprints.billing.models import AccountReceivable, Payer
+from blueprints.billing.models import AccountReceivable
 from blueprints.claims import services
 from medcover.events import dispatch_pending
 from medcover.extensions import db
