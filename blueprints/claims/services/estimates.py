@@ -80,7 +80,11 @@ def estimate(request: billing.SplitRequest, *, own_claim: Claim | None = None, b
         submitted_on=max(clock.today(), request.service_date),
         lines=tuple(
             engine.LineIn(
-                line.line_no, line.service_code.strip().upper(), max(line.quantity, 1), money(line.unit_price)
+                line.line_no,
+                line.service_code.strip().upper(),
+                max(line.quantity, 1),
+                money(line.unit_price),
+                _preauth_for(facts, line.service_code.strip().upper(), request.service_date),
             )
             for line in request.lines
         ),
@@ -91,6 +95,24 @@ def estimate(request: billing.SplitRequest, *, own_claim: Claim | None = None, b
         basis=basis,
         company_id=cover.company_id if cover is not None else None,
         insurer_by_line={line.line_no: line.approved for line in decision.lines},
+    )
+
+
+def _preauth_for(facts: engine.Facts, service_code: str, day) -> str | None:
+    """An invoice line carries no pre-authorisation code: the member's approved one for the line's benefit, valid
+    on the day, stands in for it (a pending one does not: the insurer has not agreed yet)."""
+    tariff = facts.tariffs.get(service_code)
+    if tariff is None or not tariff.benefit_code:
+        return None
+    return next(
+        (
+            auth.code
+            for auth in facts.preauths
+            if auth.status == "approved"
+            and auth.benefit_code == tariff.benefit_code
+            and auth.valid_from <= day <= auth.valid_to
+        ),
+        None,
     )
 
 
