@@ -1,6 +1,6 @@
 """manual decisions and estimates: a rejected claim line's waivable amounts (M02), an invoice's payer split basis
 
-Revision ID: 0013_manual_decisions_and_estimates
+Revision ID: 0013_waivers_estimates
 Revises: 0010_number_lookups
 Create Date: 2026-12-03 12:00:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_manual_decisions_and_estimates'
+revision = '0013_waivers_estimates'
 down_revision = '0010_number_lookups'
 branch_labels = None
 depends_on = None
