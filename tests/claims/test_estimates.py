@@ -154,3 +154,10 @@ def test_the_page_and_pdf_say_estimate_then_show_what_each_payer_still_owes(cw, 
     assert 'data-amount="insurer_owes">KES 1,450.00<' in page and 'data-amount="patient_owes">KES 2,250.00<' in page
     html = billing.invoice_html(tenant_of(cw.clerk), invoice.id)
     assert "Insurer still owes" in html and "the insurance claim&#39;s decision" in html.replace("'", "&#39;")
+
+
+def test_the_api_answers_the_estimate_in_api_md_fields(cw, deductible_member, client, api_token):
+    invoice = _invoice(cw, deductible_member)
+    db.session.commit()
+    body = client.get(f"/api/v1/invoices/{invoice.id}", headers=api_token(cw.clerk)).get_json()
+    assert (body["total"], body["insurer_part"], body["patient_part"]) == ("3700.00", "1650.00", "2050.00")
