@@ -3,7 +3,8 @@ receivable per payer, printable PDF invoices, billing settings.
 
 Owns ``service_tariffs``, ``billing_items``, ``invoices``, ``invoice_lines``, ``invoice_sequences``,
 ``accounts_receivable``, ``payment_transactions`` and ``billing_settings``. Listens to ``charge.created``
-(hospital orders), ``payment.recorded`` and ``refund.recorded``; publishes ``invoice.issued``.
+(hospital orders), ``payment.recorded``, ``refund.recorded`` and ``claim.changed`` (the payer split follows
+the claim); publishes ``invoice.issued``.
 Other domains call ``blueprints.billing.services``; ``web`` holds the pages and the JSON endpoints.
 """
 
@@ -63,6 +64,7 @@ def _subscribe(services) -> None:
     subscribe("charge.created")(services.record_charge)
     subscribe("payment.recorded")(services.record_payment_event)
     subscribe("refund.recorded")(services.record_refund_event)
+    subscribe("claim.changed")(services.refresh_split)
 
 
 def _add_work(services) -> None:

@@ -148,6 +148,10 @@ class Invoice(db.Model):
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     insurer_part: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     patient_part: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    #: where the parts come from (ADJUDICATION.md "Estimates"): ``estimate`` (the engine's, nothing recorded),
+    #: ``under_review`` (still the estimate, the claim is pending review), ``decided`` (the claim's decision);
+    #: null: self-pay or not worked out yet
+    split_basis: Mapped[str | None] = mapped_column(String(20))
     paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     refunded: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     #: credit notes issued against this invoice

@@ -3,7 +3,9 @@ the adjudicators' work queue, claim letters, disputes, reconciliation and the in
 
 Owns ``claims``, ``claim_items``, ``claim_statuses``, ``claim_audit_trails``, ``claim_payments``,
 ``disputes``, ``dispute_attachments`` and ``reconciliation_records``. Publishes ``claim.decided``,
-``dispute.opened`` and ``dispute.resolved``; listens to ``payment.recorded`` and ``refund.recorded``.
+``claim.changed`` (a claim of an invoice moved: billing's payer split follows), ``dispute.opened`` and
+``dispute.resolved``; answers billing's payer split (``services.estimates``); listens to ``payment.recorded``
+and ``refund.recorded``.
 
 ``services`` is its public face (the only thing other domains import), ``web`` its pages and JSON API,
 ``engine`` the adjudication rules, ``cli`` its part of the demo data.

@@ -144,8 +144,11 @@ class ClaimItem(db.Model):
     #: approved / adjusted / rejected; null until decided
     decision: Mapped[str | None] = mapped_column(String(20))
     reason_codes: Mapped[list] = mapped_column(JSON, default=list)
-    #: the adjudicator's note on an override (M01)
+    #: the adjudicator's note on a manual decision (M01, M02, M03)
     note: Mapped[str | None] = mapped_column(String(500))
+    #: a rejected line that may be waived (M02): ``{"allowed", "deductible", "copay", "payable"}`` as if its rule
+    #: had not fired, against the usage of the decision; null otherwise
+    waivable: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ClaimStatusChange(db.Model):

@@ -28,6 +28,26 @@
     document.dispatchEvent(new CustomEvent("toast", { detail: { value: message } }));
     if (status === 401) window.location.reload();
   });
+  // A form with data-carry="<selector>" takes along the named boxes inside that element when it is submitted (the
+  // invoice's Issue button sends the draft's line boxes as shown, saved or not: what is issued is what is seen).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var selector = form.getAttribute && form.getAttribute("data-carry");
+    if (!selector) return;
+    form.querySelectorAll("input[data-carried]").forEach(function (old) { old.remove(); });
+    document.querySelectorAll(selector).forEach(function (area) {
+      area.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (box) {
+        if (box.form === form || box.name === "csrf_token" || box.disabled) return;
+        if ((box.type === "checkbox" || box.type === "radio") && !box.checked) return;
+        var copy = document.createElement("input");
+        copy.type = "hidden";
+        copy.name = box.name;
+        copy.value = box.value;
+        copy.setAttribute("data-carried", "");
+        form.appendChild(copy);
+      });
+    });
+  }, true);
   // "/" jumps to the page's search box, as in most admin tools; on a page without one, to the global search.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || /input|textarea|select/i.test(document.activeElement.tagName)) return;

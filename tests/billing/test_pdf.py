@@ -108,12 +108,13 @@ def test_an_issued_invoice_prints_its_number_patient_lines_totals_split_payments
         ("Subtotal", invoice.subtotal),
         ("Tax", invoice.tax),
         ("Total", invoice.total),
-        ("Patient pays", invoice.patient_part),
+        ("Patient pays, estimate", invoice.patient_part),
         ("Paid", invoice.paid),
         ("Balance", invoice.balance),
     ):
         assert f"{label} {format_money(amount, 'KES')}" in text, label
-    assert f"Insurer pays (Acme Insurance) {format_money(invoice.insurer_part, 'KES')}" in text
+    assert f"Insurer pays (Acme Insurance), estimate {format_money(invoice.insurer_part, 'KES')}" in text
+    assert "The insurer's and the patient's parts are an estimate" in text
     assert invoice.insurer_part > 0 and invoice.paid == 100 and invoice.balance == invoice.total - 100
     assert "DRAFT" not in text and "VOID" not in text
     assert "Page 1 of 1" in text

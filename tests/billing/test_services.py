@@ -263,8 +263,10 @@ def test_an_insured_patients_taxed_invoice_splits_the_taxed_amounts(world):
         lines=_lines(("CONSULT", 1, None)),
     )
     services.issue_invoice(actor=world.clerk, invoice_id=invoice.id)
-    # 2500.00 + 16% = 2900.00; the insurer pays 90% of it: 2610.00, the patient 290.00
-    assert (invoice.total, invoice.insurer_part, invoice.patient_part) == (D("2900.00"), D("2610.00"), D("290.00"))
+    # 2500.00 + 16% = 2900.00. The estimate is the engine's: 2500.00 allowed less the 10% copay, 2250.00; the
+    # patient owes the rest of the total, 650.00 (the copay and the tax).
+    assert (invoice.total, invoice.insurer_part, invoice.patient_part) == (D("2900.00"), D("2250.00"), D("650.00"))
+    assert invoice.split_basis == "estimate"
 
 
 def test_a_line_without_a_price_or_tariff_is_refused_naming_the_line(world):

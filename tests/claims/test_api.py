@@ -387,8 +387,8 @@ def test_history_shows_who_or_what_changed_the_claim_when_and_with_which_codes(c
         cw.adjudicator.full_name,
         "rejected",
     )
-    assert manual["note"] == "Not medically necessary" and manual["lines"][0]["reason_codes"] == ["M01"]
-    assert manual["lines"][0]["reasons"] == [engine.REASONS["M01"]]
+    assert manual["note"] == "Not medically necessary" and manual["lines"][0]["reason_codes"] == ["M03"]
+    assert manual["lines"][0]["reasons"] == [engine.REASONS["M03"]]
 
 
 # --- drafts and invoices --------------------------------------------------------------------------------

@@ -337,7 +337,7 @@ def test_the_adjudicator_resolves_on_the_page(cw, client, login):
         f"/disputes/{dispute.id}/resolve",
         data={"status": "upheld", "resolution": "Cut", "approved-1": "9999.00", "note-1": "too much"},
     )
-    assert refused.status_code == 422 and "above the allowed" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "at most the allowed" in refused.get_data(as_text=True)
     done = client.post(
         f"/disputes/{dispute.id}/resolve",
         data={"status": "upheld", "resolution": "Partly agreed", "approved-1": "2000.00", "note-1": "Agreed fee"},

@@ -569,7 +569,7 @@ def test_no_overrides_accepts_the_proposal():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        pytest.param({1: (D("1000.01"), "Too generous")}, "above the allowed", id="above-allowed"),
+        pytest.param({1: (D("1000.01"), "Too generous")}, "at most the allowed 1,000.00", id="above-allowed"),
         pytest.param({1: (D("-0.01"), "Negative")}, "negative", id="negative"),
         pytest.param({1: (D("10.00"), "  ")}, "note", id="no-note"),
         pytest.param({2: (D("0.00"), "Rejected line")}, "rejected", id="rejected-line"),

@@ -63,6 +63,12 @@ class JourneyWorld:
         return (self.prices[MRI] * self.mri_copay / 100).quantize(Decimal("0.01"))
 
     @property
+    def estimated_insurer_part(self) -> Decimal:
+        """Before the claim is decided the parts are the engine's estimate (ADJUDICATION.md "Estimates"): the MRI's
+        pre-authorisation is not approved yet, so the estimate leaves the scan to the patient (R12)."""
+        return self.prices[LAB]
+
+    @property
     def total(self) -> Decimal:
         return self.prices[LAB] + self.prices[MRI]
 
@@ -323,8 +329,11 @@ def _invoice_the_charges(page, world, jw: JourneyWorld, patient: Ref) -> Ref:
     expect(page.locator("#invoice-number [data-status]")).to_have_text("Draft")
     totals = page.locator("#invoice-totals")
     expect(totals.locator("[data-amount='total']")).to_have_text(_money(jw.total, "KES"))
-    expect(totals.locator("[data-amount='insurer_part']")).to_have_text(_money(jw.insurer_part, "KES"))
-    expect(totals.locator("[data-amount='patient_part']")).to_have_text(_money(jw.patient_part, "KES"))
+    expect(totals.locator("[data-amount='insurer_part']")).to_have_text(_money(jw.estimated_insurer_part, "KES"))
+    expect(totals.locator("[data-amount='patient_part']")).to_have_text(
+        _money(jw.total - jw.estimated_insurer_part, "KES")
+    )
+    expect(totals).to_contain_text("Insurer part (estimate)")
 
     page.get_by_role("button", name="Issue invoice").click()
     expect(page.locator("#flashes")).to_contain_text(" issued.")
@@ -347,7 +356,7 @@ def _claim_the_insurer_part(page, world, jw: JourneyWorld, invoice: Ref, preauth
     """One click from the invoice makes the draft; the clerk adds the diagnoses and the pre-authorisation's code
     and submits it. The code names a request the insurer has not approved: the MRI line is rejected (R12)."""
     claim_panel = page.locator("#invoice-claim")
-    claim_panel.get_by_role("button", name=f"Claim the insurer's part ({_money(jw.insurer_part)})").click()
+    claim_panel.get_by_role("button", name=f"Claim the insurer's part ({_money(jw.estimated_insurer_part)})").click()
     page.wait_for_url(re.compile(r"/claims/\d+$"))
     claim_id = int(page.url.rsplit("/", 1)[1])
     expect(_claim_badge(page)).to_have_attribute("data-status", "draft")

@@ -52,6 +52,17 @@ from blueprints.billing.services.receivables import (
     receivables_query,
 )
 from blueprints.billing.services.settings import SettingsInput, settings_for, update_settings
+from blueprints.billing.services.split import (
+    DECIDED,
+    ESTIMATE,
+    UNDER_REVIEW,
+    PayerSplit,
+    SplitLine,
+    SplitRequest,
+    refresh_split,
+    register_split_source,
+    still_owed,
+)
 from blueprints.billing.services.summaries import (
     CLAIMABLE,
     InvoiceSummary,
@@ -82,6 +93,15 @@ from blueprints.billing.services.tariffs import (
 from blueprints.billing.services.waiting import work_waiting
 
 __all__ = [
+    "DECIDED",
+    "ESTIMATE",
+    "UNDER_REVIEW",
+    "PayerSplit",
+    "SplitLine",
+    "SplitRequest",
+    "refresh_split",
+    "register_split_source",
+    "still_owed",
     "API_WRITERS",
     "BUCKETS",
     "BUCKET_KEYS",

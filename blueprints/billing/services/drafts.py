@@ -204,3 +204,35 @@ def _line(invoice_id: int, line_no: int) -> InvoiceLine:
     if row is None:
         raise NotFound("No such line.")
     return row
+
+
+def save_shown_lines(actor, invoice: Invoice, edits: dict) -> list[int]:
+    """Save the line values a page shows where they differ from the stored lines (the issue button sends them),
+    naming a bad value by its line. Returns the lines changed."""
+    rows = {
+        row.line_no: row for row in db.session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
+    }
+    changed = []
+    for line_no, shown in sorted(edits.items()):
+        row = rows.get(int(line_no))
+        if row is None:
+            raise Conflict(f"Unsaved changes: line {line_no} is no longer on this draft; reload it, then issue.")
+        prefix = f"line{line_no}-"
+        before = (row.quantity, row.unit_price, row.description)
+        try:
+            if shown.get("quantity") not in (None, ""):
+                row.quantity = fields.whole(shown["quantity"], prefix + "quantity", 1, MAX_QUANTITY)
+            if shown.get("unit_price") not in (None, ""):
+                row.unit_price = fields.amount(shown["unit_price"], prefix + "unit_price")
+            if shown.get("description") not in (None, ""):
+                row.description = fields.text(shown["description"], prefix + "description", 200)
+        except Invalid as exc:
+            named = {name: [f"Line {line_no}: {m}" for m in messages] for name, messages in exc.errors.items()}
+            raise Invalid(f"Line {line_no} is not saved: check it, then issue the invoice.", named) from None
+        if (row.quantity, row.unit_price, row.description) != before:
+            changed.append(row.line_no)
+    if changed:
+        db.session.flush()
+        recompute(invoice)
+        audit_invoice(actor, "update", invoice, after={"lines_saved_on_issue": changed, "total": str(invoice.total)})
+    return changed

@@ -16,7 +16,7 @@ from blueprints.billing.models import (
     InvoiceStatus,
     Payer,
 )
-from blueprints.billing.services.drafts import draft_for_write
+from blueprints.billing.services.drafts import draft_for_write, save_shown_lines
 from blueprints.billing.services.invoices import audit_invoice, lines_of
 from blueprints.billing.services.settings import settings_for
 from blueprints.billing.services.split import recompute
@@ -80,9 +80,15 @@ def guarded_status(invoice: Invoice, expected: InvoiceStatus, target: InvoiceSta
     db.session.refresh(invoice)
 
 
-def issue_invoice(*, actor, invoice_id: int) -> Invoice:
-    """Number the draft from the institution's sequence, fix its dates, open what each payer owes."""
+def issue_invoice(*, actor, invoice_id: int, edits: dict | None = None) -> Invoice:
+    """Number the draft from the institution's sequence, fix its dates, open what each payer owes.
+
+    ``edits`` is what the page shows in the draft's line boxes (``{line_no: {"quantity", "unit_price",
+    "description"}}``): what differs from the stored lines is saved first, in the same transaction, so the
+    invoice issued is the one on the screen (UI.md)."""
     invoice = draft_for_write(actor, invoice_id)
+    if edits:
+        save_shown_lines(actor, invoice, edits)
     lines = lines_of(invoice.id)
     if not lines:
         raise Conflict("Add a line before issuing the invoice.")

@@ -21,6 +21,7 @@ from blueprints.billing.models import (
 )
 from blueprints.billing.services.invoices import get_invoice
 from blueprints.billing.services.settings import settings_for
+from blueprints.billing.services.split import still_owed
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock, pdf
@@ -88,6 +89,10 @@ class PrintedInvoice:
     credited: Decimal
     balance: Decimal
     movements: tuple[PrintedMovement, ...]
+    #: where the parts come from: estimate, under_review or decided (None: self-pay)
+    split_basis: str | None = None
+    #: what each payer still owes on an issued invoice (payer -> amount)
+    owed: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ def printable(invoices: list[Invoice]) -> list[PrintedInvoice]:
         if credited_ids
         else {}
     )
+    owed = still_owed(invoice.id for invoice in invoices)
     printed = []
     for invoice in invoices:
         patient = patients.get(invoice.patient_id)
@@ -191,6 +197,8 @@ def printable(invoices: list[Invoice]) -> list[PrintedInvoice]:
                 credited=invoice.credited,
                 balance=invoice.balance,
                 movements=tuple(movements.get(invoice.id, ())),
+                split_basis=invoice.split_basis if invoice.kind is InvoiceKind.INVOICE else None,
+                owed=owed.get(invoice.id),
             )
         )
     return printed

@@ -143,8 +143,9 @@ def invoice_detail(invoice: Invoice) -> InvoiceDetailOut:
     tag=TAG,
     body=InvoiceIn,
     responses={201: InvoiceDetailOut},
-    description="The payer split (insurer_part / patient_part) is estimated from the patient's cover; the "
-    "claim decides the real one. A line whose service has no tariff and no unit_price: 422 on "
+    description="The payer split (insurer_part / patient_part) is the claims engine's estimate for the patient's "
+    "member until the invoice's claim is decided, then the decision's. "
+    "A line whose service has no tariff and no unit_price: 422 on "
     "lines.N.unit_price.",
 )
 def create_invoice():

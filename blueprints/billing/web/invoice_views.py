@@ -3,6 +3,8 @@ notes)."""
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, flash, redirect, request, url_for
 
 from blueprints.billing import bp, services
@@ -12,6 +14,7 @@ from blueprints.billing.web.access import READERS, text
 from blueprints.billing.web.forms import ActionForm, CreditForm, LineAddForm, LineForm, VoidForm
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
+from medcover.errors import Invalid
 from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
@@ -115,6 +118,7 @@ def _invoice_page(invoice, status: int = 200, partial: str | None = None, **form
         void_form=forms.get("void_form") or VoidForm(formdata=None),
         credit_form=forms.get("credit_form") or CreditForm(formdata=None),
         print_url=_print_url(invoice),
+        owed=services.still_owed([invoice.id]).get(invoice.id, {}) if invoice.status is not InvoiceStatus.DRAFT else {},
     )
 
 
@@ -214,26 +218,52 @@ def line_remove(invoice_id: int, line_no: int):
     )
 
 
-def _invoice_action(invoice_id: int, form, action, message, form_name: str):
+def _invoice_action(invoice_id: int, form, action, message, form_name: str, **kept):
     """Issue, void, credit: one service call, then 303 back to the page with a flash, or the page with the
-    form's errors (422 for bad input, 409 when the invoice's state does not allow it)."""
+    form's errors (422 for bad input, 409 when the invoice's state does not allow it); ``kept`` are forms to show
+    as they were posted (what was typed is never lost)."""
     services.get_invoice(tenant(), invoice_id)
     done = submit(form, action)
     if done.ok:
         flash(message(done.result), "success")
         return redirect(url_for("billing.invoice", invoice_id=invoice_id), 303)
-    return _invoice_page(services.get_invoice(tenant(), invoice_id), done.status, **{form_name: form})
+    return _invoice_page(services.get_invoice(tenant(), invoice_id), done.status, **{form_name: form}, **kept)
+
+
+LINE_FIELD = re.compile(r"line(\d{1,4})-(quantity|unit_price|description)")
+
+
+def _shown_lines() -> dict[int, dict[str, str]]:
+    """The draft's line boxes as the page showed them when Issue was pressed (app.js carries them along)."""
+    shown: dict[int, dict[str, str]] = {}
+    for name, value in request.form.items():
+        match = LINE_FIELD.fullmatch(name)
+        if match:
+            shown.setdefault(int(match.group(1)), {})[match.group(2)] = text(value, 200).strip()
+    return shown
 
 
 @bp.post("/billing/invoices/<id:invoice_id>/issue")
 @allow(WRITERS)
 def invoice_issue(invoice_id: int):
+    """Issue what is on the screen: line values typed but not yet saved are saved in the same transaction; a line
+    typed into the add row and not added is refused as unsaved changes."""
+
+    def issue():
+        if (request.form.get("add-service_code") or "").strip():
+            message = "Unsaved changes: the new line is not added yet. Add it, or clear it, then issue the invoice."
+            raise Invalid(message, {"add-service_code": [message]})
+        return services.issue_invoice(actor=actor(), invoice_id=invoice_id, edits=_shown_lines())
+
+    shown = _shown_lines()
     return _invoice_action(
         invoice_id,
         ActionForm(),
-        lambda: services.issue_invoice(actor=actor(), invoice_id=invoice_id),
+        issue,
         lambda issued: f"Invoice {issued.number} issued.",
         "issue_form",
+        line_forms={n: LineForm(prefix=f"line{n}") for n in shown},
+        add_form=LineAddForm(prefix="add") if request.form.get("add-service_code") else None,
     )
 
 

@@ -28,7 +28,7 @@ Readings of the contract where its words leave a choice (each one is also said w
   rules alone decided.
 
 The package: ``inputs`` (what the engine reads), ``rules`` (the claim and line checks), ``amounts`` (a line's
-steps 1-8), ``adjudicate`` (``decide``), ``overrides`` (M01) and ``outcomes`` (what it answers, ``REASONS``).
+steps 1-8), ``adjudicate`` (``decide``), ``overrides`` (M01, M02, M03) and ``outcomes`` (what it answers, ``REASONS``).
 """
 
 from __future__ import annotations
@@ -46,19 +46,31 @@ from blueprints.claims.engine.inputs import (
     Usage,
 )
 from blueprints.claims.engine.outcomes import (
+    MANUAL,
     REASONS,
+    WAIVABLE,
     ClaimOutcome,
     Decision,
     LineDecision,
     LineOutcome,
+    ManualLine,
     OverrideRefused,
+    Waivable,
 )
-from blueprints.claims.engine.overrides import apply_overrides
+from blueprints.claims.engine.overrides import (
+    apply_overrides,
+    changed_lines,
+    earlier_manual,
+    redecide,
+    reject_all,
+)
 from blueprints.claims.engine.rules import applicable_coverage
 from blueprints.insurance.services import benefit_period
 
 __all__ = [
+    "MANUAL",
     "REASONS",
+    "WAIVABLE",
     "BenefitTerms",
     "ClaimIn",
     "ClaimOutcome",
@@ -68,13 +80,19 @@ __all__ = [
     "LineDecision",
     "LineIn",
     "LineOutcome",
+    "ManualLine",
     "OverrideRefused",
     "PreAuth",
     "SchemeTerms",
     "Tariff",
     "Usage",
+    "Waivable",
     "applicable_coverage",
     "apply_overrides",
     "benefit_period",
+    "changed_lines",
     "decide",
+    "earlier_manual",
+    "redecide",
+    "reject_all",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from blueprints.claims.engine.amounts import OnClaim, priced_line, rejected_line
-from blueprints.claims.engine.inputs import ClaimIn, CoverageTerms, Facts, LineIn
-from blueprints.claims.engine.outcomes import ClaimOutcome, Decision, LineDecision, LineOutcome
+from blueprints.claims.engine.amounts import OnClaim, first_steps, priced_line, rejected_line
+from blueprints.claims.engine.inputs import BenefitTerms, ClaimIn, CoverageTerms, Facts, LineIn
+from blueprints.claims.engine.outcomes import WAIVABLE, ClaimOutcome, Decision, LineDecision, LineOutcome
 from blueprints.claims.engine.rules import applicable_coverage, filed_out_of_time, line_check
 from blueprints.insurance.services import benefit_period
 from medcover.money import ZERO, money
@@ -29,8 +29,14 @@ def decide(claim: ClaimIn, facts: Facts) -> Decision:
     for line in lines:
         tariff = facts.tariffs.get(line.service_code)
         code = line_check(claim, facts, coverage, line, tariff)
+        waivable = None
+        if code in WAIVABLE:
+            # M02: the amounts as if the rule had not fired, against the usage this line saw (a benefit outside
+            # the scheme has no copay terms: none is charged).
+            terms = coverage.scheme.benefits.get(tariff.benefit_code) or BenefitTerms()
+            waivable = first_steps(line, tariff, terms, coverage.scheme, facts.usage, on_claim)
         if code:
-            decided.append(rejected_line(line, tariff.benefit_code if tariff else None, code))
+            decided.append(rejected_line(line, tariff.benefit_code if tariff else None, code, waivable))
             continue
         terms = coverage.scheme.benefits[tariff.benefit_code]
         decided.append(priced_line(line, tariff, terms, coverage.scheme, facts.usage, on_claim))

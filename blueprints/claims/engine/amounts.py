@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from blueprints.claims.engine.inputs import BenefitTerms, LineIn, SchemeTerms, Tariff, Usage
-from blueprints.claims.engine.outcomes import LineDecision, LineOutcome
+from blueprints.claims.engine.outcomes import WAIVABLE, LineDecision, LineOutcome, Waivable
 from medcover.money import ZERO, money, percent_of
 
 
@@ -21,6 +21,22 @@ class OnClaim:
     approved_by_benefit: dict[str, Decimal] = field(default_factory=dict)
 
 
+def first_steps(
+    line: LineIn, tariff: Tariff, terms: BenefitTerms, scheme: SchemeTerms, usage: Usage, on_claim: OnClaim
+) -> Waivable:
+    """Steps 1-4: allowed, deductible, copay and payable, against the usage so far (``on_claim`` unchanged)."""
+    # 1. allowed
+    allowed = money(min(money(line.unit_price), money(tariff.unit_price)) * line.quantity)
+    # 2. deductible
+    deductible_left = left_of(scheme.deductible, usage.deductible_applied, on_claim.deductible)
+    deductible = min(allowed, deductible_left)
+    # 3. copay
+    after_deductible = money(allowed - deductible)
+    copay = min(after_deductible, money(percent_of(after_deductible, terms.copay_percent) + money(terms.copay_fixed)))
+    # 4. payable
+    return Waivable(allowed, deductible, copay, money(allowed - deductible - copay))
+
+
 def priced_line(
     line: LineIn, tariff: Tariff, terms: BenefitTerms, scheme: SchemeTerms, usage: Usage, on_claim: OnClaim
 ) -> LineDecision:
@@ -29,19 +45,10 @@ def priced_line(
     billed = billed_of(line)
     benefit_code = tariff.benefit_code
     adjustments: list[str] = []
-
-    # 1. allowed
-    allowed = money(min(money(line.unit_price), money(tariff.unit_price)) * line.quantity)
+    steps = first_steps(line, tariff, terms, scheme, usage, on_claim)
+    allowed, deductible, copay, payable = steps.allowed, steps.deductible, steps.copay, steps.payable
     if allowed < billed:
         adjustments.append("A01")
-    # 2. deductible
-    deductible_left = left_of(scheme.deductible, usage.deductible_applied, on_claim.deductible)
-    deductible = min(allowed, deductible_left)
-    # 3. copay
-    after_deductible = money(allowed - deductible)
-    copay = min(after_deductible, money(percent_of(after_deductible, terms.copay_percent) + money(terms.copay_fixed)))
-    # 4. payable
-    payable = money(allowed - deductible - copay)
     on_claim_for_benefit = on_claim.approved_by_benefit.get(benefit_code, ZERO)
     # 5. per-visit limit: this benefit's lines on this claim
     if terms.per_visit_limit is not None:
@@ -53,7 +60,7 @@ def priced_line(
     if terms.annual_limit is not None:
         left = left_of(terms.annual_limit, usage.approved_by_benefit.get(benefit_code, ZERO), on_claim_for_benefit)
         if left <= ZERO:
-            return rejected_line(line, benefit_code, "R14")
+            return rejected_line(line, benefit_code, "R14", steps)
         if payable > left:
             payable = left
             adjustments.append("A03")
@@ -61,7 +68,7 @@ def priced_line(
     if scheme.annual_limit is not None:
         left = left_of(scheme.annual_limit, usage.approved_total, on_claim.approved)
         if left <= ZERO:
-            return rejected_line(line, benefit_code, "R15")
+            return rejected_line(line, benefit_code, "R15", steps)
         if payable > left:
             payable = left
             adjustments.append("A04")
@@ -87,8 +94,9 @@ def priced_line(
     )
 
 
-def rejected_line(line: LineIn, benefit_code: str | None, code: str) -> LineDecision:
-    """Nothing allowed: the member is responsible for all that was billed."""
+def rejected_line(line: LineIn, benefit_code: str | None, code: str, waivable: Waivable | None = None) -> LineDecision:
+    """Nothing allowed: the member is responsible for all that was billed. ``waivable``: what steps 1-4 give it
+    as if the rule had not fired (M02), for the codes that may be waived."""
     billed = billed_of(line)
     return LineDecision(
         line_no=line.line_no,
@@ -104,6 +112,7 @@ def rejected_line(line: LineIn, benefit_code: str | None, code: str) -> LineDeci
         member_responsibility=billed,
         decision=LineOutcome.REJECTED,
         reason_codes=(code,),
+        waivable=waivable if code in WAIVABLE else None,
     )
 
 

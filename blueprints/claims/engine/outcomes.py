@@ -28,7 +28,14 @@ REASONS: dict[str, str] = {
     "A03": "The amount was cut to what is left of the benefit's annual limit.",
     "A04": "The amount was cut to what is left of the scheme's annual limit.",
     "M01": "An adjudicator set the approved amount by hand, with a note.",
+    "M02": "An adjudicator waived the rule that rejected the line and approved it, with a note.",
+    "M03": "An adjudicator rejected the line, with a reason.",
 }
+
+#: the line rejections an adjudicator may waive (M02); R01-R03 and R07 leave no member, cover or price
+WAIVABLE = ("R04", "R10", "R11", "R12", "R13", "R14", "R15")
+#: the codes of an adjudicator's decision on a line
+MANUAL = ("M01", "M02", "M03")
 
 
 #: the line decisions that consume a benefit
@@ -55,6 +62,36 @@ class OverrideRefused(ValueError):
 
 
 @dataclass(frozen=True)
+class Waivable:
+    """What steps 1-4 of the amounts give a rejected line as if its rule had not fired, against the same usage
+    as the decision: an adjudicator may approve at most ``payable`` (M02)."""
+
+    allowed: Decimal
+    deductible: Decimal
+    copay: Decimal
+    payable: Decimal
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: str(getattr(self, name)) for name in ("allowed", "deductible", "copay", "payable")}
+
+    @classmethod
+    def from_dict(cls, values) -> Waivable | None:
+        if not values:
+            return None
+        return cls(**{name: money(values[name]) for name in ("allowed", "deductible", "copay", "payable")})
+
+
+@dataclass(frozen=True)
+class ManualLine:
+    """An adjudicator's decision on one line: an amount (M01 on an approved or adjusted line, M02 on a waivable
+    rejected one) or a rejection (M03), always with a note."""
+
+    note: str
+    approved: Decimal | None = None
+    reject: bool = False
+
+
+@dataclass(frozen=True)
 class LineDecision:
     line_no: int
     service_code: str
@@ -70,8 +107,10 @@ class LineDecision:
     member_responsibility: Decimal
     decision: LineOutcome
     reason_codes: tuple[str, ...]
-    #: the adjudicator's note with an M01 override
+    #: the adjudicator's note with a manual decision (M01, M02, M03)
     note: str | None = None
+    #: a rejected line that may be waived: its amounts as if the rule had not fired (None otherwise)
+    waivable: Waivable | None = None
 
     @property
     def write_off(self) -> Decimal:

@@ -31,6 +31,7 @@ def store(
         item.decision = line.decision.value
         item.reason_codes = list(line.reason_codes)
         item.note = line.note
+        item.waivable = line.waivable.as_dict() if line.waivable else None
     target = ClaimStatus(decision.status.value)
     period = decision.period or (None, None)
     values = {
@@ -76,6 +77,7 @@ def store(
                     "decision": line.decision.value,
                     "reason_codes": list(line.reason_codes),
                     "note": line.note,
+                    "waivable": line.waivable.as_dict() if line.waivable else None,
                 }
                 for line in decision.lines
             ],
@@ -144,6 +146,7 @@ def decision_of(claim: Claim, items: list[ClaimItem]) -> engine.Decision:
             decision=engine.LineOutcome(i.decision),
             reason_codes=tuple(i.reason_codes or ()),
             note=i.note,
+            waivable=engine.Waivable.from_dict(i.waivable),
         )
         for i in items
     )

@@ -75,6 +75,8 @@ class _UsageRow:
     approved: Decimal
     decision: str | None
     claim_total: Decimal
+    #: (submitted at, claim id): which claims came before which
+    order: tuple | None = None
 
 
 @dataclass
@@ -93,7 +95,9 @@ class FactBook:
         cover = self.covers.get(member_number)
         return tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
 
-    def facts_for(self, claim: Claim, items: list[ClaimItem]) -> engine.Facts:
+    def facts_for(self, claim: Claim, items: list[ClaimItem], *, earlier_only: bool = False) -> engine.Facts:
+        """One claim's facts. ``earlier_only``: the usage of the claims submitted before it alone, as it was
+        decided first (a dispute upheld is decided again as of its original submission)."""
         cover = self.covers.get(claim.member_number)
         if cover is None:
             return engine.Facts(member_found=False)
@@ -103,13 +107,13 @@ class FactBook:
             for i in items
             if (price := self.prices.get((claim.institution_id, i.service_code, claim.service_date))) is not None
         }
+        # A draft (previewed, never submitted) comes after every claim already submitted.
+        me = self.order.get(claim.id) or (claim.submitted_at or clock.now(), claim.id)
         applicable = engine.applicable_coverage(coverages, claim.service_date)
         usage = engine.Usage()
         if applicable is not None:
             start, end = engine.benefit_period(applicable.start_date, claim.service_date)
-            usage = self._usage(claim.member_number, claim.id, start, end)
-        # A draft (previewed, never submitted) comes after every claim already submitted.
-        me = self.order.get(claim.id) or (claim.submitted_at or clock.now(), claim.id)
+            usage = self._usage(claim.member_number, claim.id, start, end, before=me if earlier_only else None)
         duplicates = frozenset(
             i.service_code
             for i in items
@@ -131,13 +135,17 @@ class FactBook:
             duplicates=duplicates,
         )
 
-    def _usage(self, member_number: str, claim_id: int, start: date, end: date) -> engine.Usage:
+    def _usage(
+        self, member_number: str, claim_id: int, start: date, end: date, before: tuple | None = None
+    ) -> engine.Usage:
         deductible = ZERO
         approved: dict[str, Decimal] = defaultdict(lambda: ZERO)
         visits: dict[str, set[int]] = defaultdict(set)
         totals: dict[int, Decimal] = {}
         for row in self.usage_rows.get(member_number, ()):
             if row.claim_id == claim_id or not start <= row.service_date <= end:
+                continue
+            if before is not None and (row.order is None or row.order >= before):
                 continue
             deductible += row.deductible
             totals[row.claim_id] = row.claim_total
@@ -177,6 +185,7 @@ class FactBook:
                     line.approved,
                     line.decision.value,
                     decision.total_approved,
+                    key_order,
                 )
                 for line in decision.lines
             ]
@@ -198,7 +207,7 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
         earliest = date(earliest.year - 1, 1, 1)  # a benefit period reaches back at most a year
         latest = max(c.service_date for c in claims)
         latest = date(latest.year + 1, 12, 31)
-        for claim_id, member, day, total, benefit, deductible, approved, decision in db.session.execute(
+        for claim_id, member, day, total, benefit, deductible, approved, decision, at in db.session.execute(
             select(
                 Claim.id,
                 Claim.member_number,
@@ -208,6 +217,7 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
                 ClaimItem.deductible,
                 ClaimItem.approved,
                 ClaimItem.decision,
+                Claim.submitted_at,
             )
             .join(ClaimItem, ClaimItem.claim_id == Claim.id)
             .where(
@@ -216,7 +226,8 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
                 Claim.service_date.between(earliest, latest),
             )
         ):
-            usage_rows[member].append(_UsageRow(claim_id, day, benefit, deductible, approved, decision, total))
+            key = (at, claim_id) if at is not None else None
+            usage_rows[member].append(_UsageRow(claim_id, day, benefit, deductible, approved, decision, total, key))
         days = {c.service_date for c in claims}
         for claim_id, member, institution, day, code, submitted_at in db.session.execute(
             select(

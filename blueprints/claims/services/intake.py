@@ -143,7 +143,8 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
 
 
 def claim_from_invoice(*, actor, invoice_id: int) -> Claim:
-    """The insurer's part of an issued invoice as a draft claim, one click: its insured lines at their price."""
+    """The insurer's part of an issued invoice as a draft claim, one click: its insured lines at their price (net
+    of tax, as the engine prices them)."""
     invoice = billing.invoice_summary(tenant_of(actor), invoice_id)
     provider_check(actor, invoice.institution_id)
     if invoice.status not in ("issued", "partially_paid", "paid"):
@@ -151,7 +152,9 @@ def claim_from_invoice(*, actor, invoice_id: int) -> Claim:
     if not invoice.member_number or invoice.insurer_part <= 0:
         raise Conflict("This invoice has no insurer part to claim.")
     _refuse_second_claim(invoice)
-    lines = [line for line in invoice.lines if line.insurer_amount > 0]
+    # Every line the price list maps to a benefit: a line the estimate left to the patient (the deductible, a
+    # waiting period) is the insurer's to decide too, and the decision is the split's truth.
+    lines = [line for line in invoice.lines if line.benefit_code or line.insurer_amount > 0]
     return create_claim(
         actor=actor,
         values=ClaimInput(

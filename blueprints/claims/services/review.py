@@ -1,10 +1,9 @@
-"""Review: an adjudicator approves a claim pending review as proposed or with lines overridden (M01), rejects it
-with a reason, or approves many at once, each on its own."""
+"""Review: an adjudicator approves a claim pending review as proposed or with lines decided by hand (M01 amount,
+M02 waiver, M03 rejection), rejects it with a reason (M03), or approves many at once, each on its own."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
@@ -15,25 +14,25 @@ from blueprints.claims.services.transitions import audit
 from medcover import fields
 from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.extensions import db
-from medcover.money import ZERO
 
 
 def approve_claim(
     *, actor, claim_id: int, overrides: dict[int, tuple] | None = None, version: int | None = None
 ) -> Claim:
-    """An adjudicator accepts the proposal of a pending claim, overriding lines (M01) with a note each."""
+    """An adjudicator accepts the proposal of a pending claim, deciding lines by hand with a note each: an amount
+    (M01), a rejected line's rule waived (M02), a line rejected (M03)."""
     claim = for_decider(actor, claim_id)
     if claim.status is not ClaimStatus.PENDING_REVIEW:
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; only claims pending review are approved.")
     if version is not None and version != claim.version:
         raise Conflict(f"Claim {claim.claim_number} changed since you opened it; reload to see it.")
     items = items_by_claim([claim.id]).get(claim.id, [])
-    clean = _overrides(overrides or {}, items)
+    clean = manual_lines(overrides or {}, items)
     try:
         decision = engine.apply_overrides(decision_of(claim, items), clean)
     except engine.OverrideRefused as exc:
-        raise Invalid.field("overrides", str(exc)) from None
-    note = "; ".join(f"line {n}: {text}" for n, (_amount, text) in sorted(clean.items())) or None
+        raise Invalid.field("overrides", _sentence(str(exc))) from None
+    note = "; ".join(f"line {n}: {choice.note}" for n, choice in sorted(clean.items())) or None
     store(claim, items, decision, source="adjudicator", by_id=actor.id, note=note)
     audit(
         actor,
@@ -46,9 +45,11 @@ def approve_claim(
     return claim
 
 
-def _overrides(overrides: dict, items: list[ClaimItem]) -> dict[int, tuple[Decimal, str]]:
+def manual_lines(overrides: dict, items: list[ClaimItem]) -> dict[int, engine.ManualLine]:
+    """``{line_no: (amount, note) | (amount, note, reject)}`` checked as field input; the engine then checks each
+    against its line (M01 up to allowed, M02 up to the waivable payable, M03 with a reason)."""
     lines = {i.line_no: i for i in items}
-    clean: dict[int, tuple[Decimal, str]] = {}
+    clean: dict[int, engine.ManualLine] = {}
     for raw_line, value in overrides.items():
         try:
             line_no = int(raw_line)
@@ -56,19 +57,18 @@ def _overrides(overrides: dict, items: list[ClaimItem]) -> dict[int, tuple[Decim
             raise Invalid.field("overrides", f"{raw_line!r} is not a line number.") from None
         if line_no not in lines:
             raise Invalid.field("overrides", f"The claim has no line {line_no}.")
-        amount, note = value
-        amount = fields.amount(amount, "overrides")
+        amount, note, reject = (*value, False)[:3] if isinstance(value, tuple | list) else (None, "", False)
         note = fields.text(note, "overrides", 500)
-        if amount > lines[line_no].allowed:
-            raise Invalid.field(
-                "overrides", f"Line {line_no}: at most the allowed {lines[line_no].allowed:,.2f} can be approved."
-            )
-        clean[line_no] = (amount, note)
+        if reject:
+            clean[line_no] = engine.ManualLine(note=note, reject=True)
+            continue
+        amount = fields.amount(amount, "overrides")
+        clean[line_no] = engine.ManualLine(note=note, approved=amount)
     return clean
 
 
 def reject_claim(*, actor, claim_id: int, reason: str, version: int | None = None) -> Claim:
-    """An adjudicator rejects a pending claim as a whole, with a reason (kept as M01 on each line)."""
+    """An adjudicator rejects a pending claim as a whole, with a reason (M03 on each line)."""
     claim = for_decider(actor, claim_id)
     if claim.status is not ClaimStatus.PENDING_REVIEW:
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; only claims pending review are rejected.")
@@ -76,29 +76,15 @@ def reject_claim(*, actor, claim_id: int, reason: str, version: int | None = Non
         raise Conflict(f"Claim {claim.claim_number} changed since you opened it; reload to see it.")
     reason = fields.text(reason, "reason", 500)
     items = items_by_claim([claim.id]).get(claim.id, [])
-    proposal = decision_of(claim, items)
-    lines = tuple(
-        engine.LineDecision(
-            **{
-                **line.__dict__,
-                "deductible": ZERO,
-                "copay": ZERO,
-                "approved": ZERO,
-                "member_responsibility": line.billed,
-                "decision": engine.LineOutcome.REJECTED,
-                "reason_codes": (*line.reason_codes, "M01") if "M01" not in line.reason_codes else line.reason_codes,
-                "note": reason,
-            }
-        )
-        for line in proposal.lines
-    )
-    decision = engine.Decision(
-        **{**proposal.__dict__, "status": engine.ClaimOutcome.REJECTED, "lines": lines, "total_approved": ZERO}
-    )
+    decision = engine.reject_all(decision_of(claim, items), reason)
     store(claim, items, decision, source="adjudicator", by_id=actor.id, note=reason)
     audit(actor, "reject", claim, before={"status": "pending_review"}, after={"status": "rejected", "reason": reason})
     announce([claim], {claim.id: decision})
     return claim
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 @dataclass

@@ -3,7 +3,7 @@ a worker with Redis), decided again on new facts, and the batch form deciding ma
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,10 +11,11 @@ from sqlalchemy import select
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
-from blueprints.claims.services.decisions import announce, store
+from blueprints.claims.services.decisions import announce, decision_of, store
 from blueprints.claims.services.facts import claim_in, gather
 from blueprints.claims.services.intake import draft_for_write
 from blueprints.claims.services.reading import claim_row, items_by_claim, items_of
+from blueprints.claims.services.review import manual_lines
 from blueprints.claims.services.transitions import audit, move_claim
 from medcover import clock, requested_work
 from medcover.errors import Conflict, Forbidden, Invalid
@@ -102,16 +103,39 @@ def decide_claims(
     return decisions
 
 
-def redecision(claim: Claim, overrides: dict[int, tuple[Decimal, str]]):
-    """The engine's decision on the claim as it stands today with an adjudicator's overrides applied (a
-    proposal that reached the review threshold becomes the adjudicator's decision). Nothing is written;
-    returns (items, decision, scheme id) for ``record_decision``."""
+@dataclass(frozen=True)
+class Redecision:
+    """A dispute's new decision worked out, nothing written: the engine's proposal as of the original
+    submission, the decision in force before, and the new decision with the manual decisions applied."""
+
+    items: list
+    proposal: engine.Decision
+    earlier: engine.Decision
+    decision: engine.Decision
+    scheme_id: int | None
+
+    @property
+    def changed(self) -> list[int]:
+        return engine.changed_lines(self.earlier, self.decision)
+
+
+def proposal_again(claim: Claim, items: list | None = None) -> tuple[engine.Decision, engine.Facts]:
+    """The engine's proposal for the claim as of its original submission, seeing the claims submitted before it
+    (never this one): what a dispute upheld starts from. Nothing is written."""
+    items = items_of(claim.id) if items is None else items
+    facts = gather([claim], {claim.id: items}).facts_for(claim, items, earlier_only=True)
+    return engine.decide(claim_in(claim, items), facts), facts
+
+
+def redecision(claim: Claim, overrides: dict | None = None) -> Redecision:
+    """The engine decides the claim again as of its original submission, seeing the same earlier claims (never
+    this one); the adjudicator's earlier M01/M02/M03 decisions are kept unless ``overrides`` changes them."""
     items = items_of(claim.id)
-    facts = gather([claim], {claim.id: items}).facts_for(claim, items)
-    proposal = engine.decide(claim_in(claim, items), facts)
+    proposal, facts = proposal_again(claim, items)
+    earlier = decision_of(claim, items)
     try:
-        decision = engine.apply_overrides(proposal, overrides)
+        decision = engine.redecide(proposal, earlier, manual_lines(overrides or {}, items))
     except engine.OverrideRefused as exc:
         raise Invalid.field("overrides", f"Decided again, {exc}.") from None
     cover = engine.applicable_coverage(facts.coverages, claim.service_date)
-    return items, decision, cover.scheme.scheme_id if cover else None
+    return Redecision(items, proposal, earlier, decision, cover.scheme.scheme_id if cover else None)

@@ -10,6 +10,7 @@ from blueprints.claims.models import Claim, ClaimStatus, ClaimStatusChange
 from blueprints.core import services as core
 from medcover import clock
 from medcover.errors import Conflict
+from medcover.events import publish
 from medcover.extensions import db
 
 _DECIDED = {ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.REJECTED}
@@ -67,6 +68,12 @@ def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: st
             claim_id=claim.id, from_status=before.value, to_status=target.value, by_id=by_id, note=note, at=clock.now()
         )
     )
+    if claim.invoice_id:
+        # The invoice's payer split follows its claim (billing's ``refresh_split``).
+        publish(
+            "claim.changed",
+            {"claim_id": claim.id, "invoice_id": claim.invoice_id, "status": target.value},
+        )
     db.session.flush()
 
 

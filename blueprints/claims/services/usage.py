@@ -32,4 +32,7 @@ def usage_for(member_id: int, period_start: date, period_end: date) -> dict[int,
 
 
 def register() -> None:
+    from blueprints.claims.services import estimates
+
     insurance.register_usage_provider(usage_for)
+    estimates.register()

@@ -113,6 +113,15 @@ def reasons_in_words(codes) -> list[str]:
     return [engine.REASONS.get(code, code) for code in codes or ()]
 
 
+class WaivableOut(Out):
+    """What steps 1-4 give a rejected line as if its rule had not fired (M02: approve at most ``payable``)."""
+
+    allowed: Money
+    deductible: Money
+    copay: Money
+    payable: Money
+
+
 class ClaimItemOut(Out):
     line_no: int
     service_code: str
@@ -129,8 +138,10 @@ class ClaimItemOut(Out):
     #: approved, adjusted or rejected; null until decided
     decision: str | None
     reason_codes: list[str]
-    #: the adjudicator's note on an override (M01)
+    #: the adjudicator's note on a manual decision (M01, M02, M03)
     note: str | None
+    #: a rejected line that can be waived (M02): its amounts as if the rule had not fired; null otherwise
+    waivable: WaivableOut | None = None
 
     @computed_field
     @property
@@ -177,7 +188,12 @@ ClaimPage = page_model(ClaimSummaryOut)
 
 def claim_out(claim) -> ClaimOut:
     head = ClaimSummaryOut.model_validate(claim)
-    items = [ClaimItemOut.model_validate(item) for item in services.items_of(claim.id)]
+    items = [
+        ClaimItemOut.model_validate(item).model_copy(
+            update={"waivable": WaivableOut(**item.waivable) if item.waivable and item.decision == "rejected" else None}
+        )
+        for item in services.items_of(claim.id)
+    ]
     return ClaimOut(**dict(head), items=items)
 
 

@@ -97,7 +97,8 @@ def _may_edit(claim: Claim) -> bool:
 def _approve_form(claim: Claim, items) -> ApproveForm:
     form = ApproveForm(formdata=None, version=claim.version)
     for item in items:
-        if item.decision != "rejected":
+        # A rejected line can be decided by hand only when its rule may be waived (M02).
+        if item.decision != "rejected" or item.waivable:
             form.overrides.append_entry({"line_no": item.line_no})
     return form
 
@@ -232,7 +233,9 @@ def claim_action(claim_id: int, form, action, message: str, form_name: str):
         text = exc.detail
         if opened is not None and opened != claim.version:
             text = f"Claim {claim.claim_number} changed since you opened it: it is now {status_label(claim.status)}."
-        return claim_page(claim, 409, "claims/_claim_panel.html", conflict=text)
+        # What was typed into a draft stays on the screen (UI.md: nothing typed is lost).
+        kept = {form_name: form} if form_name == "draft_form" and claim.status is ClaimStatus.DRAFT else {}
+        return claim_page(claim, 409, "claims/_claim_panel.html", conflict=text, **kept)
     except DomainError as exc:
         status = form_failed(form, line_errors(form, exc))
         return claim_page(

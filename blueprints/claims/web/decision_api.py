@@ -5,7 +5,6 @@ which is said in ``claim_api``'s table; the input types are strict in the same w
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, Strict, computed_field
@@ -53,10 +52,14 @@ class ClaimActionIn(Schema):
 
 
 class ClaimOverrideIn(Schema):
+    """A manual decision on a line, with a note: ``approved`` (M01, at most the allowed; on a rejected line an M02
+    waiver, at most its ``waivable`` payable) or ``"reject": true`` (M03)."""
+
     line_no: LineNo
-    #: the amount to approve on the line: at most its allowed amount
-    approved: MoneyIn
+    #: the amount to approve on the line; left out with ``reject``
+    approved: MoneyIn | None = None
     note: Note
+    reject: bool = False
 
 
 class ClaimApproveIn(Schema):
@@ -144,12 +147,14 @@ class ClaimBatchOut(Out):
     refused: list[ClaimRefusalOut]
 
 
-def _overrides(data: ClaimApproveIn) -> dict[int, tuple[Decimal, str]]:
-    overrides: dict[int, tuple[Decimal, str]] = {}
+def _overrides(data: ClaimApproveIn) -> dict[int, tuple]:
+    overrides: dict[int, tuple] = {}
     for override in data.overrides:
         if override.line_no in overrides:
             raise Invalid.field("overrides", f"Line {override.line_no} is overridden twice.")
-        overrides[override.line_no] = (override.approved, override.note)
+        if not override.reject and override.approved is None:
+            raise Invalid.field("overrides", f"Line {override.line_no}: give the approved amount, or reject it.")
+        overrides[override.line_no] = (override.approved, override.note, override.reject)
     return overrides
 
 
@@ -237,12 +242,15 @@ def process_claim(claim_id: int):
 @api_bp.post(f"/claims/<{ID}:claim_id>/approve")
 @allow(DECIDERS)
 @documented(
-    "Approve a claim pending review as proposed, overriding lines (M01, at most the allowed amount) with a note",
+    "Approve a claim pending review as proposed, or with lines decided by hand (M01 amount, M02 waiver, M03 reject)",
     tag=TAG,
     body=ClaimApproveIn,
     responses={200: ClaimOut, 404: None, 409: None},
-    description="409 when the claim is not pending review, or changed since `version` was read, or another "
-    "adjudicator decided it a moment ago.",
+    description="Each override has a note: `approved` up to the line's allowed (M01); on a rejected line a waiver "
+    "(M02) up to its `waivable.payable`, 422 above it or on a line that can't be waived (R01-R03, R07); "
+    "`reject: true` rejects the line (M03). 403 for the person who created or submitted the claim. 409 when the "
+    "claim is not pending review, or changed since `version` was read, or another adjudicator decided it a "
+    "moment ago.",
 )
 def approve_claim(claim_id: int):
     data = optional_body(ClaimApproveIn)

@@ -52,10 +52,14 @@ class DisputeIn(Schema):
 
 
 class OverrideIn(Schema):
+    """A manual decision on a line: ``approved`` (M01 up to allowed; on a rejected line an M02 waiver up to its
+    ``waivable`` payable), or ``"reject": true`` (M03); always with a note."""
+
     line_no: LineNo
-    #: the approved amount, a string with two decimals ("1250.00"), at most the line's allowed
-    approved: Annotated[str, Field(min_length=1, max_length=20)]
+    #: the approved amount, a string with two decimals ("1250.00"); left out with ``reject``
+    approved: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     note: Annotated[str, Field(min_length=1, max_length=500)]
+    reject: bool = False
 
 
 class ResolveIn(Schema):
@@ -193,9 +197,11 @@ def get_dispute(dispute_id: int):
     tag=TAG,
     body=ResolveIn,
     responses={200: DisputeOut, 404: None, 409: None, 422: None},
-    description="Adjudicators of the member's insurer. `upheld` runs the engine on the claim again and applies "
-    "`overrides` (M01: at most the line's allowed, with a note), so the claim ends approved, partially approved or "
-    "rejected; `dismissed` restores the claim's status before the dispute. `resolution` is required.",
+    description="Adjudicators of the member's insurer. `upheld` runs the engine on the claim again as of its "
+    "original submission (seeing the same earlier claims), keeps the earlier manual decisions (M01, M02, M03) "
+    "unless `overrides` changes them (as in approve: an amount, a waiver up to `waivable`, or `reject`), so the "
+    "claim ends approved, partially approved or rejected; upheld with no line changed is 422 (that is a "
+    "dismissal). `dismissed` restores the claim's status before the dispute. `resolution` is required.",
 )
 def resolve_dispute(dispute_id: int):
     data = parse(ResolveIn)
@@ -203,7 +209,9 @@ def resolve_dispute(dispute_id: int):
     for item in data.overrides or []:
         if item.line_no in overrides:
             raise Invalid.field("overrides", f"Line {item.line_no} is overridden twice.")
-        overrides[item.line_no] = (item.approved, item.note)
+        if not item.reject and item.approved is None:
+            raise Invalid.field("overrides", f"Line {item.line_no}: give the approved amount, or reject it.")
+        overrides[item.line_no] = (item.approved, item.note, item.reject)
     dispute = disputes.resolve_dispute(
         actor=actor(), dispute_id=dispute_id, status=data.status, resolution=data.resolution, overrides=overrides
     )

@@ -148,7 +148,8 @@ def _dispute_page(dispute, *, resolve_form=None, override_errors=None, status: i
         may_resolve=disputes.may_resolve(viewer, dispute),
         may_attach=disputes.may_attach(viewer, dispute),
         resolve_form=resolve_form or ResolveForm(formdata=None),
-        override_values={k: v for k, v in request.form.items() if k.startswith(("approved-", "note-"))},
+        override_values={k: v for k, v in request.form.items() if k.startswith(("approved-", "note-", "reject-"))},
+        proposal=disputes.new_proposal(viewer, dispute) if dispute.status.value == "open" else {},
         override_errors=override_errors or [],
     )
 
@@ -159,13 +160,15 @@ def dispute(dispute_id: int):
     return _dispute_page(disputes.get_dispute(tenant(), dispute_id))
 
 
-def _overrides_from_form(items) -> dict[int, tuple[str, str]]:
+def _overrides_from_form(items) -> dict[int, tuple]:
+    """Per line: an amount (M01 or, on a rejected line, an M02 waiver) or "reject" (M03), with a note."""
     overrides = {}
     for item in items:
         amount = (request.form.get(f"approved-{item.line_no}") or "").strip()[:20]
         note = (request.form.get(f"note-{item.line_no}") or "").strip()[:500]
-        if amount:
-            overrides[item.line_no] = (amount, note)
+        reject = bool(request.form.get(f"reject-{item.line_no}"))
+        if amount or reject:
+            overrides[item.line_no] = (amount or None, note, reject)
         elif note:
             raise Invalid.field("overrides", f"Line {item.line_no}: give the approved amount with the note.")
     return overrides

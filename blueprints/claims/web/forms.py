@@ -5,6 +5,7 @@ amount" or "an ICD-10 code" come back from there as field errors."""
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     FieldList,
@@ -85,11 +86,13 @@ class DraftActionForm(Form):
 class OverrideForm(SubForm):
     line_no = HiddenField("Line")
     amount = _amount("Approve instead")
+    reject = BooleanField("Reject the line")
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
 class ApproveForm(Form):
-    """Accept the engine's proposal, overriding lines (M01) with a note each; ``version`` is the claim as read."""
+    """Accept the engine's proposal, deciding lines by hand with a note each (M01 amount, M02 waiver of a rejected
+    line, M03 rejection); ``version`` is the claim as read."""
 
     version = IntegerField("Version", validators=VERSION)
     overrides = FieldList(FormField(OverrideForm), max_entries=100)

@@ -95,13 +95,30 @@ def claim_edit(claim_id: int):
 @bp.post("/claims/<id:claim_id>/submit")
 @allow(PROVIDERS)
 def claim_submit(claim_id: int):
-    return claim_action(
-        claim_id,
-        DraftActionForm(),
-        lambda: services.submit_claim(actor=actor(), claim_id=claim_id),
-        "Claim {number} submitted: {status}.",
-        "action_form",
-    )
+    """Submit what is on the screen: the draft form's contents are saved and submitted in one transaction (a
+    refusal of either keeps what was typed). A post without the contents submits the draft as stored."""
+    claim = services.claim_row(tenant(), claim_id)
+    if "member_number" not in request.form:
+        return claim_action(
+            claim_id,
+            DraftActionForm(),
+            lambda: services.submit_claim(actor=actor(), claim_id=claim_id),
+            "Claim {number} submitted: {status}.",
+            "action_form",
+        )
+    form = ClaimForm()
+    _hospitals(form)
+
+    def save_and_submit():
+        if str(claim.version) != (request.form.get("version") or str(claim.version)):
+            raise Conflict(
+                f"Unsaved changes: draft {claim.claim_number} was changed by someone else since you opened it; "
+                "reload it, then submit."
+            )
+        services.update_draft(actor=actor(), claim_id=claim_id, values=_claim_input(form, claim.institution_id))
+        return services.submit_claim(actor=actor(), claim_id=claim_id)
+
+    return claim_action(claim_id, form, save_and_submit, "Claim {number} submitted: {status}.", "draft_form")
 
 
 @bp.post("/claims/<id:claim_id>/void")

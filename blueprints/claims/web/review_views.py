@@ -121,13 +121,13 @@ def _overrides(form: ApproveForm) -> dict[int, tuple]:
     found = {}
     for entry in form.overrides:
         line = entry.form
-        if line.amount.data is None and not (line.note.data or "").strip():
+        if line.amount.data is None and not line.reject.data and not (line.note.data or "").strip():
             continue
         try:
             line_no = int(line.line_no.data)
         except (TypeError, ValueError):
             raise Invalid.field("overrides", "The form lost track of a line; reload the claim.") from None
-        found[line_no] = ("" if line.amount.data is None else line.amount.data, line.note.data or "")
+        found[line_no] = ("" if line.amount.data is None else line.amount.data, line.note.data or "", line.reject.data)
     return found
 
 

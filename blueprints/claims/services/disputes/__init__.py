@@ -25,7 +25,7 @@ from blueprints.claims.services.disputes.raising import (
     may_open,
     open_dispute,
 )
-from blueprints.claims.services.disputes.resolving import MAX_OVERRIDES, may_resolve, resolve_dispute
+from blueprints.claims.services.disputes.resolving import MAX_OVERRIDES, may_resolve, new_proposal, resolve_dispute
 
 __all__ = [
     "ATTACHMENT_FOLDER",
@@ -44,6 +44,7 @@ __all__ = [
     "may_attach",
     "may_open",
     "may_resolve",
+    "new_proposal",
     "open_attachment",
     "open_dispute",
     "resolve_dispute",

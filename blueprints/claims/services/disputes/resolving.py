@@ -3,10 +3,9 @@ engine on today's facts, with overrides) or dismisses it (the decision under dis
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import update
 
+from blueprints.claims import engine
 from blueprints.claims.models import ClaimStatus, Dispute, DisputeStatus
 from blueprints.claims.services.access import refuse_own
 from blueprints.claims.services.decisions import record_decision
@@ -18,7 +17,7 @@ from blueprints.claims.services.disputes.raising import (
     paragraph,
 )
 from blueprints.claims.services.reading import claim_row
-from blueprints.claims.services.submission import redecision
+from blueprints.claims.services.submission import proposal_again, redecision
 from blueprints.claims.services.transitions import move_claim
 from blueprints.core import services as core
 from medcover import clock, fields
@@ -30,22 +29,19 @@ from medcover.rbac import Role, Tenant, tenant_of
 MAX_OVERRIDES = 100
 
 
-def _clean_overrides(overrides) -> dict[int, tuple[Decimal, str]]:
-    """``{line_no: (amount, note)}``; the engine checks each against the line it decides again (M01)."""
-    clean: dict[int, tuple[Decimal, str]] = {}
+def _clean_overrides(overrides) -> dict[int, tuple]:
+    """``{line_no: (amount, note) | (amount, note, reject)}`` bounded; the engine checks each against the line it
+    decides again (M01, M02, M03)."""
+    clean: dict[int, tuple] = {}
     if not overrides:
         return clean
     if len(overrides) > MAX_OVERRIDES:
         raise Invalid.field("overrides", f"Give at most {MAX_OVERRIDES} overrides.")
     for raw_line, value in overrides.items():
         line_no = fields.whole(raw_line, "overrides", 1, 10_000)
-        try:
-            amount, note = value
-        except (TypeError, ValueError):
-            raise Invalid.field("overrides", f"Line {line_no}: give an amount and a note.") from None
-        amount = fields.amount(amount, "overrides")
-        note = fields.text(note, "overrides", 500)
-        clean[line_no] = (amount, note)
+        if not isinstance(value, tuple | list) or len(value) not in (2, 3):
+            raise Invalid.field("overrides", f"Line {line_no}: give an amount and a note.")
+        clean[line_no] = tuple(value)
     return clean
 
 
@@ -54,9 +50,10 @@ def _clean_overrides(overrides) -> dict[int, tuple[Decimal, str]]:
 
 def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, overrides=None) -> Dispute:
     """An adjudicator of the member's insurer ends an open dispute: ``upheld`` decides the claim again with the
-    engine on today's facts (a pre-authorisation approved since ...) and the adjudicator's overrides (M01), so
-    it ends approved, partially approved or rejected, never pending review; ``dismissed`` restores the status the
-    claim had. The resolution text is required either way."""
+    engine as of its original submission (seeing the same earlier claims, never this one), keeping the earlier
+    manual decisions unless ``overrides`` changes them, so it ends approved, partially approved or rejected, never
+    pending review; upheld with no line changed is refused (that is a dismissal). ``dismissed`` restores the
+    status the claim had. The resolution text is required either way."""
     tenant = tenant_of(actor)
     dispute = get_dispute(tenant, dispute_id)  # another insurer's: 404
     if actor.role not in RESOLVERS or tenant.institution_id is not None:
@@ -82,6 +79,11 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
     note = f"dispute #{dispute.id} {target.value}: {' '.join(resolution.split())}"[:500]
     # Everything is checked before anything is written: the new decision is worked out first.
     redecided = redecision(claim, clean) if target is DisputeStatus.UPHELD else None
+    if redecided is not None and not redecided.changed:
+        raise Invalid.field(
+            "overrides",
+            "Decided again, no line changes: that is a dismissal. Change a line's decision, or dismiss the dispute.",
+        )
     now = clock.now()
     moved = db.session.execute(
         update(Dispute)
@@ -94,8 +96,15 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
         raise Conflict(f"Someone else resolved dispute #{dispute.id} a moment ago; it is {dispute.status.value}.")
     db.session.refresh(dispute)
     if redecided is not None:
-        items, decision, scheme_id = redecided
-        record_decision(claim, items, decision, source="dispute", by_id=actor.id, note=note, scheme_id=scheme_id)
+        record_decision(
+            claim,
+            redecided.items,
+            redecided.decision,
+            source="dispute",
+            by_id=actor.id,
+            note=note,
+            scheme_id=redecided.scheme_id,
+        )
     else:
         move_claim(claim, ClaimStatus(dispute.claim_status_before), by_id=actor.id, note=note)
     audit_dispute(
@@ -107,7 +116,10 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
             "status": target.value,
             "claim_status": claim.status.value,
             "total_approved": str(claim.total_approved),
-            "overrides": {str(n): str(amount) for n, (amount, _note) in sorted(clean.items())},
+            "overrides": {
+                str(n): "rejected" if len(value) > 2 and value[2] else str(value[0])
+                for n, value in sorted(clean.items())
+            },
         },
     )
     clerks = core.user_ids_with_role(Role.BILLING_CLERK, Tenant(claim.institution_id, None))
@@ -124,3 +136,12 @@ def may_resolve(actor, dispute: Dispute) -> bool:
         and tenant_of(actor).institution_id is None
         and tenant_of(actor).owns(dispute.institution_id, dispute.company_id)
     )
+
+
+def new_proposal(actor, dispute: Dispute) -> dict[int, engine.LineDecision]:
+    """For the resolve form: the engine's new proposal per line, to show beside the decision in force (empty
+    for someone who may not resolve the dispute)."""
+    if not may_resolve(actor, dispute):
+        return {}
+    proposal, _facts = proposal_again(claim_row(tenant_of(actor), dispute.claim_id))
+    return {line.line_no: line for line in proposal.lines}
