@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_waivers_estimates'
-down_revision = '0010_number_lookups'
+down_revision = "0014_one_patient_member_numbers"
 branch_labels = None
 depends_on = None
 
