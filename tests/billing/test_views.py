@@ -195,7 +195,7 @@ def test_line_edit_without_htmx_redirects_back_to_the_page(client, world, clerk)
         ({"quantity": "two"}, "quantity", "Enter a whole number."),
         ({"unit_price": "abc"}, "unit_price", "Enter an amount such as 1250.00."),
         ({"unit_price": "-5"}, "unit_price", "Amounts cannot be negative."),
-        ({"description": " "}, "description", "This field is required."),
+        ({"description": " "}, "description", "Enter the description"),
     ],
 )
 def test_bad_line_input_shows_the_field_error_and_changes_nothing(client, world, clerk, changes, field, message):
@@ -240,7 +240,7 @@ def test_adding_a_line_prices_it_from_the_tariff_and_updates_the_totals(client, 
         ({"add-service_code": "NOPE", "add-quantity": "1"}, "service_code", "NOPE has no tariff"),
         ({"add-service_code": "CONSULT", "add-quantity": "0"}, "quantity", "Enter a number from 1 to 10,000."),
         ({"add-service_code": "CONSULT", "add-unit_price": "abc"}, "unit_price", "Enter an amount such as 1250.00."),
-        ({"add-service_code": ""}, "service_code", "This field is required."),
+        ({"add-service_code": ""}, "service_code", "Enter the service code"),
     ],
 )
 def test_a_refused_new_line_reshows_the_add_row_with_the_error(client, world, clerk, data, field, message):

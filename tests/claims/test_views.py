@@ -209,7 +209,7 @@ def test_rejecting_needs_a_reason(cw, client, login):
     _commit()
     login(cw.adjudicator)
     refused = client.post(f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": " "}, headers=HTMX)
-    assert refused.status_code == 422 and "This field is required." in _html(refused)
+    assert refused.status_code == 422 and "Enter the reason for rejecting" in _html(refused)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
     done = client.post(
