@@ -24,6 +24,7 @@ from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.integrity import domain_error_for
 from medcover.money import format_money
+from medcover.labels import day, label
 from medcover.navigation import has_panels, nav_for, panels_for
 from medcover.rbac import access_of
 from medcover.tenants import tenant_label
@@ -223,6 +224,8 @@ def _page_detail(code: int) -> str:
 
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["day"] = day
     app.jinja_env.globals.update(
         nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
     )

@@ -424,7 +424,7 @@ SETTINGS = {
 def test_a_clerk_saves_the_billing_settings(client, login, world):
     login(world.clerk)
     page = client.get("/billing/settings")
-    assert page.status_code == 200 and 'value="HA"' in _text(page)
+    assert page.status_code == 200 and 'value="INV-HA"' in _text(page)
     response = client.post("/billing/settings", data=SETTINGS)
     assert response.status_code == 303
     assert "Billing settings of Hospital A saved." in _text(client.get(response.headers["Location"]))
@@ -437,7 +437,8 @@ def test_a_clerk_saves_the_billing_settings(client, login, world):
     ("field", "value", "message"),
     [
         ("tax_percent", "150", "Use a percentage from 0 to 100."),
-        ("invoice_prefix", "KN-H", "Use 1 to 12 letters or digits."),
+        ("invoice_prefix", "KN H", "Use 1 to 12 letters, digits or hyphens"),
+        ("invoice_prefix", "KNH-", "Use 1 to 12 letters, digits or hyphens"),
         ("currency", "K1", "Use a three-letter currency code such as KES."),
         ("payment_terms_days", "999", "Enter a number from 0 to 365."),
         ("payment_terms_days", "", "Enter the "),

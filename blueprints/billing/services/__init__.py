@@ -51,7 +51,7 @@ from blueprints.billing.services.receivables import (
     bucket_of,
     receivables_query,
 )
-from blueprints.billing.services.settings import SettingsInput, settings_for, update_settings
+from blueprints.billing.services.settings import SettingsInput, default_prefix, settings_for, update_settings
 from blueprints.billing.services.summaries import (
     CLAIMABLE,
     InvoiceSummary,
@@ -146,6 +146,7 @@ __all__ = [
     "render_batch",
     "set_price",
     "settings_for",
+    "default_prefix",
     "sweep_old_batches",
     "tariff_price",
     "tariff_prices",
