@@ -23,8 +23,8 @@ from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.integrity import domain_error_for
-from medcover.money import format_money
 from medcover.labels import day, label
+from medcover.money import format_money
 from medcover.navigation import has_panels, nav_for, panels_for
 from medcover.rbac import access_of
 from medcover.tenants import tenant_label

@@ -9,8 +9,8 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user
 
 from medcover.errors import Invalid
-from medcover.forms import field_message
 from medcover.extensions import htmx
+from medcover.forms import field_message
 from medcover.paging import fetch_page
 from medcover.rbac import Tenant, tenant_of
 from medcover.uploads import file_part
