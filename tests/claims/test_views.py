@@ -126,7 +126,9 @@ def test_bulk_approve_says_what_was_approved_and_what_was_refused(cw, client, lo
     done = _submitted(cw, [("CONSULT", 1, "2500.00")], days_ago=3)
     _commit()
     login(cw.adjudicator)
-    response = client.post("/claims/queue/approve", data={"claim_ids": [first.id, second.id, done.id]}, headers=HTMX)
+    response = client.post(
+        "/claims/queue/approve", data={"claim_ids": [first.id, second.id, done.id], "confirmed": "yes"}, headers=HTMX
+    )
     html = _html(response)
     assert response.status_code == 200
     assert f"{first.claim_number}, {second.claim_number}" in html
@@ -168,6 +170,7 @@ def test_an_adjudicator_approves_with_an_override_to_the_cent(cw, client, login)
         f"/claims/{claim.id}/approve",
         data={
             "version": claim.version,
+            "confirmed": "yes",
             "overrides-0-line_no": "1",
             "overrides-0-amount": "61234.56",
             "overrides-0-note": "Agreed package price",
@@ -192,6 +195,7 @@ def test_an_override_above_allowed_comes_back_inline_with_422(cw, client, login)
         f"/claims/{claim.id}/approve",
         data={
             "version": claim.version,
+            "confirmed": "yes",
             "overrides-0-line_no": "1",
             "overrides-0-amount": "80000.01",
             "overrides-0-note": "x",
@@ -208,12 +212,15 @@ def test_rejecting_needs_a_reason(cw, client, login):
     claim = _pending(cw)
     _commit()
     login(cw.adjudicator)
-    refused = client.post(f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": " "}, headers=HTMX)
+    refused = client.post(
+        f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": " ", "confirmed": "yes"}, headers=HTMX
+    )
     assert refused.status_code == 422 and "Enter the reason for rejecting" in _html(refused)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
     done = client.post(
-        f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": "Not medically necessary"}
+        f"/claims/{claim.id}/reject",
+        data={"version": claim.version, "reason": "Not medically necessary", "confirmed": "yes"},
     )
     assert done.status_code == 303
     html = _html(client.get(done.headers["Location"]))
@@ -226,7 +233,7 @@ def test_a_stale_version_gets_409_and_says_the_claim_changed(cw, client, login):
     services.process_claim(actor=cw.adjudicator, claim_id=claim.id)  # re-run: the proposal moved on
     _commit()
     login(cw.adjudicator)
-    response = client.post(f"/claims/{claim.id}/approve", data={"version": opened}, headers=HTMX)
+    response = client.post(f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"}, headers=HTMX)
     assert response.status_code == 409
     assert "changed since you opened it" in _html(response)
     assert _html(response).lstrip().startswith('<div id="claim-panel" class="claim-panel" data-swap-conflict')
@@ -240,9 +247,14 @@ def test_a_second_adjudicator_approving_a_decided_claim_gets_the_409_message(cw,
     second = make_user(Role.ADJUDICATOR, company_id=cw.company.id)
     _commit()
     login(cw.adjudicator)
-    assert client.post(f"/claims/{claim.id}/approve", data={"version": opened}, headers=HTMX).status_code == 200
+    assert (
+        client.post(
+            f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"}, headers=HTMX
+        ).status_code
+        == 200
+    )
     other = _browser(app, second)
-    late = other.post(f"/claims/{claim.id}/approve", data={"version": opened})
+    late = other.post(f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"})
     assert late.status_code == 409
     assert f"Claim {claim.claim_number} changed since you opened it: it is now approved." in _html(late)
 
@@ -253,7 +265,9 @@ def test_after_deciding_the_panel_offers_the_next_claim(cw, client, login):
     login(cw.adjudicator)
     page = _html(client.get(f"/claims/{first.id}"))
     assert "js/claims.js" in page and "<kbd>n</kbd>" in page and 'accesskey="a"' in page
-    response = client.post(f"/claims/{first.id}/approve", data={"version": first.version}, headers=HTMX)
+    response = client.post(
+        f"/claims/{first.id}/approve", data={"version": first.version, "confirmed": "yes"}, headers=HTMX
+    )
     html = _html(response)
     assert f'href="/claims/{second.id}" data-next-claim accesskey="n" autofocus' in html
 
@@ -428,3 +442,35 @@ def test_html_in_a_member_or_patient_name_is_escaped(cw, client, login, name):
         html = _html(client.get(url))
         assert name not in html, url
         assert name.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;") in html, url
+
+
+def test_approving_and_rejecting_ask_first_with_the_claim_and_amount(cw, client, login):
+    claim = _pending(cw)
+    _commit()
+    login(cw.adjudicator)
+    page = _html(client.get(f"/claims/{claim.id}"))
+    assert f'data-confirm="Approve claim {claim.claim_number} for KES {claim.total_approved:,.2f}?"' in page
+    assert 'class="reject-form danger-zone"' in page and 'data-confirm-kind="danger"' in page
+    asked = client.post(f"/claims/{claim.id}/approve", data={"version": claim.version})
+    text = _html(asked)
+    assert asked.status_code == 200 and f"Approve claim {claim.claim_number} for KES" in text
+    assert 'name="confirmed" value="yes"' in text and f'name="version" value="{claim.version}"' in text
+    rejecting = _html(client.post(f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": "Too late"}))
+    assert f"Reject claim {claim.claim_number}" in rejecting and "Too late" in rejecting
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
+
+
+def test_bulk_approval_asks_with_the_count_and_the_total(cw, client, login):
+    first, second = _pending(cw), _pending(cw)
+    _commit()
+    login(cw.adjudicator)
+    queue = _html(client.get("/claims/queue"))
+    assert 'data-confirm="Approve {count} as proposed, KES {total} in all?"' in queue
+    assert f'data-amount="{first.total_approved}"' in queue
+    asked = _html(client.post("/claims/queue/approve", data={"claim_ids": [first.id, second.id]}))
+    total = first.total_approved + second.total_approved
+    assert f"Approve 2 claims as proposed, KES {total:,.2f} in all?" in asked
+    assert first.claim_number in asked and second.claim_number in asked and 'id="confirm-rows"' in asked
+    db.session.expire_all()
+    assert db.session.get(Claim, first.id).status is ClaimStatus.PENDING_REVIEW
