@@ -17,9 +17,9 @@ from blueprints.claims.web.forms import ApproveForm, ClaimForm, DraftActionForm,
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
+from medcover import confirm
 from medcover.errors import Conflict, DomainError, Invalid
 from medcover.extensions import db
-from medcover import confirm
 from medcover.pages import actor, form_failed, page_of, render, tenant, toast, wants_partial
 from medcover.rbac import Role, allow
 

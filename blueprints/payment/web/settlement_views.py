@@ -15,8 +15,8 @@ from blueprints.payment import bp, services
 from blueprints.payment.web.forms import METHOD_CHOICES, METHOD_LABELS, PreviewForm, SettleForm, choices
 from blueprints.payment.web.page_base import APPROVERS, READERS, finished, link
 from medcover import clock, confirm, fields, pages
-from medcover.labels import day
 from medcover.errors import Conflict, DomainError
+from medcover.labels import day
 from medcover.pages import form_failed, page_of, render, submit
 from medcover.rbac import allow
 
@@ -173,7 +173,7 @@ def _settle_question(form: SettleForm, kept: list[int] | None):
     total = sum((line.payable for line in lines), Decimal("0.00"))
     provider = hospital.institution_names().get(institution_id, "the provider")
     count = f"{len(lines)} claim{'' if len(lines) == 1 else 's'}"
-    method = dict((c.value, c.label) for c in METHOD_CHOICES).get(form.method.data, form.method.data)
+    method = {c.value: c.label for c in METHOD_CHOICES}.get(form.method.data, form.method.data)
     return confirm.ask(
         confirm.Ask(
             question=f"Pay {provider} {count}, KES {total:,.2f}?",
