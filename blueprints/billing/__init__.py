@@ -25,6 +25,7 @@ def init_app(app) -> None:
         issuing_api,
         item_api,
         patient_views,
+        pick_views,
         print_views,
         receivable_api,
         receivable_views,

@@ -238,7 +238,7 @@ def test_adding_a_line_prices_it_from_the_tariff_and_updates_the_totals(client, 
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"add-service_code": "NOPE", "add-quantity": "1"}, "service_code", "NOPE has no tariff"),
+        ({"add-service_code": "NOPE", "add-quantity": "1"}, "service_code", "NOPE is not a service on the price list."),
         ({"add-service_code": "CONSULT", "add-quantity": "0"}, "quantity", "Enter a number from 1 to 10,000."),
         ({"add-service_code": "CONSULT", "add-unit_price": "abc"}, "unit_price", "Enter an amount such as 1250.00."),
         ({"add-service_code": ""}, "service_code", "Enter the service code"),
@@ -402,7 +402,7 @@ def test_the_panel_is_a_fragment_for_htmx_and_a_page_otherwise(client, world, cl
     assert text.lstrip().startswith('<div id="patient-billing"')
     assert f'name="item_ids" value="{item.id}"' in text and "Full blood count" in text
     assert f'href="/billing/invoices/{old.id}"' in text and "INV-HA-000001" in text
-    assert "Create draft invoice from selected items" in text and "Add a charge by hand" in text
+    assert "Create draft invoice from selected items" in text and "Add a charge" in text
     page = client.get(url)
     assert page.status_code == 200 and "<html" in html(page) and 'id="patient-billing"' in html(page)
     assert f'href="/hospital/patients/{world.self_pay.id}"' in html(page)
@@ -414,7 +414,8 @@ def test_adding_a_charge_by_hand_answers_the_panel(client, world, clerk):
     assert response.status_code == 200 and "DENT-X" in html(response) and "Dental X-ray" in html(response)
     assert toast(response) == "DENT-X × 2 added to the unbilled items."
     refused = client.post(url, data={"charge-service_code": "NOPE", "charge-quantity": "1"}, headers=HX)
-    assert refused.status_code == 422 and "NOPE has no tariff" in html(refused)
+    assert refused.status_code == 422 and "NOPE is not a service on the price list." in html(refused)
+    assert 'id="charge-service_code-errors"' in html(refused) and 'id="charge-unit_price-errors"' not in html(refused)
     priced = client.post(
         url, data={"charge-service_code": "NOPE", "charge-quantity": "1", "charge-unit_price": "abc"}, headers=HX
     )
@@ -503,3 +504,63 @@ def test_a_credit_note_confirms_the_amount_and_payer_first(client, world, clerk)
     )
     assert "Issue a credit note for KES 500 against invoice INV-HA-000001?" in asked
     assert "off what patient still owes" in asked and fresh(invoice).balance == D("2500.00")
+
+
+# --- charge entry from the price list ---------------------------------------------------------------
+
+
+def test_the_price_list_offers_services_by_code_or_description_as_you_type(client, world, clerk):
+    url = f"/billing/price-list/options?institution_id={world.hospital.id}&list=charge-price-options"
+    by_code = client.get(url + "&charge-service_code=cons", headers=HX)
+    text = html(by_code)
+    assert (
+        by_code.status_code == 200 and '<option value="CONSULT">CONSULT · GP consultation · 2,500.00</option>' in text
+    )
+    assert 'id="charge-price-options-status"' in text and "1 service on the price list match" in text
+    by_words = html(client.get(url + "&charge-service_code=blood", headers=HX))
+    assert '<option value="LAB-FBC">' in by_words and "CONSULT" not in by_words.split("<span")[0]
+    unknown = html(client.get(url + "&charge-service_code=zzz", headers=HX))
+    assert "<option" not in unknown and "No service on the price list matches “zzz”." in unknown
+
+
+def test_the_price_list_of_another_hospital_is_not_offered(client, world, clerk):
+    from tests.factories import make_tariff
+
+    make_tariff(world.other_hospital, "ONLY-B", "10.00", benefit_code="OUTPATIENT", description="Only at B")
+    db.session.commit()
+    url = f"/billing/price-list/options?institution_id={world.other_hospital.id}&q=ONLY"
+    assert "ONLY-B" not in html(client.get(url, headers=HX))
+
+
+def test_the_charge_form_picks_from_the_price_list_and_stays_open_for_the_next(client, world, clerk):
+    url = f"/billing/patients/{world.self_pay.id}/billing"
+    panel = html(client.get(url))
+    assert 'list="charge-price-options"' in panel and '<datalist id="charge-price-options">' in panel
+    assert (
+        'hx-get="/billing/price-list/options?institution_id=' in panel
+        and '<details class="add-charge" id="add-charge">' in panel
+    )
+    added = client.post(
+        f"/billing/patients/{world.self_pay.id}/items",
+        data={"charge-service_code": "CONSULT", "charge-quantity": "1", "charge-service_date": "2026-12-01"},
+        headers=HX,
+    )
+    text = html(added)
+    assert added.status_code == 200 and '<details class="add-charge" id="add-charge" open>' in text
+    assert 'name="charge-service_date" type="text" value="2026-12-01"' in text or 'value="2026-12-01"' in text
+    plain = client.post(
+        f"/billing/patients/{world.self_pay.id}/items", data={"charge-service_code": "LAB-FBC", "charge-quantity": "1"}
+    )
+    assert plain.status_code == 303 and "adding=1" in plain.headers["Location"]
+    assert '<details class="add-charge" id="add-charge" open>' in html(client.get(plain.headers["Location"]))
+
+
+def test_new_invoice_starts_by_finding_the_patient(client, world, clerk):
+    listing = html(client.get("/billing/invoices"))
+    assert 'id="new-invoice"' in listing and 'href="/billing/invoices/new"' in listing
+    found = client.get("/billing/invoices/new?q=Wanjiru")
+    text = html(found)
+    assert found.status_code == 200 and "Wanjiru Kamau" in text
+    assert f'href="/billing/patients/{world.insured.id}/billing"' in text
+    nothing = html(client.get("/billing/invoices/new?q=Zzyzx", headers=HX))
+    assert "No patient matches" in nothing and "<html" not in nothing

@@ -31,6 +31,7 @@ from blueprints.billing.services.invoices import (
 )
 from blueprints.billing.services.issuing import INVOICE_TRANSITIONS, issue_invoice
 from blueprints.billing.services.items import MAX_QUANTITY, add_item, items_query, record_charge, unbilled_items
+from blueprints.billing.services.price_list import PICK_LIMIT, known_code, price_options
 from blueprints.billing.services.print_batches import (
     BatchStatus,
     batch_file,
@@ -82,6 +83,9 @@ from blueprints.billing.services.tariffs import (
 from blueprints.billing.services.waiting import work_waiting
 
 __all__ = [
+    "PICK_LIMIT",
+    "known_code",
+    "price_options",
     "API_WRITERS",
     "BUCKETS",
     "BUCKET_KEYS",

@@ -4,6 +4,7 @@ notes)."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user
 
 from blueprints.billing import bp, services
 from blueprints.billing.models import InvoiceKind, InvoiceStatus
@@ -100,6 +101,7 @@ def invoices():
         patients=patients,
         companies=insurance.company_names() if any(row.company_id for row in rows) else {},
         institutions=hospital.institution_names() if scope.institution_id is None else {},
+        may_write=current_user.role in WRITERS and scope.company_id is None,
     )
 
 
