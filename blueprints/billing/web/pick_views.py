@@ -3,6 +3,8 @@ charge and invoice-line forms), and "New invoice": find the patient, then enter 
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import request
 
 from blueprints.billing import bp, services
@@ -33,10 +35,8 @@ def price_options():
     on = clock.today()
     for name, value in request.args.items():
         if name.endswith("service_date") and value:
-            try:
+            with suppress(Invalid):  # a half-typed date: today's prices
                 on = day(value, "service_date")
-            except Invalid:
-                pass
     target = request.args.get("list", "price-options")
     options = services.price_options(scope, institution_id, q, on) if institution_id and q else []
     return render(
