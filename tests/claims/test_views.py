@@ -474,3 +474,20 @@ def test_bulk_approval_asks_with_the_count_and_the_total(cw, client, login):
     assert first.claim_number in asked and second.claim_number in asked and 'id="confirm-rows"' in asked
     db.session.expire_all()
     assert db.session.get(Claim, first.id).status is ClaimStatus.PENDING_REVIEW
+
+
+def test_the_audit_log_names_the_engine_and_the_claim_in_words(cw, client, login):
+    from blueprints.core.models import AuditLog
+
+    claim = _pending(cw)
+    _commit()
+    [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "adjudicate")).all()
+    assert (entry.actor_id, entry.actor_label, entry.entity_id) == (None, "Adjudication engine", str(claim.id))
+    assert entry.after["status"] == "pending_review" and entry.after["total_approved"] == f"{claim.total_approved:.2f}"
+    login(make_user(Role.AUDITOR))
+    page = _html(client.get("/admin/audit?action=adjudicate", headers=HTMX))
+    assert "Adjudication engine" in page and f'<a href="/claims/{claim.id}">Claim {claim.claim_number}</a>' in page
+    assert "Status: — → Pending review" in page and f"#{claim.id}" not in page
+    assert "&#34;total_approved&#34;" in page or '"total_approved"' in page  # the entry as stored, JSON
+    exported = client.get("/admin/audit.csv?action=adjudicate").get_data(as_text=True)
+    assert f"Claim {claim.claim_number}" in exported and '""status"": ""pending_review""' in exported
