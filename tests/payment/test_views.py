@@ -323,7 +323,9 @@ def test_another_finance_officer_approves_a_pending_refund(app, client, login, c
         assert f'hx-post="/refunds/{refund.id}/approve"' in listed
         refused = colleague.post(f"/refunds/{refund.id}/reject", data={"note": ""}, headers=HX)
         assert refused.status_code == 422 and "Enter the " in html(refused)
-        approved = colleague.post(f"/refunds/{refund.id}/approve", headers=HX)
+        asked = colleague.post(f"/refunds/{refund.id}/approve", headers=HX)
+        assert "Approve the refund of KES 2,000.00 on payment" in html(asked) and count(Payment) == 1
+        approved = colleague.post(f"/refunds/{refund.id}/approve", data={"confirmed": "yes"}, headers=HX)
         assert approved.status_code == 200 and toast(approved) == "Refund approved."
         assert html(approved).lstrip().startswith(f'<tr id="refund-{refund.id}"') and "Approved" in html(approved)
         db.session.expire_all()
