@@ -105,7 +105,12 @@ def disputes_list():
 def _timeline(dispute, claim, attachments, users) -> list[tuple]:
     """The claim's status changes and the dispute's own events, oldest first: (when, what, who)."""
     events = [
-        (c.at, f"Claim {c.from_status or 'created'} → {c.to_status}" + (f" ({c.note})" if c.note else ""), c.by_id)
+        (
+            c.at,
+            f"Claim {label(c.from_status).lower() if c.from_status else 'created'} → {label(c.to_status).lower()}"
+            + (f" ({c.note})" if c.note else ""),
+            c.by_id,
+        )
         for c in services.history_of(claim.id)
     ]
     events.append((dispute.created_at, f"Dispute opened by the {dispute.raised_by_kind}", dispute.raised_by_id))
