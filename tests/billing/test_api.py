@@ -462,7 +462,7 @@ def test_editing_a_drafts_lines_updates_its_totals(world, clerk):
     assert "unit_price" in assert_problem(clerk("PATCH", path + "/lines/2", {"unit_price": 12.5}), 422)["errors"]
     assert "colour" in assert_problem(clerk("PATCH", path + "/lines/2", {"colour": "red"}), 422)["errors"]
     assert (
-        "unit_price"
+        "service_code"
         in assert_problem(clerk("POST", path + "/lines", {"service_code": "NOPE", "quantity": 1}), 422)["errors"]
     )
     assert counts() == before
@@ -592,7 +592,7 @@ def test_a_credit_note_is_numbered_apart_and_reduces_what_the_payer_owes(world, 
         (lambda b: b["lines"][0].update(unit_price="12.345"), "lines.0.unit_price"),
         (lambda b: b["lines"][0].update(service_code="CON SULT"), "lines.0.service_code"),
         (lambda b: b["lines"][0].update(service_date="2026-02-30"), "lines.0.service_date"),
-        (lambda b: b["lines"].append({"service_code": "NOPE", "quantity": 1}), "lines.1.unit_price"),
+        (lambda b: b["lines"].append({"service_code": "NOPE", "quantity": 1}), "lines.1.service_code"),
     ],
 )
 def test_a_bad_invoice_body_is_422_naming_the_field_and_writes_nothing(world, clerk, change, field):
@@ -640,7 +640,7 @@ def test_a_bad_billing_item_is_422_and_writes_nothing(world, clerk):
     for body, field in (
         ({"patient_id": world.insured.id, "service_code": "CONSULT", "quantity": 0}, "quantity"),
         ({"patient_id": world.insured.id, "service_code": "CONSULT", "unit_price": 99.5}, "unit_price"),
-        ({"patient_id": world.insured.id, "service_code": "NOPE"}, "unit_price"),
+        ({"patient_id": world.insured.id, "service_code": "NOPE"}, "service_code"),
         ({"service_code": "CONSULT"}, "patient_id"),
         ({"patient_id": world.insured.id, "service_code": "CONSULT", "extra": 1}, "extra"),
     ):

@@ -94,7 +94,7 @@ def test_clerks_issuing_at_once_get_distinct_numbers_without_gaps(site):
     app, ids = site
     results = _race(app, [_issue(c, d) for c, d in zip(ids["clerks"], ids["drafts"], strict=True)])
     assert all(isinstance(r, str) for r in results), results
-    assert sorted(results) == [f"HA-{n:06d}" for n in range(1, CLERKS + 1)], results
+    assert sorted(results) == [f"INV-HA-{n:06d}" for n in range(1, CLERKS + 1)], results
     with app.app_context():
         numbers = db.session.scalars(select(Invoice.number).where(Invoice.id.in_(ids["drafts"]))).all()
         assert sorted(numbers) == sorted(results)

@@ -276,7 +276,9 @@ def test_a_line_without_a_price_or_tariff_is_refused_naming_the_line(world):
             patient_id=world.self_pay.id,
             lines=_lines(("CONSULT", 1, None), ("NOPE", 1, None)),
         )
-    assert "lines.1.unit_price" in caught.value.errors
+    # an unknown code is named as such, not answered with "enter a price"
+    assert "lines.1.service_code" in caught.value.errors
+    assert "NOPE is not a service on the price list" in caught.value.errors["lines.1.service_code"][0]
     assert _count(Invoice) == before
 
 
