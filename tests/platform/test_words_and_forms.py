@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from flask import render_template_string
 from wtforms import DecimalField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from blueprints.payment.models import MethodKind
@@ -60,7 +61,9 @@ class Override(Form):
 
     note = StringField("Override note", validators=[DataRequired(), Length(max=20)])
     amount = DecimalField("Amount", validators=[DataRequired()])
-    payer = SelectField("Payer", choices=[("", "Choose…"), ("patient", "Patient")], validators=[DataRequired()])
+    payer = SelectField(
+        "Payer", choices=[SelectChoice("", "Choose…"), SelectChoice("patient", "Patient")], validators=[DataRequired()]
+    )
     reason = StringField("Reason")
 
 
