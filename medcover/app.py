@@ -24,6 +24,7 @@ from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
 from medcover.integrity import domain_error_for
+from medcover.labels import day, label
 from medcover.money import format_money
 from medcover.navigation import has_panels, nav_for, panels_for
 from medcover.rbac import access_of
@@ -304,6 +305,8 @@ def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = clock.format_date
     app.jinja_env.filters["local_day"] = clock.local_date
     app.jinja_env.filters["local_input"] = clock.format_input
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["day"] = day
     app.jinja_env.globals.update(
         nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
     )

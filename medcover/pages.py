@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from medcover.errors import Invalid
 from medcover.extensions import htmx
+from medcover.forms import field_message
 from medcover.paging import fetch_page
 from medcover.rbac import Tenant, tenant_of
 from medcover.uploads import file_part
@@ -45,7 +46,7 @@ def show_errors(form, exc) -> None:
     for name, messages in (exc.errors or {}).items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
+            field.errors = list(field.errors) + [field_message(field, m) if isinstance(m, str) else m for m in messages]
         else:
             form.form_errors.extend(messages)
     if not exc.errors:

@@ -26,6 +26,7 @@ def init_app(app) -> None:
         issuing_api,
         item_api,
         patient_views,
+        pick_views,
         print_views,
         receivable_api,
         receivable_views,
@@ -51,6 +52,9 @@ def init_app(app) -> None:
     add_nav("Billing settings", "billing.settings", services.WRITERS, order=390, **billing)
     add_panel("hospital.patient", "billing.patient_billing", access.READERS, label="Charges and invoices")
     add_lookup(lookups.invoices_numbered, endpoint="billing.invoice")
+    from medcover.naming import add_namer
+
+    add_namer("invoice", lookups.invoice_names)
     from blueprints.billing import cli
     from medcover.demo import add_seed
 

@@ -79,7 +79,7 @@ def seed_demo(*, if_empty: bool, institution_ids) -> dict:
             actor=actor,
             institution_id=institution_id,
             values=services.SettingsInput(
-                invoice_prefix=institution.code,
+                invoice_prefix=services.default_prefix(institution.code),
                 tax_percent="0",
                 payment_terms_days=30,
                 bank_name="Kenya Commercial Bank",

@@ -53,6 +53,10 @@ def init_app(app) -> None:
     add_nav("Reconciliation", "claims.reconciliation_start", readers, group="Finance", order=560)
     add_panel("billing.invoice", "claims.invoice_claim", claim_views.READERS, label="Insurance claim")
     add_lookup(lookups.claims_numbered, endpoint="claims.claim")
+    from medcover.naming import add_namer
+
+    add_namer("claim", lookups.claim_names)
+    add_namer("dispute", lookups.dispute_names)
     from blueprints.claims import cli
     from medcover.demo import add_seed
 

@@ -51,6 +51,9 @@ def init_app(app) -> None:
     add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150, **clinical)
     add_nav("Staff", "hospital.staff", HOSPITAL_STAFF, group="Clinical", side=HOSPITAL, order=160)
     add_lookup(lookups.patients_numbered, endpoint="hospital.patient", side=HOSPITAL)
+    from medcover.naming import add_namer
+
+    add_namer("patient", lookups.patient_names)
     from blueprints.hospital import cli
     from medcover.demo import add_seed
 

@@ -50,6 +50,9 @@ def init_app(app) -> None:
     add_nav("Pre-authorisations", "insurance.preauthorizations", views.PREAUTH_READERS, group="Insurance", order=220)
     add_nav("Verify cover", "insurance.verify", STAFF, group="Insurance", order=230)
     add_lookup(lookups.members_numbered, endpoint="insurance.member", side=INSURER)
+    from medcover.naming import add_namer
+
+    add_namer("coverage", lookups.coverage_names)
     from blueprints.insurance import cli
     from medcover.demo import add_seed
 

@@ -45,7 +45,13 @@ def init_app(app) -> None:
     add_nav("Settlements", "payment.settlements", READERS, group="Finance", order=520)
     add_nav("Agents", "payment.agents", AGENT_READERS, group="Finance", side=INSURER, order=530)
     add_nav("Payment methods", "payment.methods", READERS, group="Finance", order=540)
-    add_panel("billing.invoice", "payment.invoice_payments", READERS, label="Payments")
+    add_panel("billing.invoice", "payment.invoice_payments", READERS, label="Receipts")
+    from blueprints.payment.web import names
+    from medcover.naming import add_namer
+
+    add_namer("payment", names.payment_names)
+    add_namer("settlement", names.settlement_names)
+    add_namer("refund", names.refund_names)
 
 
 def _add_work() -> None:

@@ -70,3 +70,84 @@
     button.focus();
   });
 })();
+// Money-moving actions confirm first (templates/_confirm_macros.html, medcover/confirm.py): the form's question in
+// a dialog; "Confirm" sends the form again with confirmed=yes (htmx forms too: this listens before htmx does).
+(function () {
+  "use strict";
+  var dialog = null;
+  var pending = null;
+  function money(value) {
+    return value.toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+  function fill(form, text) {
+    var name = form.getAttribute("data-confirm-count");
+    if (!name) return text;
+    var boxes = form.querySelectorAll('input[name="' + name + '"]:checked');
+    if (!boxes.length) {
+      boxes = document.querySelectorAll('input[form="' + form.id + '"][name="' + name + '"]:checked');
+    }
+    var total = 0;
+    boxes.forEach(function (box) { total += parseFloat(box.getAttribute("data-amount") || "0"); });
+    var count = boxes.length;
+    return text.replace("{count}", count + (count === 1 ? " claim" : " claims")).replace("{total}", money(total));
+  }
+  function build() {
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-question");
+    dialog.setAttribute("aria-describedby", "confirm-dialog-detail");
+    var h = document.createElement("h2");
+    h.id = "confirm-dialog-question";
+    var p = document.createElement("p");
+    p.id = "confirm-dialog-detail";
+    var actions = document.createElement("div");
+    actions.className = "confirm-actions";
+    var yes = document.createElement("button");
+    yes.type = "button";
+    yes.setAttribute("data-confirm-yes", "");
+    var no = document.createElement("button");
+    no.type = "button";
+    no.textContent = "Cancel";
+    no.addEventListener("click", function () { pending = null; dialog.close(); });
+    yes.addEventListener("click", function () {
+      var form = pending && pending.form;
+      var submitter = pending && pending.submitter;
+      pending = null;
+      dialog.close();
+      if (!form) return;
+      var flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = "confirmed";
+      flag.value = "yes";
+      flag.setAttribute("data-confirm-flag", "");
+      form.appendChild(flag);
+      if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+      // an htmx form stays on the page: the next press asks again
+      setTimeout(function () { if (flag.parentNode) flag.parentNode.removeChild(flag); }, 0);
+    });
+    dialog.addEventListener("close", function () { pending = null; });
+    actions.appendChild(yes);
+    actions.appendChild(no);
+    dialog.appendChild(h);
+    dialog.appendChild(p);
+    dialog.appendChild(actions);
+    document.body.appendChild(dialog);
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-confirm")) return;
+    if (form.querySelector("input[data-confirm-flag]")) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (!dialog) build();
+    var kind = form.getAttribute("data-confirm-kind");
+    dialog.querySelector("h2").textContent = fill(form, form.getAttribute("data-confirm"));
+    dialog.querySelector("p").textContent = fill(form, form.getAttribute("data-confirm-detail") || "");
+    var yes = dialog.querySelector("[data-confirm-yes]");
+    yes.textContent = form.getAttribute("data-confirm-button") || "Confirm";
+    yes.className = kind === "danger" ? "danger" : "primary";
+    pending = { form: form, submitter: event.submitter };
+    dialog.showModal();
+    yes.focus();
+  }, true);
+})();

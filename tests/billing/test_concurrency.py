@@ -94,7 +94,7 @@ def test_clerks_issuing_at_once_get_distinct_numbers_without_gaps(site):
     app, ids = site
     results = _race(app, [_issue(c, d) for c, d in zip(ids["clerks"], ids["drafts"], strict=True)])
     assert all(isinstance(r, str) for r in results), results
-    assert sorted(results) == [f"HA-{n:06d}" for n in range(1, CLERKS + 1)], results
+    assert sorted(results) == [f"INV-HA-{n:06d}" for n in range(1, CLERKS + 1)], results
     with app.app_context():
         numbers = db.session.scalars(select(Invoice.number).where(Invoice.id.in_(ids["drafts"]))).all()
         assert sorted(numbers) == sorted(results)
@@ -107,7 +107,7 @@ def test_one_draft_issued_twice_at_once_is_issued_once_and_uses_one_number(site)
     draft = ids["drafts"][0]
     results = _race(app, [_issue(ids["clerks"][0], draft), _issue(ids["clerks"][1], draft)])
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "str"], results
-    assert [r for r in results if isinstance(r, str)] == ["HA-000001"]
+    assert [r for r in results if isinstance(r, str)] == ["INV-HA-000001"]
     assert isinstance(next(r for r in results if not isinstance(r, str)), Conflict)
     with app.app_context():
         assert db.session.get(InvoiceSequence, (ids["hospital"], "INV")).next_number == 2

@@ -141,7 +141,7 @@ def test_a_clerk_sets_a_price_with_the_form_and_sees_it(client, login, world):
         ("benefit_code", "NOPE", "NOPE is not a benefit in the catalogue."),
         ("effective_from", "2026-13-01", "Enter a date as YYYY-MM-DD."),
         ("service_code", "X RAY", "Use 1 to 30 letters"),
-        ("description", "", "This field is required."),
+        ("description", "", "Enter the description"),
     ],
 )
 def test_a_bad_price_is_sent_back_with_the_fields_message_and_writes_nothing(
@@ -337,7 +337,7 @@ def test_a_bad_as_of_date_is_a_field_error_not_a_crash(client, login, world, age
     login(world.clerk)
     response = client.get("/billing/receivables?as_of=2026-02-31")
     assert response.status_code == 422
-    assert "Not a valid date value." in _text(response) and 'id="aging-totals"' in _text(response)
+    assert "as a date, like 2026-12-04" in _text(response) and 'id="aging-totals"' in _text(response)
     assert client.get("/billing/receivables/items?as_of=yesterday").status_code == 422
 
 
@@ -424,7 +424,7 @@ SETTINGS = {
 def test_a_clerk_saves_the_billing_settings(client, login, world):
     login(world.clerk)
     page = client.get("/billing/settings")
-    assert page.status_code == 200 and 'value="HA"' in _text(page)
+    assert page.status_code == 200 and 'value="INV-HA"' in _text(page)
     response = client.post("/billing/settings", data=SETTINGS)
     assert response.status_code == 303
     assert "Billing settings of Hospital A saved." in _text(client.get(response.headers["Location"]))
@@ -437,10 +437,11 @@ def test_a_clerk_saves_the_billing_settings(client, login, world):
     ("field", "value", "message"),
     [
         ("tax_percent", "150", "Use a percentage from 0 to 100."),
-        ("invoice_prefix", "KN-H", "Use 1 to 12 letters or digits."),
+        ("invoice_prefix", "KN H", "Use 1 to 12 letters, digits or hyphens"),
+        ("invoice_prefix", "KNH-", "Use 1 to 12 letters, digits or hyphens"),
         ("currency", "K1", "Use a three-letter currency code such as KES."),
         ("payment_terms_days", "999", "Enter a number from 0 to 365."),
-        ("payment_terms_days", "", "This field is required."),
+        ("payment_terms_days", "", "Enter the "),
     ],
 )
 def test_bad_settings_are_refused_with_the_fields_message(client, login, world, field, value, message):

@@ -364,7 +364,7 @@ def test_a_batch_print_runs_inline_into_one_pdf_and_the_progress_widget_shows_do
     assert len(pages) == sum(single) > len(invoices)  # the long one runs over pages
     joined = " ".join(pages)
     assert [n for n in (i.number for i in invoices) if n not in joined] == []
-    assert "HB-000001" not in joined
+    assert "INV-HB-000001" not in joined
     assert "Page 1 of 1" in pages[0] and f"Page 1 of {single[-1]}" in pages[sum(single[:-1])]
     stored = list(prints.iterdir())
     assert {p.suffix for p in stored} == {".json", ".pdf"} and all(p.stem == token for p in stored)

@@ -100,9 +100,9 @@ def test_invoices_to_pay_by_number_are_any_numbered_invoice_of_the_tenant(world)
     services.issue_credit_note(actor=world.clerk, invoice_id=first.id, amount="10.00", reason="Rounding")
     tenant = tenant_of(world.clerk)
 
-    # the credit note (HA-CN-000001) starts with "HA" too, but it is not an invoice to pay
-    assert [i.id for i in services.invoices_to_pay(tenant, number="HA", limit=10)] == [paid.id, first.id]
+    # the credit note (INV-HA-CN-000001) starts with "INV-HA" too, but it is not an invoice to pay
+    assert [i.id for i in services.invoices_to_pay(tenant, number="INV-HA", limit=10)] == [paid.id, first.id]
     assert [i.number for i in services.invoices_to_pay(tenant, number=first.number.lower(), limit=10)] == [first.number]
-    assert services.invoices_to_pay(tenant_of(world.other_clerk), number="HA", limit=10) == []
+    assert services.invoices_to_pay(tenant_of(world.other_clerk), number="INV-HA", limit=10) == []
     officer = make_user(Role.FINANCE_OFFICER, company_id=world.company.id)
-    assert [i.id for i in services.invoices_to_pay(tenant_of(officer), number="HA", limit=10)] == [first.id]
+    assert [i.id for i in services.invoices_to_pay(tenant_of(officer), number="INV-HA", limit=10)] == [first.id]

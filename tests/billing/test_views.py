@@ -18,6 +18,7 @@ from medcover.rbac import Role
 from tests.factories import make_patient
 
 HX = {"HX-Request": "true"}
+YES = {"confirmed": "yes"}
 D = Decimal
 
 
@@ -86,7 +87,7 @@ def test_invoice_list_filters_by_status_number_and_patient(client, world, clerk)
     open_one, waiting = issued(world), draft(world, world.insured)
     by_status = html(client.get("/billing/invoices?status=draft", headers=HX))
     assert f'id="invoice-{waiting.id}"' in by_status and f'id="invoice-{open_one.id}"' not in by_status
-    by_number = html(client.get("/billing/invoices?q=ha-0000", headers=HX))
+    by_number = html(client.get("/billing/invoices?q=inv-ha-0000", headers=HX))
     assert f'id="invoice-{open_one.id}"' in by_number and f'id="invoice-{waiting.id}"' not in by_number
     nothing = html(client.get("/billing/invoices?q=ZZ", headers=HX))
     assert "No invoices match these filters." in nothing and 'href="/billing/invoices">Clear filters' in nothing
@@ -158,7 +159,7 @@ def test_issued_page_shows_payments_and_balance_and_no_editing(client, world, cl
     db.session.commit()
     text = html(client.get(f"/billing/invoices/{invoice.id}"))
     assert invoice.number in text and 'data-status="partially_paid"' in text
-    assert 'id="transactions"' in text and "mpesa" in text and 'data-amount="balance"' in text
+    assert 'id="transactions"' in text and "M-Pesa" in text and 'data-amount="balance"' in text
     assert "KES 2,250.00" in text  # the balance: the insurer's part
     assert 'name="line1-quantity"' not in text and 'id="line-add"' not in text
     assert 'id="credit"' in text and 'id="void"' not in text
@@ -195,7 +196,7 @@ def test_line_edit_without_htmx_redirects_back_to_the_page(client, world, clerk)
         ({"quantity": "two"}, "quantity", "Enter a whole number."),
         ({"unit_price": "abc"}, "unit_price", "Enter an amount such as 1250.00."),
         ({"unit_price": "-5"}, "unit_price", "Amounts cannot be negative."),
-        ({"description": " "}, "description", "This field is required."),
+        ({"description": " "}, "description", "Enter the description"),
     ],
 )
 def test_bad_line_input_shows_the_field_error_and_changes_nothing(client, world, clerk, changes, field, message):
@@ -237,10 +238,10 @@ def test_adding_a_line_prices_it_from_the_tariff_and_updates_the_totals(client, 
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"add-service_code": "NOPE", "add-quantity": "1"}, "service_code", "NOPE has no tariff"),
+        ({"add-service_code": "NOPE", "add-quantity": "1"}, "service_code", "NOPE is not a service on the price list."),
         ({"add-service_code": "CONSULT", "add-quantity": "0"}, "quantity", "Enter a number from 1 to 10,000."),
         ({"add-service_code": "CONSULT", "add-unit_price": "abc"}, "unit_price", "Enter an amount such as 1250.00."),
-        ({"add-service_code": ""}, "service_code", "This field is required."),
+        ({"add-service_code": ""}, "service_code", "Enter the service code"),
     ],
 )
 def test_a_refused_new_line_reshows_the_add_row_with_the_error(client, world, clerk, data, field, message):
@@ -268,11 +269,11 @@ def test_removing_a_line_answers_the_totals_alone(client, world, clerk):
 
 def test_issuing_redirects_to_the_page_which_shows_the_number(client, world, clerk):
     invoice = draft(world)
-    response = client.post(f"/billing/invoices/{invoice.id}/issue")
+    response = client.post(f"/billing/invoices/{invoice.id}/issue", data=YES)
     assert response.status_code == 303 and response.headers["Location"] == f"/billing/invoices/{invoice.id}"
     page = html(client.get(response.headers["Location"]))
-    assert "Invoice HA-000001 issued." in page
-    assert '<h1 id="invoice-number">HA-000001' in page and 'data-status="issued"' in page
+    assert "Invoice INV-HA-000001 issued." in page
+    assert '<h1 id="invoice-number">INV-HA-000001' in page and 'data-status="issued"' in page
     assert 'name="line1-quantity"' not in page
     # issued: the lines are fixed now
     again = client.post(f"/billing/invoices/{invoice.id}/lines/1", data=line_edit(quantity="5"), headers=HX)
@@ -283,20 +284,20 @@ def test_issuing_redirects_to_the_page_which_shows_the_number(client, world, cle
 def test_issuing_an_empty_draft_shows_why_not(client, world, clerk):
     invoice = draft(world)
     client.post(f"/billing/invoices/{invoice.id}/lines/1/remove")
-    response = client.post(f"/billing/invoices/{invoice.id}/issue")
+    response = client.post(f"/billing/invoices/{invoice.id}/issue", data=YES)
     assert response.status_code == 409 and "Add a line before issuing the invoice." in html(response)
     assert fresh(invoice).number is None
 
 
 def test_voiding_needs_a_reason(client, world, clerk):
     invoice = issued(world)
-    refused = client.post(f"/billing/invoices/{invoice.id}/void", data={"reason": ""})
+    refused = client.post(f"/billing/invoices/{invoice.id}/void", data=YES | {"reason": ""})
     assert refused.status_code == 422 and "Say why the invoice is voided." in html(refused)
     assert fresh(invoice).status.value == "issued"
-    done = client.post(f"/billing/invoices/{invoice.id}/void", data={"reason": "Wrong patient"})
+    done = client.post(f"/billing/invoices/{invoice.id}/void", data=YES | {"reason": "Wrong patient"})
     assert done.status_code == 303
     page = html(client.get(done.headers["Location"]))
-    assert "Invoice HA-000001 voided." in page and "Wrong patient" in page and 'data-status="void"' in page
+    assert "Invoice INV-HA-000001 voided." in page and "Wrong patient" in page and 'data-status="void"' in page
     assert fresh(invoice).void_reason == "Wrong patient"
 
 
@@ -304,7 +305,7 @@ def test_voiding_an_invoice_with_money_on_it_is_409_with_the_message(client, wor
     invoice = issued(world)
     services.record_payment_event(1, {"payment_id": 1, "invoice_id": invoice.id, "amount": "100.00"})
     db.session.commit()
-    response = client.post(f"/billing/invoices/{invoice.id}/void", data={"reason": "Mistake"})
+    response = client.post(f"/billing/invoices/{invoice.id}/void", data=YES | {"reason": "Mistake"})
     assert response.status_code == 409
     assert "refund or credit it instead of voiding" in html(response)
     assert fresh(invoice).status.value == "partially_paid"
@@ -313,15 +314,16 @@ def test_voiding_an_invoice_with_money_on_it_is_409_with_the_message(client, wor
 def test_a_credit_note_on_an_open_invoice(client, world, clerk):
     invoice = issued(world)
     refused = client.post(
-        f"/billing/invoices/{invoice.id}/credit", data={"amount": "9999", "payer": "patient", "reason": "Discount"}
+        f"/billing/invoices/{invoice.id}/credit",
+        data=YES | {"amount": "9999", "payer": "patient", "reason": "Discount"},
     )
     assert refused.status_code == 422 and "credit at most that" in html(refused)
     done = client.post(
-        f"/billing/invoices/{invoice.id}/credit", data={"amount": "500", "payer": "patient", "reason": "Discount"}
+        f"/billing/invoices/{invoice.id}/credit", data=YES | {"amount": "500", "payer": "patient", "reason": "Discount"}
     )
     assert done.status_code == 303
     page = html(client.get(done.headers["Location"]))
-    assert "Credit note HA-CN-000001 issued for 500.00." in page and "KES 2,000.00" in page
+    assert "Credit note INV-HA-CN-000001 issued for 500.00." in page and "KES 2,000.00" in page
     assert fresh(invoice).balance == D("2000.00")
 
 
@@ -356,7 +358,7 @@ def test_an_auditor_reads_but_changes_nothing(client, world, login_as):
     login_as(Role.AUDITOR)
     page = client.get(f"/billing/invoices/{invoice.id}")
     assert page.status_code == 200 and 'name="line1-quantity"' not in html(page) and "Issue invoice" not in html(page)
-    assert client.post(f"/billing/invoices/{invoice.id}/issue").status_code == 403
+    assert client.post(f"/billing/invoices/{invoice.id}/issue", data=YES).status_code == 403
 
 
 def test_another_hospitals_clerk_gets_404_for_the_invoice_and_its_line_routes(client, world, login):
@@ -399,8 +401,8 @@ def test_the_panel_is_a_fragment_for_htmx_and_a_page_otherwise(client, world, cl
     assert "<html" not in text
     assert text.lstrip().startswith('<div id="patient-billing"')
     assert f'name="item_ids" value="{item.id}"' in text and "Full blood count" in text
-    assert f'href="/billing/invoices/{old.id}"' in text and "HA-000001" in text
-    assert "Create draft invoice from selected items" in text and "Add a charge by hand" in text
+    assert f'href="/billing/invoices/{old.id}"' in text and "INV-HA-000001" in text
+    assert "Create draft invoice from selected items" in text and "Add a charge" in text
     page = client.get(url)
     assert page.status_code == 200 and "<html" in html(page) and 'id="patient-billing"' in html(page)
     assert f'href="/hospital/patients/{world.self_pay.id}"' in html(page)
@@ -412,7 +414,8 @@ def test_adding_a_charge_by_hand_answers_the_panel(client, world, clerk):
     assert response.status_code == 200 and "DENT-X" in html(response) and "Dental X-ray" in html(response)
     assert toast(response) == "DENT-X × 2 added to the unbilled items."
     refused = client.post(url, data={"charge-service_code": "NOPE", "charge-quantity": "1"}, headers=HX)
-    assert refused.status_code == 422 and "NOPE has no tariff" in html(refused)
+    assert refused.status_code == 422 and "NOPE is not a service on the price list." in html(refused)
+    assert 'id="charge-service_code-errors"' in html(refused) and 'id="charge-unit_price-errors"' not in html(refused)
     priced = client.post(
         url, data={"charge-service_code": "NOPE", "charge-quantity": "1", "charge-unit_price": "abc"}, headers=HX
     )
@@ -452,3 +455,112 @@ def test_html_in_a_patient_name_is_escaped_on_every_page(client, world, clerk):
         text = html(client.get(url))
         assert "<script>alert(1)</script>" not in text and "<b>Bold</b>" not in text, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, url
+
+
+# --- confirm before money moves (UI.md) ------------------------------------------------------------
+
+
+def test_issuing_without_confirming_shows_what_will_happen_and_changes_nothing(client, world, clerk):
+    invoice = draft(world)
+    asked = client.post(f"/billing/invoices/{invoice.id}/issue")
+    page = html(asked)
+    assert asked.status_code == 200 and "Issue this draft invoice for KES 2,500.00?" in page
+    assert "Issued invoices can&#39;t be edited; they can be voided or credited." in page
+    assert f'action="/billing/invoices/{invoice.id}/issue"' in page and 'name="confirmed" value="yes"' in page
+    assert f'href="/billing/invoices/{invoice.id}">Cancel' in page
+    assert fresh(invoice).number is None and fresh(invoice).status.value == "draft"
+    done = client.post(f"/billing/invoices/{invoice.id}/issue", data=YES)
+    assert done.status_code == 303 and fresh(invoice).number == "INV-HA-000001"
+
+
+def test_the_invoice_page_carries_the_dialogs_question_and_sets_void_apart(client, world, clerk):
+    invoice = draft(world)
+    page = html(client.get(f"/billing/invoices/{invoice.id}"))
+    assert 'data-confirm="Issue this draft invoice for KES 2,500.00?"' in page
+    void = page.index('id="void"')
+    assert page.index('id="issue-form"') < void and 'class="card danger-zone" id="void"' in page
+    assert 'class="danger">Void draft</button>' in page
+
+
+def test_voiding_confirms_with_the_reason_typed_and_keeps_it(client, world, clerk):
+    invoice = issued(world)
+    asked = html(client.post(f"/billing/invoices/{invoice.id}/void", data={"reason": "Wrong patient"}))
+    assert "Void invoice INV-HA-000001 for KES 2,500.00?" in asked and "This can&#39;t be undone." in asked
+    assert (
+        '<input type="hidden" name="reason" value="Wrong patient">' in asked and 'class="danger">Void INV-HA' in asked
+    )
+    assert fresh(invoice).status.value == "issued"
+    blank = client.post(f"/billing/invoices/{invoice.id}/void", data={"reason": ""})
+    assert blank.status_code == 422 and "Say why the invoice is voided." in html(blank)
+    assert 'name="confirmed"' not in html(blank)
+
+
+def test_a_credit_note_confirms_the_amount_and_payer_first(client, world, clerk):
+    invoice = issued(world)
+    asked = html(
+        client.post(
+            f"/billing/invoices/{invoice.id}/credit", data={"amount": "500", "payer": "patient", "reason": "Discount"}
+        )
+    )
+    assert "Issue a credit note for KES 500 against invoice INV-HA-000001?" in asked
+    assert "off what patient still owes" in asked and fresh(invoice).balance == D("2500.00")
+
+
+# --- charge entry from the price list ---------------------------------------------------------------
+
+
+def test_the_price_list_offers_services_by_code_or_description_as_you_type(client, world, clerk):
+    url = f"/billing/price-list/options?institution_id={world.hospital.id}&list=charge-price-options"
+    by_code = client.get(url + "&charge-service_code=cons", headers=HX)
+    text = html(by_code)
+    assert (
+        by_code.status_code == 200 and '<option value="CONSULT">CONSULT · GP consultation · 2,500.00</option>' in text
+    )
+    assert 'id="charge-price-options-status"' in text and "1 service on the price list match" in text
+    by_words = html(client.get(url + "&charge-service_code=blood", headers=HX))
+    assert '<option value="LAB-FBC">' in by_words and "CONSULT" not in by_words.split("<span")[0]
+    unknown = html(client.get(url + "&charge-service_code=zzz", headers=HX))
+    assert "<option" not in unknown and "No service on the price list matches “zzz”." in unknown
+
+
+def test_the_price_list_of_another_hospital_is_not_offered(client, world, clerk):
+    from tests.factories import make_tariff
+
+    make_tariff(world.other_hospital, "ONLY-B", "10.00", benefit_code="OUTPATIENT", description="Only at B")
+    db.session.commit()
+    url = f"/billing/price-list/options?institution_id={world.other_hospital.id}&q=ONLY"
+    assert "ONLY-B" not in html(client.get(url, headers=HX))
+
+
+def test_the_charge_form_picks_from_the_price_list_and_stays_open_for_the_next(client, world, clerk):
+    url = f"/billing/patients/{world.self_pay.id}/billing"
+    panel = html(client.get(url))
+    assert 'list="charge-price-options"' in panel and '<datalist id="charge-price-options">' in panel
+    assert (
+        'hx-get="/billing/price-list/options?institution_id=' in panel
+        and '<details class="add-charge" id="add-charge">' in panel
+    )
+    added = client.post(
+        f"/billing/patients/{world.self_pay.id}/items",
+        data={"charge-service_code": "CONSULT", "charge-quantity": "1", "charge-service_date": "2026-12-01"},
+        headers=HX,
+    )
+    text = html(added)
+    assert added.status_code == 200 and '<details class="add-charge" id="add-charge" open>' in text
+    assert 'name="charge-service_date" type="text" value="2026-12-01"' in text or 'value="2026-12-01"' in text
+    plain = client.post(
+        f"/billing/patients/{world.self_pay.id}/items", data={"charge-service_code": "LAB-FBC", "charge-quantity": "1"}
+    )
+    assert plain.status_code == 303 and "adding=1" in plain.headers["Location"]
+    assert '<details class="add-charge" id="add-charge" open>' in html(client.get(plain.headers["Location"]))
+
+
+def test_new_invoice_starts_by_finding_the_patient(client, world, clerk):
+    listing = html(client.get("/billing/invoices"))
+    assert 'id="new-invoice"' in listing and 'href="/billing/invoices/new"' in listing
+    found = client.get("/billing/invoices/new?q=Wanjiru")
+    text = html(found)
+    assert found.status_code == 200 and "Wanjiru Kamau" in text
+    assert f'href="/billing/patients/{world.insured.id}/billing"' in text
+    nothing = html(client.get("/billing/invoices/new?q=Zzyzx", headers=HX))
+    assert "No patient matches" in nothing and "<html" not in nothing

@@ -127,7 +127,9 @@ def test_bulk_approve_says_what_was_approved_and_what_was_refused(cw, client, lo
     done = _submitted(cw, [("CONSULT", 1, "2500.00")], days_ago=3)
     _commit()
     login(cw.adjudicator)
-    response = client.post("/claims/queue/approve", data={"claim_ids": [first.id, second.id, done.id]}, headers=HTMX)
+    response = client.post(
+        "/claims/queue/approve", data={"claim_ids": [first.id, second.id, done.id], "confirmed": "yes"}, headers=HTMX
+    )
     html = _html(response)
     assert response.status_code == 200
     assert f"{first.claim_number}, {second.claim_number}" in html
@@ -169,6 +171,7 @@ def test_an_adjudicator_approves_with_an_override_to_the_cent(cw, client, login)
         f"/claims/{claim.id}/approve",
         data={
             "version": claim.version,
+            "confirmed": "yes",
             "overrides-0-line_no": "1",
             "overrides-0-amount": "61234.56",
             "overrides-0-note": "Agreed package price",
@@ -193,6 +196,7 @@ def test_an_override_above_allowed_comes_back_inline_with_422(cw, client, login)
         f"/claims/{claim.id}/approve",
         data={
             "version": claim.version,
+            "confirmed": "yes",
             "overrides-0-line_no": "1",
             "overrides-0-amount": "80000.01",
             "overrides-0-note": "x",
@@ -209,12 +213,15 @@ def test_rejecting_needs_a_reason(cw, client, login):
     claim = _pending(cw)
     _commit()
     login(cw.adjudicator)
-    refused = client.post(f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": " "}, headers=HTMX)
-    assert refused.status_code == 422 and "This field is required." in _html(refused)
+    refused = client.post(
+        f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": " ", "confirmed": "yes"}, headers=HTMX
+    )
+    assert refused.status_code == 422 and "Enter the reason for rejecting" in _html(refused)
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
     done = client.post(
-        f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": "Not medically necessary"}
+        f"/claims/{claim.id}/reject",
+        data={"version": claim.version, "reason": "Not medically necessary", "confirmed": "yes"},
     )
     assert done.status_code == 303
     html = _html(client.get(done.headers["Location"]))
@@ -227,7 +234,7 @@ def test_a_stale_version_gets_409_and_says_the_claim_changed(cw, client, login):
     services.process_claim(actor=cw.adjudicator, claim_id=claim.id)  # re-run: the proposal moved on
     _commit()
     login(cw.adjudicator)
-    response = client.post(f"/claims/{claim.id}/approve", data={"version": opened}, headers=HTMX)
+    response = client.post(f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"}, headers=HTMX)
     assert response.status_code == 409
     assert "changed since you opened it" in _html(response)
     assert _html(response).lstrip().startswith('<div id="claim-panel" class="claim-panel" data-swap-conflict')
@@ -241,9 +248,14 @@ def test_a_second_adjudicator_approving_a_decided_claim_gets_the_409_message(cw,
     second = make_user(Role.ADJUDICATOR, company_id=cw.company.id)
     _commit()
     login(cw.adjudicator)
-    assert client.post(f"/claims/{claim.id}/approve", data={"version": opened}, headers=HTMX).status_code == 200
+    assert (
+        client.post(
+            f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"}, headers=HTMX
+        ).status_code
+        == 200
+    )
     other = _browser(app, second)
-    late = other.post(f"/claims/{claim.id}/approve", data={"version": opened})
+    late = other.post(f"/claims/{claim.id}/approve", data={"version": opened, "confirmed": "yes"})
     assert late.status_code == 409
     assert f"Claim {claim.claim_number} changed since you opened it: it is now approved." in _html(late)
 
@@ -254,7 +266,9 @@ def test_after_deciding_the_panel_offers_the_next_claim(cw, client, login):
     login(cw.adjudicator)
     page = _html(client.get(f"/claims/{first.id}"))
     assert "js/claims.js" in page and "<kbd>n</kbd>" in page and 'accesskey="a"' in page
-    response = client.post(f"/claims/{first.id}/approve", data={"version": first.version}, headers=HTMX)
+    response = client.post(
+        f"/claims/{first.id}/approve", data={"version": first.version, "confirmed": "yes"}, headers=HTMX
+    )
     html = _html(response)
     assert f'href="/claims/{second.id}" data-next-claim accesskey="n" autofocus' in html
 
@@ -478,3 +492,52 @@ def test_a_late_decide_job_leaves_a_claim_waiting_for_review_as_the_adjudicator_
     assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
     assert [h.to_status for h in services.history_of(claim.id)] == history
     assert len(services.decisions_of(claim.id)) == decisions
+
+
+def test_approving_and_rejecting_ask_first_with_the_claim_and_amount(cw, client, login):
+    claim = _pending(cw)
+    _commit()
+    login(cw.adjudicator)
+    page = _html(client.get(f"/claims/{claim.id}"))
+    assert f'data-confirm="Approve claim {claim.claim_number} for KES {claim.total_approved:,.2f}?"' in page
+    assert 'class="reject-form danger-zone"' in page and 'data-confirm-kind="danger"' in page
+    asked = client.post(f"/claims/{claim.id}/approve", data={"version": claim.version})
+    text = _html(asked)
+    assert asked.status_code == 200 and f"Approve claim {claim.claim_number} for KES" in text
+    assert 'name="confirmed" value="yes"' in text and f'name="version" value="{claim.version}"' in text
+    rejecting = _html(client.post(f"/claims/{claim.id}/reject", data={"version": claim.version, "reason": "Too late"}))
+    assert f"Reject claim {claim.claim_number}" in rejecting and "Too late" in rejecting
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status is ClaimStatus.PENDING_REVIEW
+
+
+def test_bulk_approval_asks_with_the_count_and_the_total(cw, client, login):
+    first, second = _pending(cw), _pending(cw)
+    _commit()
+    login(cw.adjudicator)
+    queue = _html(client.get("/claims/queue"))
+    assert 'data-confirm="Approve {count} as proposed, KES {total} in all?"' in queue
+    assert f'data-amount="{first.total_approved}"' in queue
+    asked = _html(client.post("/claims/queue/approve", data={"claim_ids": [first.id, second.id]}))
+    total = first.total_approved + second.total_approved
+    assert f"Approve 2 claims as proposed, KES {total:,.2f} in all?" in asked
+    assert first.claim_number in asked and second.claim_number in asked and 'id="confirm-rows"' in asked
+    db.session.expire_all()
+    assert db.session.get(Claim, first.id).status is ClaimStatus.PENDING_REVIEW
+
+
+def test_the_audit_log_names_the_engine_and_the_claim_in_words(cw, client, login):
+    from blueprints.core.models import AuditLog
+
+    claim = _pending(cw)
+    _commit()
+    [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "adjudicate")).all()
+    assert (entry.actor_id, entry.actor_label, entry.entity_id) == (None, "Adjudication engine", str(claim.id))
+    assert entry.after["status"] == "pending_review" and entry.after["total_approved"] == f"{claim.total_approved:.2f}"
+    login(make_user(Role.AUDITOR))
+    page = _html(client.get("/admin/audit?action=adjudicate", headers=HTMX))
+    assert "Adjudication engine" in page and f'<a href="/claims/{claim.id}">Claim {claim.claim_number}</a>' in page
+    assert "Status: — → Pending review" in page and f"#{claim.id}" not in page
+    assert "&#34;total_approved&#34;" in page or '"total_approved"' in page  # the entry as stored, JSON
+    exported = client.get("/admin/audit.csv?action=adjudicate").get_data(as_text=True)
+    assert f"Claim {claim.claim_number}" in exported and '""status"": ""pending_review""' in exported

@@ -179,8 +179,11 @@ def test_claim_is_decided_then_reviewed_overridden_approved_and_its_letter_print
     page.locator("#claim-panel h1").click()  # out of the inputs, so the page's keys apply
     page.keyboard.press("a")
     expect(decide.get_by_role("button", name="Approve", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    confirm = page.locator("dialog.confirm-dialog")
+    expect(confirm).to_contain_text(f"Approve claim {review.number} for KES ")
     with page.expect_response(lambda r: r.url.endswith(f"/claims/{review.id}/approve")) as approved:
-        page.keyboard.press("Enter")
+        confirm.get_by_role("button", name="Approve").click()
     assert approved.value.status == 200 and approved.value.request.headers.get("hx-request") == "true"
 
     expect(_badge(page)).to_have_attribute("data-status", "approved")

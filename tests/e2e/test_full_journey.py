@@ -179,7 +179,7 @@ def test_patient_to_paid_invoice_through_claim_dispute_and_settlement(page, page
     dispute = _dispute_the_mri_line(page, world, claim, preauth)
 
     as_user("adjudicator")
-    _inbox_shows(page, f"Dispute #{dispute} opened", f"Claim {claim.number} is disputed.")
+    _inbox_shows(page, f"Dispute opened on claim {claim.number}", f"Claim {claim.number} is disputed.")
     _approve_preauthorisation(page, world, preauth)
     _uphold(page, world, jw, dispute, claim)
 
@@ -190,7 +190,7 @@ def test_patient_to_paid_invoice_through_claim_dispute_and_settlement(page, page
     _inbox_shows(
         page,
         f"Claim {claim.number} partially approved",
-        f"Dispute #{dispute} upheld",
+        f"Dispute on claim {claim.number} upheld",
         f"Claim {claim.number} approved",
     )
     _take_the_patients_part(page, world, jw, invoice)
@@ -336,10 +336,14 @@ def _invoice_the_charges(page, world, jw: JourneyWorld, patient: Ref) -> Ref:
     expect(totals).to_contain_text("Insurer part (estimate)")
 
     page.get_by_role("button", name="Issue invoice").click()
+    confirm = page.locator("dialog.confirm-dialog")
+    expect(confirm).to_contain_text("Issued invoices can't be edited")
+    with page.expect_navigation():
+        confirm.get_by_role("button", name="Issue invoice").click()
     expect(page.locator("#flashes")).to_contain_text(" issued.")
     expect(page.locator("#invoice-number [data-status]")).to_have_text("Issued")
     number = page.locator("#invoice-number").inner_text().replace("Issued", "").strip()
-    assert number.startswith(jw.institution_code) and re.search(r"-\d{6}$", number), number
+    assert number.startswith(f"INV-{jw.institution_code}") and re.search(r"-\d{6}$", number), number
     expect(page.locator("#flashes")).to_contain_text(f"Invoice {number} issued.")
     expect(page.locator("#invoice-header")).to_contain_text(f"member {jw.member.number}")
 
@@ -402,7 +406,7 @@ def _dispute_the_mri_line(page, world, claim: Ref, preauth: str) -> int:
     form.get_by_role("button", name="Open dispute").click()
     page.wait_for_url(re.compile(r"/disputes/\d+$"))
     dispute_id = int(page.url.rsplit("/", 1)[1])
-    expect(page.locator("#flashes")).to_contain_text(f"Dispute #{dispute_id} opened on claim {claim.number}.")
+    expect(page.locator("#flashes")).to_contain_text(f"Dispute opened on claim {claim.number}.")
     expect(page.locator("#dispute-header [data-status]")).to_have_attribute("data-status", "disputed")
     expect(page.locator("#dispute-lines tr", has_text=MRI)).to_contain_text("yes")
     return dispute_id
@@ -421,13 +425,13 @@ def _approve_preauthorisation(page, world, preauth: str) -> None:
 def _uphold(page, world, jw: JourneyWorld, dispute: int, claim: Ref) -> None:
     """Upheld: the engine decides the claim again on today's facts, where the pre-authorisation is approved."""
     page.goto(f"{world.base_url}/disputes/{dispute}")
-    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Dispute #{dispute}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Dispute on claim {claim.number}")
     expect(page.locator("#dispute-reason")).to_contain_text("The MRI was pre-authorised")
     resolve = page.locator("#resolve")
     resolve.get_by_label("Uphold: decide the claim again").check()
     resolve.get_by_label("Resolution").fill("Pre-authorisation approved for the service date; the MRI is covered.")
     resolve.get_by_role("button", name="Resolve dispute").click()
-    expect(page.locator("#flashes")).to_contain_text(f"Dispute #{dispute} upheld.")
+    expect(page.locator("#flashes")).to_contain_text(f"Dispute on claim {claim.number} upheld.")
     expect(page.locator("#resolve")).to_have_count(0)
     header = page.locator("#dispute-header")
     expect(header.locator("[data-status]")).to_have_attribute("data-status", "approved")
@@ -463,7 +467,9 @@ def _settle(page, world, jw: JourneyWorld, claim: Ref) -> None:
     settle = page.locator("#settle")
     settle.get_by_label("Method").select_option("bank_transfer")
     settle.get_by_label("Reference").fill(f"JHI-EFT-{claim.number}")
-    settle.get_by_role("button", name=re.compile(r"^Pay \d+ claims?, KES ")).click()
+    settle.get_by_role("button", name="Check and pay the ticked claims").click()
+    expect(page.locator("#confirm-rows")).to_contain_text(claim.number)
+    page.get_by_role("button", name=re.compile(r"^Pay \d+ claims?, KES ")).click()
     page.wait_for_url(re.compile(r"/settlements/\d+$"))
     expect(page.locator("#flashes")).to_contain_text(re.compile(r"Settlement STL-\d{4}-\d{6} pays \d+ claims"))
     paid = page.locator("#settlement tbody tr", has_text=claim.number)

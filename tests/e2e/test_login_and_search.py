@@ -126,7 +126,7 @@ def test_wrong_password_shows_the_error_and_stays_signed_out(page, page_errors, 
     sign_in(someone["email"], "not-the-password-1")
 
     assert urlsplit(page.url).path == "/auth/login"
-    expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
+    expect(page.get_by_role("alert")).to_contain_text("Email or password is incorrect.")
     expect(page.get_by_label("Password")).to_have_value("")  # the password is never sent back
     page.goto(world.base_url + "/")
     assert urlsplit(page.url).path == "/auth/login"

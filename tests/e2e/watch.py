@@ -3,11 +3,15 @@
 - console errors (a Content-Security-Policy refusal is one) and uncaught script errors;
 - failed requests, and answers of 400 or more that the journey did not declare it would provoke;
 - axe-core's serious and critical violations on every page the journey lands on (once per path after each
-  navigation, and once more on the page the journey ends on, after its swaps).
+  navigation, and once more on the page the journey ends on, after its swaps);
+- words a person should never read (UI.md, "Words and numbers"): an internal id ("claim #61") or a raw enum value in
+  snake_case ("bank_transfer", "pending_review") in the visible text of those same pages. Text marked ``data-raw``
+  (the audit log's stored JSON) and code samples are left alone.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from fnmatch import fnmatch
 from urllib.parse import urlsplit
@@ -24,6 +28,24 @@ LOAD_FAILURE = "Failed to load resource"
 #: how long after a request is abandoned a navigation still explains it
 ABORT_GRACE = 2.0
 AXE_RUN = "() => axe.run(document, {resultTypes: ['violations']})"
+#: the visible text of the page, without what is shown as data on purpose (stored JSON, code samples)
+VISIBLE_TEXT = """() => {
+  const skip = 'script, style, template, noscript, pre[data-raw], [data-raw], code, kbd, samp';
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest(skip)) continue;
+    if (parent.checkVisibility && !parent.checkVisibility()) continue;
+    const text = node.textContent.trim();
+    if (text) parts.push(text);
+  }
+  return parts.join(' \u2502 ');
+}"""
+#: "#61", "Dispute #12": an internal id shown as a number (not "#1 of 3" pager wording, which says "of")
+INTERNAL_ID = re.compile(r"(?<![\w&])#\d+\b")
+#: a raw enum value or field name: lower-case words joined by underscores, not inside an email address or a path
+SNAKE_CASE = re.compile(r"(?<![\w@./:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w@/-]|\.[a-z])")
 
 
 class Watch:
@@ -151,6 +173,7 @@ class Watch:
         self.axe_runs += 1
         self.axe_seconds += time.monotonic() - started
         self._checked.add(path)
+        self.check_words(path)
         for violation in results["violations"]:
             if violation["impact"] not in FAILING_IMPACTS:
                 continue
@@ -164,6 +187,30 @@ class Watch:
                     f"axe {violation['impact']} {violation['id']} on {path}: {target}: {violation['help']}"
                     f" ({violation['helpUrl']})"
                 )
+
+    # --- words -------------------------------------------------------------------------------------------------
+
+    def check_words(self, path: str) -> None:
+        """Internal ids and snake_case values in what the page shows (UI.md: business numbers and plain words)."""
+        try:
+            text = self.page.evaluate(VISIBLE_TEXT)
+        except PlaywrightError:  # the page moved on: the next check sees where it went
+            return
+        for line in words_problems(text):
+            key = ("words", path, line)
+            if key not in self._reported:
+                self._reported.add(key)
+                self.errors.append(f"{line} on {path}")
+
+
+def words_problems(text: str) -> list[str]:
+    """What a page's visible text should not say: each internal id or snake_case value, with a little context."""
+    found = []
+    for pattern, what in ((INTERNAL_ID, "an internal id"), (SNAKE_CASE, "a raw value")):
+        for match in pattern.finditer(text):
+            start, end = max(0, match.start() - 30), min(len(text), match.end() + 30)
+            found.append(f"{what} {match.group(0)!r} in '…{text[start:end]}…'")
+    return found
 
 
 def _path(url: str) -> str:

@@ -134,8 +134,8 @@ def test_the_insurer_sees_which_hospital_asked(browser, requested, acme):
         ({"valid_to": "2026-02-01"}, "valid_to", "The end comes before the start."),
         ({"member_number": "NOPE-1"}, "member_number", "No member with that number."),
         ({"benefit_code": "NOPE"}, "benefit_code", "No benefit with that code."),
-        ({"valid_from": "01/03/2026"}, "valid_from", "Not a valid date value."),
-        ({"member_number": ""}, "member_number", "This field is required."),
+        ({"valid_from": "01/03/2026"}, "valid_from", "as a date, like 2026-12-04"),
+        ({"member_number": ""}, "member_number", "Enter the member number"),
     ],
 )
 def test_bad_hospital_request_rerenders_with_the_field_error_and_writes_nothing(

@@ -127,10 +127,10 @@ def test_platform_admin_chooses_the_company(client, login_as, company, other):
         ({"effective_to": "2025-01-01"}, "The end comes before the start."),
         ({"currency": "K$"}, "three-letter currency"),
         ({"timely_filing_days": "0"}, "Use a number from 1 to 3650."),
-        ({"status": "bogus"}, "Not a valid choice"),
+        ({"status": "bogus"}, "from the list"),
         ({"code": "has space"}, "Use 1 to 30 letters"),
-        ({"annual_limit": "lots"}, "Not a valid decimal"),
-        ({"name": ""}, "This field is required."),
+        ({"annual_limit": "lots"}, "as a number, like 1250.00"),
+        ({"name": ""}, "Enter the name"),
     ],
 )
 def test_bad_scheme_input_is_refused_with_a_field_error(client, admin, changes, field_message):
@@ -213,7 +213,7 @@ def test_inline_add_without_htmx_redirects_to_the_builder(client, admin, ins, dr
         ({"copay_fixed": "-3"}, "Amounts cannot be negative."),
         ({"waiting_period_days": "-1"}, "Use a number from 0 to 3650."),
         ({"max_visits": "0"}, "Use a number from 1 to 10000."),
-        ({"annual_limit": "abc"}, "Not a valid decimal"),
+        ({"annual_limit": "abc"}, "as a number, like 1250.00"),
     ],
 )
 def test_inline_add_with_bad_terms_rerenders_the_row_with_the_message(client, admin, ins, draft, changes, message):
@@ -520,7 +520,7 @@ def test_enrol_a_family_and_open_the_member_page(client, admin, ins, company):
     [
         ({"dependants-0-member_number": "ACM-100"}, "Every member needs a different member number."),
         ({"dependants-0-date_of_birth": "2999-01-01"}, "Enter a real date of birth."),
-        ({"date_of_birth": "not a date"}, "Not a valid date value."),
+        ({"date_of_birth": "not a date"}, "as a date, like 2026-12-04"),
         ({"scheme_id": "999999"}, "Choose one of the company&#39;s schemes."),
         ({"first_name": "<b>x</b>\x01"}, "Use letters, spaces and punctuation only."),
     ],
@@ -647,7 +647,7 @@ def test_receptionist_verifies_a_member_of_any_insurer_as_they_type(client, logi
 def test_verify_with_a_bad_date_is_a_field_error(client, login_as):
     login_as(Role.BILLING_CLERK)
     response = client.get("/insurance/verify?member_number=X&service_date=31/02/2026", headers=HX)
-    assert response.status_code == 422 and "Not a valid date value." in response.get_data(as_text=True)
+    assert response.status_code == 422 and "as a date, like 2026-12-04" in response.get_data(as_text=True)
 
 
 def test_insurer_staff_cannot_verify_another_insurers_member(client, login_as, covered, other):

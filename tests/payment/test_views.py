@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.billing import services as billing
+from blueprints.claims import services as claims
 from blueprints.insurance.models import Coverage
 from blueprints.payment import services
 from blueprints.payment.models import Agent, Commission, FinancialSettlement, Payment, PaymentMethod, Refund
@@ -264,16 +265,22 @@ def test_a_refund_through_the_form_and_one_too_large_answered_inline(client, log
     login(people.hospital)
     page = html(client.get(f"/payments/{payment.id}"))
     assert 'id="refund"' in page and 'id="reverse"' in page and 'id="refundable">KES 250.00' in page
-    response = client.post(f"/payments/{payment.id}/refund", data={"amount": "100.00", "reason": "Overcharged"})
+    response = client.post(
+        f"/payments/{payment.id}/refund", data={"amount": "100.00", "reason": "Overcharged", "confirmed": "yes"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == f"/payments/{payment.id}"
     assert "Refund of 100.00 recorded." in html(client.get(f"/payments/{payment.id}"))
     assert count(Refund) == 1
 
-    too_much = client.post(f"/payments/{payment.id}/refund", data={"amount": "150.01", "reason": "Rest"}, headers=HX)
+    too_much = client.post(
+        f"/payments/{payment.id}/refund", data={"amount": "150.01", "reason": "Rest", "confirmed": "yes"}, headers=HX
+    )
     assert too_much.status_code == 422 and html(too_much).lstrip().startswith('<section class="payment-page"')
     assert "At most KES 150.00" in html(too_much) and "At most KES 150.00" in toast(too_much)
     assert count(Refund) == 1
-    done = client.post(f"/payments/{payment.id}/refund", data={"amount": "150.00", "reason": "Rest"}, headers=HX)
+    done = client.post(
+        f"/payments/{payment.id}/refund", data={"amount": "150.00", "reason": "Rest", "confirmed": "yes"}, headers=HX
+    )
     assert done.status_code == 200 and toast(done) == "Refund of 150.00 recorded."
     assert 'id="refund"' not in html(done)  # nothing left to refund
     dispatch_pending()
@@ -285,14 +292,14 @@ def test_a_reversal_through_the_form_then_a_second_one_is_a_conflict(client, log
     payment = pay(people.hospital, "invoice", issued.id, "250.00")
     login(people.hospital)
     assert client.post(f"/payments/{payment.id}/reverse", data={"reason": ""}).status_code == 422
-    response = client.post(f"/payments/{payment.id}/reverse", data={"reason": "Keyed twice"})
+    response = client.post(f"/payments/{payment.id}/reverse", data={"reason": "Keyed twice", "confirmed": "yes"})
     assert response.status_code == 303
     reversal = db.session.scalar(select(Payment).where(Payment.reversal_of_id == payment.id))
     assert reversal.amount == D("-250.00")
     page = html(client.get(response.headers["Location"]))
     assert f"Payment reversed by {reversal.number}." in page and reversal.number in page
     assert 'id="reverse"' not in page and 'id="refund"' not in page
-    again = client.post(f"/payments/{payment.id}/reverse", data={"reason": "again"})
+    again = client.post(f"/payments/{payment.id}/reverse", data={"reason": "again", "confirmed": "yes"})
     assert again.status_code == 409 and "already reversed" in html(again)
     assert count(Payment) == 2
 
@@ -302,7 +309,9 @@ def test_another_finance_officer_approves_a_pending_refund(app, client, login, c
     app.config["REFUND_APPROVAL_THRESHOLD"] = "1000.00"
     try:
         login(people.insurer)
-        asked = client.post(f"/payments/{payment.id}/refund", data={"amount": "2000.00", "reason": "Duplicate"})
+        asked = client.post(
+            f"/payments/{payment.id}/refund", data={"amount": "2000.00", "reason": "Duplicate", "confirmed": "yes"}
+        )
         assert asked.status_code == 303
         refund = db.session.scalar(select(Refund))
         assert refund.status.value == "pending_approval"
@@ -313,8 +322,10 @@ def test_another_finance_officer_approves_a_pending_refund(app, client, login, c
         listed = html(colleague.get("/refunds?status=pending_approval"))
         assert f'hx-post="/refunds/{refund.id}/approve"' in listed
         refused = colleague.post(f"/refunds/{refund.id}/reject", data={"note": ""}, headers=HX)
-        assert refused.status_code == 422 and "This field is required." in html(refused)
-        approved = colleague.post(f"/refunds/{refund.id}/approve", headers=HX)
+        assert refused.status_code == 422 and "Enter the " in html(refused)
+        asked = colleague.post(f"/refunds/{refund.id}/approve", headers=HX)
+        assert "Approve the refund of KES 2,000.00 on payment" in html(asked) and count(Payment) == 1
+        approved = colleague.post(f"/refunds/{refund.id}/approve", data={"confirmed": "yes"}, headers=HX)
         assert approved.status_code == 200 and toast(approved) == "Refund approved."
         assert html(approved).lstrip().startswith(f'<tr id="refund-{refund.id}"') and "Approved" in html(approved)
         db.session.expire_all()
@@ -344,17 +355,22 @@ def test_a_settlement_through_the_pages_marks_the_claims_paid(client, login, cw,
     preview = client.get(f"/settlements/new?{query}", headers=HX)
     text = html(preview)
     assert preview.status_code == 200 and text.lstrip().startswith('<div id="settlement-preview"')
-    assert approved_claim.claim_number in text and "ACM-001" in text and "Pay 1 claim, KES 3,450.00" in text
+    assert approved_claim.claim_number in text and "ACM-001" in text and "Check and pay the ticked claims" in text
+    assert f'name="claim_ids" value="{approved_claim.id}"' in text and 'data-amount="3450.00"' in text
 
     # a total that no longer matches what would be paid: refused, nothing written
     stale = client.post(
-        "/settlements/new", data={**period, "total": "100.00", "method": "bank_transfer", "reference": "EFT-0042"}
+        "/settlements/new",
+        data={**period, "total": "100.00", "method": "bank_transfer", "reference": "EFT-0042", "confirmed": "yes"},
     )
     assert stale.status_code == 409 and "changed since the preview" in html(stale)
     assert count(FinancialSettlement) == 0 and count(Payment) == 0
 
     data = {**period, "total": "3450.00", "method": "bank_transfer", "reference": "EFT-0042"}
-    response = client.post("/settlements/new", data=data)
+    asked = html(client.post("/settlements/new", data=data))
+    assert "Pay Hospital" in asked or "KES 3,450.00?" in asked
+    assert approved_claim.claim_number in asked and count(Payment) == 0
+    response = client.post("/settlements/new", data=data | {"confirmed": "yes"})
     assert response.status_code == 303, html(response)
     settlement = db.session.scalar(select(FinancialSettlement))
     assert response.headers["Location"] == f"/settlements/{settlement.id}"
@@ -538,3 +554,51 @@ def test_an_auditor_reads_but_records_nothing(client, login_as, people, issued):
     assert payment.number in page and 'id="refund"' not in page and 'id="reverse"' not in page
     assert client.get("/payments/new").status_code == 403
     assert client.post(f"/payments/{payment.id}/refund", data={"amount": "1", "reason": "x"}).status_code == 403
+
+
+def test_a_settlement_can_leave_a_claim_out_and_pays_only_the_ticked_ones(client, login, cw, people, approved_claim):
+    second_invoice = billing.create_invoice(
+        actor=cw.clerk,
+        institution_id=cw.hospital.id,
+        patient_id=cw.patient.id,
+        lines=[billing.LineInput("LAB-FBC", 1, service_date=cw.today - timedelta(days=3))],
+    )
+    billing.issue_invoice(actor=cw.clerk, invoice_id=second_invoice.id)
+    left_out = claims.submit_claim(
+        actor=cw.clerk, claim_id=claims.claim_from_invoice(actor=cw.clerk, invoice_id=second_invoice.id).id
+    )
+    db.session.commit()
+    login(people.insurer)
+    period = _period(cw)
+    form = {**period, "total": "4650.00", "method": "bank_transfer", "reference": "EFT-7", "pick": "1"}
+    kept = form | {"claim_ids": [str(approved_claim.id)]}
+    asked = client.post("/settlements/new", data=kept)
+    text = html(asked)
+    assert asked.status_code == 200 and "1 claim, KES 3,450.00?" in text
+    assert approved_claim.claim_number in text and left_out.claim_number not in text
+    assert '<input type="hidden" name="total" value="3450.00">' in text and count(Payment) == 0
+    none_ticked = client.post("/settlements/new", data=form)
+    assert none_ticked.status_code == 422 and "Tick at least one claim to pay." in html(none_ticked)
+    done = client.post("/settlements/new", data=kept | {"total": "3450.00", "confirmed": "yes"})
+    assert done.status_code == 303, html(done)
+    settlement = db.session.scalar(select(FinancialSettlement))
+    assert (settlement.claims, settlement.total) == (1, D("3450.00"))
+    paid = db.session.scalars(select(Payment)).all()
+    assert [(p.reference_id, p.amount) for p in paid] == [(approved_claim.id, D("3450.00"))]
+    again = html(client.get("/settlements/new?" + "&".join(f"{k}={v}" for k, v in period.items())))
+    assert approved_claim.claim_number not in again
+    assert left_out.claim_number in again, (left_out.status, left_out.total_approved)
+
+
+def test_refund_and_reversal_ask_first_with_the_payment_and_amount(client, login, people, issued):
+    payment = pay(people.hospital, "invoice", issued.id, "250.00")
+    login(people.hospital)
+    page = html(client.get(f"/payments/{payment.id}"))
+    assert f'data-confirm="Reverse payment {payment.number} of KES 250.00?"' in page
+    assert 'class="card danger-zone" id="reverse"' in page and "hx-confirm" not in page
+    asked = html(client.post(f"/payments/{payment.id}/refund", data={"amount": "100.00", "reason": "Overcharged"}))
+    assert f"Refund KES 100.00 of payment {payment.number} to the patient?" in asked
+    assert '<input type="hidden" name="amount" value="100.00">' in asked
+    reversing = html(client.post(f"/payments/{payment.id}/reverse", data={"reason": "Keyed twice"}))
+    assert f"Reverse payment {payment.number} of KES 250.00?" in reversing and "Keyed twice" in reversing
+    assert count(Refund) == 0 and count(Payment) == 1

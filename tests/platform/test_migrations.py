@@ -138,3 +138,40 @@ def test_a_production_process_with_the_default_secret_does_not_start():
     )
     assert done.returncode != 0
     assert "Production needs SECRET_KEY" in done.stderr
+
+
+def test_0015_gives_saved_invoice_prefixes_equal_to_the_hospital_code_the_inv_mark(empty_database):
+    """Invoice numbers must not look like patient numbers (RGH-000061 is a patient): a prefix saved equal to the
+    institution's code becomes INV-<code>; a prefix chosen otherwise is kept; down again restores it."""
+    from sqlalchemy import text
+
+    env = app_env(DATABASE_URL=empty_database)
+    flask("db", "upgrade", "0010_number_lookups", env=env)
+    engine = create_engine(empty_database, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            for iid, code, prefix in ((1, "RGH", "RGH"), (2, "KNH", "KENYATTA")):
+                conn.execute(
+                    text(
+                        "INSERT INTO medical_institutions (id, code, name, kind, active, created_at)"
+                        " VALUES (:i, :c, :c, 'hospital', true, CURRENT_TIMESTAMP)"
+                    ),
+                    {"i": iid, "c": code},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO billing_settings (institution_id, invoice_prefix, currency, tax_percent,"
+                        " payment_terms_days, updated_at) VALUES (:i, :p, 'KES', 0, 30, CURRENT_TIMESTAMP)"
+                    ),
+                    {"i": iid, "p": prefix},
+                )
+        flask("db", "upgrade", env=env)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT institution_id, invoice_prefix FROM billing_settings ORDER BY 1")).all()
+        assert [tuple(r) for r in rows] == [(1, "INV-RGH"), (2, "KENYATTA")]
+        flask("db", "downgrade", "0010_number_lookups", env=env)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT invoice_prefix FROM billing_settings ORDER BY institution_id")).all()
+        assert [r[0] for r in rows] == ["RGH", "KENYATTA"]
+    finally:
+        engine.dispose()

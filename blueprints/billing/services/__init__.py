@@ -31,6 +31,7 @@ from blueprints.billing.services.invoices import (
 )
 from blueprints.billing.services.issuing import INVOICE_TRANSITIONS, issue_invoice
 from blueprints.billing.services.items import MAX_QUANTITY, add_item, items_query, record_charge, unbilled_items
+from blueprints.billing.services.price_list import PICK_LIMIT, known_code, price_options
 from blueprints.billing.services.print_batches import (
     BatchStatus,
     batch_file,
@@ -51,7 +52,7 @@ from blueprints.billing.services.receivables import (
     bucket_of,
     receivables_query,
 )
-from blueprints.billing.services.settings import SettingsInput, settings_for, update_settings
+from blueprints.billing.services.settings import SettingsInput, default_prefix, settings_for, update_settings
 from blueprints.billing.services.split import (
     DECIDED,
     ESTIMATE,
@@ -102,6 +103,9 @@ __all__ = [
     "refresh_split",
     "register_split_source",
     "still_owed",
+    "PICK_LIMIT",
+    "known_code",
+    "price_options",
     "API_WRITERS",
     "BUCKETS",
     "BUCKET_KEYS",
@@ -166,6 +170,7 @@ __all__ = [
     "render_batch",
     "set_price",
     "settings_for",
+    "default_prefix",
     "sweep_old_batches",
     "tariff_price",
     "tariff_prices",

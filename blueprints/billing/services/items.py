@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.billing.models import BillingItem, ItemStatus
 from blueprints.billing.services.access import patient_for_write
+from blueprints.billing.services.price_list import known_code
 from blueprints.billing.services.tariffs import tariff_price
 from blueprints.core import services as core
 from medcover import clock, fields
@@ -122,8 +123,13 @@ def line_values(institution_id, service_code, quantity, unit_price, service_date
     day = fields.day(service_date, prefix + "service_date") if service_date else clock.today()
     price = tariff_price(institution_id, code, day)
     if unit_price is None or unit_price == "":
+        if price is None and not known_code(institution_id, code):
+            raise Invalid.field(
+                prefix + "service_code",
+                f"{code} is not a service on the price list. Check the code, or pick the service from the list.",
+            )
         if price is None:
-            raise Invalid.field(prefix + "unit_price", f"{code} has no tariff on {day}; enter a unit price.")
+            raise Invalid.field(prefix + "unit_price", f"{code} has no price on {day}; enter a unit price.")
         amount = price.unit_price
     else:
         amount = fields.amount(unit_price, prefix + "unit_price")

@@ -28,13 +28,33 @@ class SettingsInput:
     payment_instructions: str = ""
 
 
+#: invoice numbers start with this, so that they never look like patient numbers (which start with the code)
+INVOICE_MARK = "INV-"
+
+
+def default_prefix(institution_code: str) -> str:
+    """``INV-`` and the institution's code: INV-RGH-000061 is an invoice, RGH-000061 a patient."""
+    code = "".join(c for c in str(institution_code or "").upper() if c.isalnum())[: 12 - len(INVOICE_MARK)]
+    return f"{INVOICE_MARK}{code}" if code else "INV"
+
+
+def valid_prefix(prefix: str) -> bool:
+    return (
+        0 < len(prefix) <= 12
+        and prefix.isascii()
+        and prefix[0].isalnum()
+        and not prefix.endswith("-")
+        and all(c.isalnum() or c == "-" for c in prefix)
+    )
+
+
 def settings_for(institution_id: int) -> BillingSettings:
     """The institution's settings; defaults (prefix from its code, no tax, 30 days) until someone saves."""
     row = db.session.get(BillingSettings, institution_id)
     if row is not None:
         return row
     institution = hospital.get_institution(Tenant(None, None), institution_id)
-    prefix = "".join(c for c in institution.code.upper() if c.isalnum())[:12] or "INV"
+    prefix = default_prefix(institution.code)
     return BillingSettings(
         institution_id=institution_id,
         invoice_prefix=prefix,
@@ -47,8 +67,10 @@ def settings_for(institution_id: int) -> BillingSettings:
 def update_settings(*, actor, institution_id: int, values: SettingsInput) -> BillingSettings:
     institution_for_write(actor, institution_id)
     prefix = str(values.invoice_prefix or "").strip().upper()
-    if not prefix.isalnum() or not prefix.isascii() or len(prefix) > 12:
-        raise Invalid.field("invoice_prefix", "Use 1 to 12 letters or digits.")
+    if not valid_prefix(prefix):
+        raise Invalid.field(
+            "invoice_prefix", "Use 1 to 12 letters, digits or hyphens, starting with a letter or digit."
+        )
     tax = fields.amount(values.tax_percent, "tax_percent")
     if tax > 100:
         raise Invalid.field("tax_percent", "Use a percentage from 0 to 100.")

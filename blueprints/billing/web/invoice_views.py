@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user
 
 from blueprints.billing import bp, services
 from blueprints.billing.models import InvoiceKind, InvoiceStatus
@@ -14,7 +15,9 @@ from blueprints.billing.web.access import READERS, text
 from blueprints.billing.web.forms import ActionForm, CreditForm, LineAddForm, LineForm, VoidForm
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
+from medcover import confirm
 from medcover.errors import Invalid
+from medcover.labels import label
 from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
@@ -24,6 +27,49 @@ CREDITABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 VOIDABLE = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 #: the PDF route of print_views.py (``print_invoice`` today; ``invoice_pdf`` was the name first agreed)
 PRINT_ENDPOINTS = ("billing.invoice_pdf", "billing.print_invoice")
+
+
+def _back(invoice) -> str:
+    return url_for("billing.invoice", invoice_id=invoice.id)
+
+
+def _what(invoice) -> str:
+    return f"invoice {invoice.number}" if invoice.number else "this draft invoice"
+
+
+def issue_question(invoice) -> dict:
+    """What issuing says before it happens (the page's dialog and the confirmation page say the same)."""
+    return {
+        "question": f"Issue {_what(invoice)} for {invoice.currency} {invoice.total:,.2f}?",
+        "consequence": "It gets its invoice number and a due date, and the payers are told what they owe. "
+        "Issued invoices can't be edited; they can be voided or credited.",
+        "button": "Issue invoice",
+    }
+
+
+def void_question(invoice) -> dict:
+    if invoice.status is InvoiceStatus.DRAFT:
+        consequence = "The draft is discarded and its charges return to the unbilled list. This can't be undone."
+    else:
+        consequence = (
+            "The invoice is cancelled: nobody owes anything on it any more and its charges return to the unbilled "
+            "list. This can't be undone."
+        )
+    return {
+        "question": f"Void {_what(invoice)} for {invoice.currency} {invoice.total:,.2f}?",
+        "consequence": consequence,
+        "button": f"Void {invoice.number or 'draft'}",
+    }
+
+
+def credit_question(invoice, amount=None, payer: str = "") -> dict:
+    how_much = f"{invoice.currency} {amount}" if amount else "the amount entered"
+    return {
+        "question": f"Issue a credit note for {how_much} against invoice {invoice.number}?",
+        "consequence": f"It takes that amount off what {payer.lower() or 'the payer'} still owes, as a numbered "
+        "credit note. Credit notes can't be edited or withdrawn.",
+        "button": "Issue credit note",
+    }
 
 
 def _refusal(form) -> str:
@@ -58,6 +104,7 @@ def invoices():
         patients=patients,
         companies=insurance.company_names() if any(row.company_id for row in rows) else {},
         institutions=hospital.institution_names() if scope.institution_id is None else {},
+        may_write=current_user.role in WRITERS and scope.company_id is None,
     )
 
 
@@ -119,6 +166,9 @@ def _invoice_page(invoice, status: int = 200, partial: str | None = None, **form
         credit_form=forms.get("credit_form") or CreditForm(formdata=None),
         print_url=_print_url(invoice),
         owed=services.still_owed([invoice.id]).get(invoice.id, {}) if invoice.status is not InvoiceStatus.DRAFT else {},
+        issue_question=issue_question(invoice),
+        void_question=void_question(invoice),
+        credit_question=credit_question(invoice) if invoice.number else None,
     )
 
 
@@ -218,11 +268,16 @@ def line_remove(invoice_id: int, line_no: int):
     )
 
 
-def _invoice_action(invoice_id: int, form, action, message, form_name: str, **kept):
-    """Issue, void, credit: one service call, then 303 back to the page with a flash, or the page with the
-    form's errors (422 for bad input, 409 when the invoice's state does not allow it); ``kept`` are forms to show
-    as they were posted (what was typed is never lost)."""
-    services.get_invoice(tenant(), invoice_id)
+def _invoice_action(invoice_id: int, form, action, message, form_name: str, question, **kept):
+    """Issue, void, credit: confirmed first (medcover/confirm.py: ``question(invoice)`` says what will happen),
+    then one service call and 303 back to the page with a flash, or the page with the form's errors (422 for bad
+    input, 409 when the invoice's state does not allow it); ``kept`` are forms to show as they were posted (what
+    was typed is never lost)."""
+    invoice = services.get_invoice(tenant(), invoice_id)
+    if not confirm.confirmed():
+        if form.validate_on_submit():
+            return confirm.ask(question(invoice))
+        return _invoice_page(invoice, 422, **{form_name: form}, **kept)
     done = submit(form, action)
     if done.ok:
         flash(message(done.result), "success")
@@ -262,6 +317,7 @@ def invoice_issue(invoice_id: int):
         issue,
         lambda issued: f"Invoice {issued.number} issued.",
         "issue_form",
+        lambda invoice: confirm.Ask(**issue_question(invoice), cancel_url=_back(invoice)),
         line_forms={n: LineForm(prefix=f"line{n}") for n in shown},
         add_form=LineAddForm(prefix="add") if request.form.get("add-service_code") else None,
     )
@@ -277,6 +333,9 @@ def invoice_void(invoice_id: int):
         lambda: services.void_invoice(actor=actor(), invoice_id=invoice_id, reason=form.reason.data),
         lambda voided: f"Invoice {voided.number or 'draft'} voided.",
         "void_form",
+        lambda invoice: confirm.Ask(
+            **void_question(invoice), cancel_url=_back(invoice), danger=True, facts=(("Reason", form.reason.data),)
+        ),
     )
 
 
@@ -296,4 +355,9 @@ def invoice_credit(invoice_id: int):
         ),
         lambda note: f"Credit note {note.number} issued for {note.total:,.2f}.",
         "credit_form",
+        lambda invoice: confirm.Ask(
+            **credit_question(invoice, form.amount.data, label(form.payer.data)),
+            cancel_url=_back(invoice),
+            facts=(("Reason", form.reason.data),),
+        ),
     )

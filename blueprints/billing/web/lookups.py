@@ -16,3 +16,16 @@ def invoices_numbered(user, text: str) -> list[tuple[str, str]]:
         status = invoice.status.value.replace("_", " ")
         found.append((f"{kind} {invoice.number}, {status}", url_for("billing.invoice", invoice_id=invoice.id)))
     return found
+
+
+def invoice_names(ids: set[str]):
+    """Invoices named by number for pages that list any kind of record (``medcover.naming``)."""
+    from blueprints.billing.services import summaries
+    from medcover.naming import Named, whole_ids
+
+    found = {}
+    for invoice_id, invoice in summaries.invoice_summaries(whole_ids(ids)).items():
+        kind = "Credit note" if invoice.number and "-CN-" in invoice.number else "Invoice"
+        url = url_for("billing.invoice", invoice_id=invoice_id)
+        found[str(invoice_id)] = Named(f"{kind} {invoice.number}" if invoice.number else "Draft invoice", url)
+    return found

@@ -3,7 +3,7 @@ the hospital's patient page loads by URL (medcover.navigation.add_panel)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from blueprints.billing import bp, services
@@ -37,6 +37,7 @@ def _panel(patient, status: int = 200, **forms):
         writer=services.may_write(actor(), patient.institution_id),
         patient_page=_patient_page_url(patient),
         charge_form=forms.get("charge_form") or ChargeForm(formdata=None, prefix="charge"),
+        charge_open=forms.get("charge_open", False),
         draft_form=forms.get("draft_form") or DraftForm(formdata=None),
     )
 
@@ -55,7 +56,7 @@ def _patient_page_url(patient) -> str | None:
 def patient_billing(patient_id: int):
     patient = hospital.get_patient(tenant(), patient_id)
     hospital.audit_patient_read(actor(), patient, "patient billing panel")
-    return _panel(patient)
+    return _panel(patient, charge_open=request.args.get("adding") == "1")
 
 
 @bp.post("/billing/patients/<id:patient_id>/items")
@@ -80,8 +81,12 @@ def item_add(patient_id: int):
         message = f"{done.result.service_code} × {done.result.quantity} added to the unbilled items."
         if not wants_partial():
             flash(message, "success")
-            return redirect(url_for("billing.patient_billing", patient_id=patient.id), 303)
-        return toast(_panel(patient), message)
+            return redirect(
+                url_for("billing.patient_billing", patient_id=patient.id, adding=1, _anchor="add-charge"), 303
+            )
+        # the panel stays open for the next charge, on the same service date
+        fresh = ChargeForm(formdata=None, prefix="charge", data={"service_date": form.service_date.data or ""})
+        return toast(_panel(patient, charge_form=fresh, charge_open=True), message)
     return _panel(patient, done.status, charge_form=form)
 
 

@@ -61,7 +61,9 @@ def get_billing_settings(institution_id: int):
     tag=TAG,
     body=SettingsIn,
     responses={200: SettingsOut, 404: None},
-    description="invoice_prefix: 1 to 12 letters or digits; tax_percent: a string, 0 to 100.",
+    description=(
+        "invoice_prefix: 1 to 12 letters, digits or hyphens (default INV-<code>); tax_percent: a string, 0 to 100."
+    ),
 )
 def put_billing_settings(institution_id: int):
     data = parse(SettingsIn)

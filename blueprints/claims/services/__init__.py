@@ -10,7 +10,7 @@ pages and API page it); no other domain filters on it. The claims domain's own c
 ``claim_row``, ``items_of``, ``history_of``, ``decisions_of``."""
 
 from blueprints.claims.services import dashboard, disputes, letters, reconciliation
-from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
+from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS, for_decider
 from blueprints.claims.services.decisions import record_decision
 from blueprints.claims.services.intake import (
     MAX_ITEMS,
@@ -63,6 +63,7 @@ from blueprints.claims.services.waiting import work_waiting
 __all__ = [
     "BATCH",
     "DECIDERS",
+    "for_decider",
     "MAX_ITEMS",
     "MAX_QUANTITY",
     "PROVIDER_WRITERS",

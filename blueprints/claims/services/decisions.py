@@ -14,6 +14,9 @@ from medcover.extensions import db
 from medcover.money import ZERO, money
 from medcover.rbac import Role, Tenant
 
+#: who the audit log says decided a claim the engine decided
+ENGINE_ACTOR = "Adjudication engine"
+
 
 def store(
     claim: Claim, items: list[ClaimItem], decision: engine.Decision, *, source: str, by_id, note=None, scheme_id=None
@@ -84,6 +87,23 @@ def store(
             note=note,
         )
     )
+    if source == "engine":
+        # the engine's decision in the audit log too, with the engine as the actor (people's decisions are audited
+        # by the review and dispute services)
+        core.record_audit(
+            None,
+            "adjudicate",
+            "claim",
+            claim.id,
+            after={
+                "status": target.value,
+                "total_approved": str(decision.total_approved),
+                "reason_codes": list(decision.reason_codes),
+            },
+            institution_id=claim.institution_id,
+            company_id=claim.company_id,
+            actor_label=ENGINE_ACTOR,
+        )
 
 
 def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None:

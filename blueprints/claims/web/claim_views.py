@@ -17,9 +17,10 @@ from blueprints.claims.web.forms import ApproveForm, ClaimForm, DraftActionForm,
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
+from medcover import confirm
 from medcover.errors import Conflict, DomainError, Invalid
 from medcover.extensions import db
-from medcover.pages import form_failed, page_of, render, tenant, toast, wants_partial
+from medcover.pages import actor, form_failed, page_of, render, tenant, toast, wants_partial
 from medcover.rbac import Role, allow
 
 #: who reads claims (each sees its own tenant's: a hospital its claims, an insurer its members')
@@ -156,6 +157,25 @@ def _timeline(history, decisions, users) -> list[dict]:
     return sorted(entries, key=lambda e: (e["at"], e["kind"] == "decision"))
 
 
+def approve_question(claim) -> dict:
+    """What approving says before it happens (the claim page's dialog and the confirmation page)."""
+    return {
+        "question": f"Approve claim {claim.claim_number} for KES {claim.total_approved:,.2f}?",
+        "consequence": "The amounts are as proposed unless you set a line's amount. The provider and the member are "
+        "told, and the approved amount waits for payment. After this the decision changes only through a dispute.",
+        "button": "Approve",
+    }
+
+
+def reject_question(claim) -> dict:
+    return {
+        "question": f"Reject claim {claim.claim_number}, billed KES {claim.total_billed:,.2f}?",
+        "consequence": "Nothing on it will be paid. The provider and the member are told, with your reason; after "
+        "this the decision changes only through a dispute.",
+        "button": "Reject the claim",
+    }
+
+
 def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **extra):
     items = services.items_of(claim.id)
     history, decisions = services.history_of(claim.id), services.decisions_of(claim.id)
@@ -188,6 +208,8 @@ def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **ex
         may_dispute=services.disputes.may_open(current_user, claim),
         claim_disputes=services.disputes.disputes_of(claim.id),
         decided=extra.pop("decided", False),
+        approve_question=approve_question(claim),
+        reject_question=reject_question(claim),
         **extra,
     )
 
@@ -218,13 +240,17 @@ def line_errors(form, exc: DomainError) -> DomainError:
     return Invalid("Check the lines marked below.", rest) if moved else exc
 
 
-def claim_action(claim_id: int, form, action, message: str, form_name: str):
+def claim_action(claim_id: int, form, action, message: str, form_name: str, question=None):
     """Every change made on the claim page: one service call; HTMX gets the claim panel back (the form with its
-    messages at 422; the claim as it now stands at 409, when someone else moved it first), others a 303."""
+    messages at 422; the claim as it now stands at 409, when someone else moved it first), others a 303. A
+    decision (``question(claim)`` says what will happen) is confirmed first (medcover/confirm.py)."""
     claim = services.claim_row(tenant(), claim_id)
     opened = getattr(getattr(form, "version", None), "data", None)
     if not form.validate_on_submit():
         return claim_page(claim, 422, "claims/_claim_panel.html", **{form_name: form})
+    if question is not None and not confirm.confirmed():
+        services.for_decider(actor(), claim_id)  # someone who may not decide it is refused, not asked
+        return confirm.ask(question(claim))
     try:
         result = action()
     except Conflict as exc:

@@ -16,6 +16,7 @@ from blueprints.insurance import services as insurance
 from medcover.errors import DomainError, Invalid
 from medcover.extensions import db
 from medcover.forms import Form
+from medcover.labels import label
 from medcover.pages import actor, attach_upload, form_failed, page_of, render, tenant, wants_partial
 from medcover.rbac import Role, allow
 from medcover.uploads import file_part
@@ -62,7 +63,7 @@ def dispute_new(claim_id: int):
         status = form_failed(form, exc)  # the file's messages (no such form field) show above the form
         return _dispute_form_page(services.claim_row(tenant(), claim_id), form, status)
     db.session.commit()
-    flash(f"Dispute #{dispute.id} opened on claim {claim.claim_number}.", "success")
+    flash(f"Dispute opened on claim {claim.claim_number}.", "success")
     target = url_for("claims.dispute", dispute_id=dispute.id)
     if wants_partial():
         response = Response(status=204)
@@ -104,13 +105,18 @@ def disputes_list():
 def _timeline(dispute, claim, attachments, users) -> list[tuple]:
     """The claim's status changes and the dispute's own events, oldest first: (when, what, who)."""
     events = [
-        (c.at, f"Claim {c.from_status or 'created'} → {c.to_status}" + (f" ({c.note})" if c.note else ""), c.by_id)
+        (
+            c.at,
+            f"Claim {label(c.from_status).lower() if c.from_status else 'created'} → {label(c.to_status).lower()}"
+            + (f" ({c.note})" if c.note else ""),
+            c.by_id,
+        )
         for c in services.history_of(claim.id)
     ]
     events.append((dispute.created_at, f"Dispute opened by the {dispute.raised_by_kind}", dispute.raised_by_id))
     events += [(a.uploaded_at, f"Evidence added: {a.filename}", a.uploaded_by_id) for a in attachments]
     if dispute.resolved_at:
-        events.append((dispute.resolved_at, f"Dispute {dispute.status.value}", dispute.resolved_by_id))
+        events.append((dispute.resolved_at, f"Dispute {label(dispute.status).lower()}", dispute.resolved_by_id))
     events.sort(key=lambda e: (e[0] is None, e[0]))
     return [
         (at, what, users.get(by).full_name if by in users else ("MedCover" if by is None else ""))
@@ -198,7 +204,8 @@ def dispute_resolve(dispute_id: int):
             disputes.get_dispute(tenant(), dispute_id), resolve_form=form, override_errors=messages, status=status
         )
     db.session.commit()
-    flash(f"Dispute #{dispute.id} {dispute.status.value}.", "success")
+    number = services.claim_row(tenant(), dispute.claim_id).claim_number
+    flash(f"Dispute on claim {number} {label(dispute.status).lower()}.", "success")
     return redirect(url_for("claims.dispute", dispute_id=dispute.id), 303)
 
 

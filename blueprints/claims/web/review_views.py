@@ -4,18 +4,26 @@ page's approve (with overrides, M01) and reject."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from flask import flash, redirect, request, url_for
 
 from blueprints.claims import bp, services
 from blueprints.claims.models import ClaimStatus
-from blueprints.claims.web.claim_views import DECIDERS, claim_action, claimant_names
+from blueprints.claims.web.claim_views import (
+    DECIDERS,
+    approve_question,
+    claim_action,
+    claimant_names,
+    reject_question,
+)
 from blueprints.claims.web.forms import ApproveForm, QueueFilters, RejectForm, choices
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
-from medcover import clock
+from medcover import clock, confirm
 from medcover.errors import Invalid
 from medcover.extensions import db
+from medcover.labels import day
 from medcover.pages import actor, page_of, render, safe_next, tenant, toast, wants_partial
 from medcover.rbac import allow
 
@@ -102,19 +110,39 @@ def queue_approve():
             flash(outcome["message"], "error")
             return redirect(safe_next(request.form.get("next"), url_for("claims.queue")), 303)
         return toast(_queue(422, outcome), outcome["message"])
+    if not confirm.confirmed():
+        return confirm.ask(_bulk_question(ids))
     result = services.bulk_approve(actor=actor(), claim_ids=ids)
     db.session.commit()
     refused_ids = [int(i) for i in result.refused]
     numbers = services.claim_numbers(tenant(), refused_ids)
     outcome = {
         "approved": result.approved,
-        "refused": [(numbers.get(int(i), f"#{i}"), reason) for i, reason in result.refused.items()],
+        "refused": [(numbers.get(int(i), "A claim you can't see"), reason) for i, reason in result.refused.items()],
     }
     message = f"Approved {len(result.approved)}" + (f"; {len(result.refused)} refused." if result.refused else ".")
     if not wants_partial():
         flash(message + "".join(f" {number}: {reason}" for number, reason in outcome["refused"]), "success")
         return redirect(safe_next(request.form.get("next"), url_for("claims.queue")), 303)
     return toast(_queue(outcome=outcome), message)
+
+
+def _bulk_question(ids: list[int]) -> confirm.Ask:
+    """Bulk approval says how many claims and how much, and lists them (the ticked claims the person may see)."""
+    found = services.claim_summaries(tenant(), ids)
+    rows = [found[i] for i in ids if i in found]
+    total = sum((c.total_approved for c in rows), Decimal("0.00"))
+    count = f"{len(rows)} claim{'' if len(rows) == 1 else 's'}"
+    return confirm.Ask(
+        question=f"Approve {count} as proposed, KES {total:,.2f} in all?",
+        consequence="Each claim is approved at its proposed amount, and its provider and member are told; a claim "
+        "that can't be approved is listed with the reason. After this a decision changes only through a dispute.",
+        button=f"Approve {count}",
+        cancel_url=safe_next(request.form.get("next"), url_for("claims.queue")),
+        headings=("Claim", "Member", "Service date", "Proposed (KES)"),
+        numeric=frozenset({"Proposed (KES)"}),
+        rows=tuple((c.claim_number, c.member_number, day(c.service_date), f"{c.total_approved:,.2f}") for c in rows),
+    )
 
 
 def _overrides(form: ApproveForm) -> dict[int, tuple]:
@@ -143,6 +171,7 @@ def claim_approve(claim_id: int):
         ),
         "Claim {number} is {status}.",
         "approve_form",
+        lambda claim: confirm.Ask(**approve_question(claim), cancel_url=url_for("claims.claim", claim_id=claim.id)),
     )
 
 
@@ -158,4 +187,10 @@ def claim_reject(claim_id: int):
         ),
         "Claim {number} is rejected.",
         "reject_form",
+        lambda claim: confirm.Ask(
+            **reject_question(claim),
+            cancel_url=url_for("claims.claim", claim_id=claim.id),
+            danger=True,
+            facts=(("Reason", form.reason.data or ""),),
+        ),
     )

@@ -26,13 +26,15 @@ def record_audit(
     summary: str | None = None,
     institution_id: int | None = None,
     company_id: int | None = None,
+    actor_label: str | None = None,
 ) -> AuditLog:
-    """Write one audit entry in the current transaction, with where the request came from."""
+    """Write one audit entry in the current transaction, with where the request came from. ``actor_label`` names
+    an actor that is not a person ("Adjudication engine")."""
     origin = current_origin()
     entry = AuditLog(
         occurred_at=clock.now(),
         actor_id=actor.id if actor is not None else None,
-        actor_label=actor.email if actor is not None else None,
+        actor_label=actor.email if actor is not None else actor_label,
         action=action,
         entity_type=entity_type,
         entity_id=None if entity_id is None else str(entity_id),

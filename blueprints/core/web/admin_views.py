@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import flash, redirect, render_template, request, url_for
 
 from blueprints.core import bp, services
@@ -9,22 +11,31 @@ from blueprints.core.web.forms import AuditFilterForm, InviteForm, UserCreateFor
 from medcover.errors import DomainError
 from medcover.exports import csv_response
 from medcover.extensions import db
+from medcover.labels import label
+from medcover.naming import names_for
 from medcover.pages import actor, page_of, public_url, render, submit, toast
 from medcover.rbac import Role, allow
 
 EXPORT_LIMIT = 50_000
+
+
+def as_json(value) -> str:
+    """An audit entry's before or after as JSON (the CSV's cell; empty when there is none)."""
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 AUDIT_COLUMNS = (
-    "occurred_at",
-    "actor",
-    "action",
-    "entity_type",
-    "entity_id",
-    "ip_address",
-    "request_id",
-    "before",
-    "after",
-    "summary",
-    "route",
+    "When",
+    "Who",
+    "Action",
+    "Kind of record",
+    "Record",
+    "From address",
+    "Request",
+    "Before (JSON)",
+    "After (JSON)",
+    "Summary",
+    "Route",
 )
 
 
@@ -162,6 +173,7 @@ def audit_log():
         form=form,
         rows=rows,
         paging=paging,
+        names=names_for((row.entity_type, row.entity_id) for row in rows),
         entity_types=services.audit_entity_types(),
     )
 
@@ -172,19 +184,20 @@ def audit_export():
     _form, filters = _audit_filters()
     viewer = actor()
     rows = db.session.scalars(services.audit_query(viewer, filters).limit(EXPORT_LIMIT)).all()
+    names = names_for((row.entity_type, row.entity_id) for row in rows)
     response = csv_response(
         AUDIT_COLUMNS,
         (
             (
                 row.occurred_at.isoformat(),
-                row.actor_label,
-                row.action,
-                row.entity_type,
-                row.entity_id,
+                row.actor_label or "System",
+                label(row.action),
+                label(row.entity_type),
+                names[(row.entity_type, row.entity_id)].text if row.entity_id else "",
                 row.ip_address,
                 row.request_id,
-                row.before,
-                row.after,
+                as_json(row.before),
+                as_json(row.after),
                 row.summary,
                 row.route,
             )

@@ -21,3 +21,16 @@ def patients_numbered(user, text: str) -> list[tuple[str, str]]:
             label += f", {tenant_label(patient.institution_id, None)}"
         found.append((label, url_for("hospital.patient", patient_id=patient.id)))
     return found
+
+
+def patient_names(ids: set[str]):
+    """Patients named with their number (``medcover.naming``)."""
+    from medcover.naming import Named, whole_ids
+
+    return {
+        str(patient_id): Named(
+            f"Patient {p.patient_number}, {p.first_name} {p.last_name}",
+            url_for("hospital.patient", patient_id=patient_id),
+        )
+        for patient_id, p in patients.patients_by_id(whole_ids(ids)).items()
+    }

@@ -92,7 +92,7 @@ DEFAULTS: list[DefaultTemplate] = [
     DefaultTemplate(
         "dispute.opened",
         Channel.IN_APP,
-        "Dispute #{{ dispute_id }} opened",
+        "Dispute opened on claim {{ claim_number }}",
         "Claim {{ claim_number }} is disputed.",
         "A dispute was opened",
         DISPUTE,
@@ -101,15 +101,14 @@ DEFAULTS: list[DefaultTemplate] = [
         "dispute.resolved",
         Channel.EMAIL,
         "Dispute on claim {{ claim_number }}: {{ status }}",
-        "Dear {{ recipient_name }},\n\nThe dispute #{{ dispute_id }} on claim {{ claim_number }} was "
-        "{{ status }}.\n\n{{ resolution }}\n",
+        "Dear {{ recipient_name }},\n\nThe dispute on claim {{ claim_number }} was {{ status }}.\n\n{{ resolution }}\n",
         "A dispute was resolved",
         DISPUTE,
     ),
     DefaultTemplate(
         "dispute.resolved",
         Channel.IN_APP,
-        "Dispute #{{ dispute_id }} {{ status }}",
+        "Dispute on claim {{ claim_number }} {{ status }}",
         "{{ resolution }}",
         "A dispute was resolved",
         DISPUTE,

@@ -72,7 +72,7 @@ def _advice(settlement: FinancialSettlement) -> Advice:
         member_number = claim.member_number if claim else ""
         lines.append(
             AdviceLine(
-                claim.claim_number if claim else f"#{payment.reference_id}",
+                claim.claim_number if claim else "(not available)",
                 member_number,
                 members.get(member_number, ""),
                 claim.service_date if claim else None,
@@ -82,7 +82,7 @@ def _advice(settlement: FinancialSettlement) -> Advice:
         )
     institution = hospital.get_institution(Tenant(None, None), settlement.institution_id)
     return Advice(
-        number=settlement.number or f"#{settlement.id}",
+        number=settlement.number or "(not numbered)",
         insurer=insurance.company_name(settlement.company_id) or "",
         provider=institution.name,
         provider_address=institution.address,

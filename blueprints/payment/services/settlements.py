@@ -88,9 +88,11 @@ def settle(
     reference: str | None,
     paid_on=None,
     company_id: int | None = None,
+    claim_ids=None,
 ) -> FinancialSettlement:
-    """Pay a provider every approved claim of the period in one batch: one payment per claim, which marks
-    each claim paid; the settlement advice lists them."""
+    """Pay a provider the approved claims of the period in one batch: one payment per claim, which marks
+    each claim paid; the settlement advice lists them. ``claim_ids`` (when given) are the claims kept: any other
+    claim of the period is left out, to be paid later; a claim not waiting for payment is a conflict."""
     tenant = tenant_of(actor)
     if actor.role not in rules.APPROVERS:
         raise Forbidden("Settlements are made by the insurer's finance officers.")
@@ -106,6 +108,14 @@ def settle(
         period_end=period_end,
         company_id=company_id,
     )
+    if claim_ids is not None:
+        kept = {int(i) for i in claim_ids}
+        unknown = kept - {line.claim_id for line in lines}
+        if unknown:
+            raise Conflict("Some of the claims chosen are no longer waiting for payment. Check the list again.")
+        lines = [line for line in lines if line.claim_id in kept]
+        if not lines:
+            raise Invalid.field("claim_ids", "Tick at least one claim to pay.")
     if not lines:
         raise Conflict("No approved claims are waiting for payment from this provider in that period.")
     settlement = FinancialSettlement(

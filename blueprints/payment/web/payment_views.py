@@ -17,7 +17,8 @@ from blueprints.payment import bp, services
 from blueprints.payment.models import Payment, PaymentKind, RefundStatus
 from blueprints.payment.web.forms import METHOD_LABELS, RefundForm, ReverseForm
 from blueprints.payment.web.page_base import CASHIERS, READERS, day, link, refusal
-from medcover import pages
+from medcover import confirm, pages
+from medcover.labels import label
 from medcover.pages import page_of, render, submit, wants_partial
 from medcover.rbac import allow
 
@@ -46,20 +47,22 @@ def _paid_for(payments) -> dict[int, Paid]:
     for p in payments:
         if p.kind is PaymentKind.INVOICE:
             inv = invoices.get(p.reference_id)
-            number = inv.number if inv else f"#{p.reference_id}"
+            number = inv.number if inv else "(not available)"
             found[p.id] = Paid(
-                f"Invoice {number}", f"{p.payer}'s part", link("billing.invoice", invoice_id=p.reference_id)
+                f"Invoice {number}",
+                f"{label(p.payer).lower()}'s part",
+                link("billing.invoice", invoice_id=p.reference_id),
             )
         elif p.kind is PaymentKind.CLAIM:
             claim = claim_rows.get(p.reference_id)
-            number = claim.claim_number if claim else f"#{p.reference_id}"
+            number = claim.claim_number if claim else "(not available)"
             found[p.id] = Paid(
                 f"Claim {number}", claim.member_number if claim else "", link("claims.claim", claim_id=p.reference_id)
             )
         else:
             cover = covers.get(p.reference_id)
             who = f"{cover.member_name} ({cover.member_number})" if cover else ""
-            found[p.id] = Paid(f"Premium, coverage {p.reference_id}", who)
+            found[p.id] = Paid("Premium", who or "a member's cover")
     return found
 
 
@@ -156,6 +159,21 @@ def _refunded(refund) -> str:
 def payment_refund(payment_id: int):
     services.get_payment(pages.tenant(), payment_id)  # another tenant's: 404 before anything else
     form = RefundForm()
+    if not confirm.confirmed():
+        payment = services.get_payment(pages.tenant(), payment_id)
+        if form.validate_on_submit():
+            return confirm.ask(
+                confirm.Ask(
+                    question=f"Refund {payment.currency} {form.amount.data} of payment {payment.number} to the "
+                    f"{label(payment.payer).lower()}?",
+                    consequence="The money is given back; above the approval threshold another finance officer "
+                    "approves it first. A refund paid out can't be undone.",
+                    button="Refund",
+                    cancel_url=url_for("payment.payment", payment_id=payment_id),
+                    facts=(("Reason", form.reason.data),),
+                )
+            )
+        return _payment_answer(payment_id, pages.Submitted(False, 422), _refunded, refund_form=form)
     done = submit(
         form,
         lambda: services.request_refund(
@@ -170,6 +188,20 @@ def payment_refund(payment_id: int):
 def payment_reverse(payment_id: int):
     services.get_payment(pages.tenant(), payment_id)
     form = ReverseForm()
+    if not confirm.confirmed():
+        payment = services.get_payment(pages.tenant(), payment_id)
+        if form.validate_on_submit():
+            return confirm.ask(
+                confirm.Ask(
+                    question=f"Reverse payment {payment.number} of {payment.currency} {payment.amount:,.2f}?",
+                    consequence="A reversal row cancels it and what it paid is owed again. This can't be undone.",
+                    button=f"Reverse {payment.number}",
+                    cancel_url=url_for("payment.payment", payment_id=payment_id),
+                    danger=True,
+                    facts=(("Reason", form.reason.data),),
+                )
+            )
+        return _payment_answer(payment_id, pages.Submitted(False, 422), lambda rev: "", reverse_form=form)
     done = submit(
         form, lambda: services.reverse_payment(actor=pages.actor(), payment_id=payment_id, reason=form.reason.data)
     )

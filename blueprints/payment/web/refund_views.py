@@ -11,7 +11,7 @@ from blueprints.payment import bp, services
 from blueprints.payment.models import RefundStatus
 from blueprints.payment.web.forms import DecideForm
 from blueprints.payment.web.page_base import APPROVERS, READERS, refusal
-from medcover import pages
+from medcover import confirm, pages
 from medcover.pages import page_of, render, submit, wants_partial
 from medcover.rbac import allow
 
@@ -57,8 +57,19 @@ def _refund_row(refund, status: int = 200, failed=None):
 
 def _decide(refund_id: int, approve: bool):
     """Approve or reject: HTMX gets the row back with a toast; a plain post 303 to the refunds with a flash."""
-    services.get_refund(pages.tenant(), refund_id)  # another tenant's: 404
+    refund = services.get_refund(pages.tenant(), refund_id)  # another tenant's: 404
     form = DecideForm()
+    if approve and not confirm.confirmed() and form.validate_on_submit():
+        payment = services.get_payment(pages.tenant(), refund.payment_id)
+        return confirm.ask(
+            confirm.Ask(
+                question=f"Approve the refund of {payment.currency} {refund.amount:,.2f} on payment {payment.number}?",
+                consequence="The money is given back to the payer. A refund paid out can't be undone.",
+                button="Approve the refund",
+                cancel_url=url_for("payment.refunds"),
+                facts=(("Reason", refund.reason),),
+            )
+        )
     done = submit(
         form,
         lambda: services.decide_refund(

@@ -12,10 +12,11 @@ from flask_login import current_user
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from blueprints.payment import bp, services
-from blueprints.payment.web.forms import METHOD_LABELS, PreviewForm, SettleForm, choices
+from blueprints.payment.web.forms import METHOD_CHOICES, METHOD_LABELS, PreviewForm, SettleForm, choices
 from blueprints.payment.web.page_base import APPROVERS, READERS, finished, link
-from medcover import clock, fields, pages
+from medcover import clock, confirm, fields, pages
 from medcover.errors import Conflict, DomainError
+from medcover.labels import day
 from medcover.pages import form_failed, page_of, render, submit
 from medcover.rbac import allow
 
@@ -100,6 +101,7 @@ def settlement_new():
     if request.method == "GET":
         return _settlement_new_page(_preview_form(request.args))
     form = SettleForm()
+    kept = _kept_claims()
 
     def settle():
         settlement = services.settle(
@@ -110,6 +112,7 @@ def settlement_new():
             method=form.method.data,
             reference=form.reference.data or None,
             paid_on=form.paid_on.data or None,
+            claim_ids=kept,
         )
         # The batch pays what is waiting now; the officer agreed to what the preview showed.
         if settlement.total != fields.amount(form.total.data, "total"):
@@ -119,15 +122,87 @@ def settlement_new():
             )
         return settlement
 
-    done = submit(form, settle) if _may_settle() else None
-    if done is not None and done.ok:
-        s = done.result
-        return finished(
-            f"Settlement {s.number} pays {s.claims} claims, KES {s.total:,.2f}.",
-            url_for("payment.settlement", settlement_id=s.id),
-        )
-    status = done.status if done is not None else 200
+    if _may_settle() and not confirm.confirmed() and form.validate_on_submit():
+        question = _settle_question(form, kept)
+        if question is not None:
+            return question
+        status = 422
+    else:
+        done = submit(form, settle) if _may_settle() else None
+        if done is not None and done.ok:
+            s = done.result
+            return finished(
+                f"Settlement {s.number} pays {s.claims} claims, KES {s.total:,.2f}.",
+                url_for("payment.settlement", settlement_id=s.id),
+            )
+        status = done.status if done is not None else 200
     return _settlement_new_page(_preview_form(request.form), form, status)
+
+
+def _kept_claims() -> list[int] | None:
+    """The claims ticked to pay (the page sends ``pick`` with them; a form without it pays all of the period)."""
+    if "pick" not in request.form:
+        return None
+    kept = []
+    for value in request.form.getlist("claim_ids"):
+        try:
+            kept.append(int(value))
+        except ValueError:
+            continue
+    return kept
+
+
+def _settle_question(form: SettleForm, kept: list[int] | None):
+    """The confirmation: the claims to pay (each ticked one), their total and what paying means."""
+    institution_id = request.form.get("institution_id", type=int) or 0
+    try:
+        lines = services.settlement_preview(
+            actor=pages.actor(),
+            institution_id=institution_id,
+            period_start=form.period_start.data,
+            period_end=form.period_end.data,
+        )
+    except DomainError as exc:
+        form_failed(form, exc)
+        return None
+    if kept is not None:
+        lines = [line for line in lines if line.claim_id in set(kept)]
+    if not lines:
+        form.form_errors = [*form.form_errors, "Tick at least one claim to pay."]
+        return None
+    total = sum((line.payable for line in lines), Decimal("0.00"))
+    provider = hospital.institution_names().get(institution_id, "the provider")
+    count = f"{len(lines)} claim{'' if len(lines) == 1 else 's'}"
+    method = {c.value: c.label for c in METHOD_CHOICES}.get(form.method.data, form.method.data)
+    return confirm.ask(
+        confirm.Ask(
+            question=f"Pay {provider} {count}, KES {total:,.2f}?",
+            consequence="One payment is recorded per claim and each claim is marked paid; the provider gets the "
+            "settlement advice. A payment can be reversed afterwards, but not deleted.",
+            button=f"Pay {count}, KES {total:,.2f}",
+            cancel_url=url_for("payment.settlement_new", **_period_args(institution_id, form)),
+            facts=(
+                ("Method", method),
+                ("Reference", form.reference.data or "—"),
+                ("Paid on", form.paid_on.data or "Today"),
+            ),
+            headings=("Claim", "Member", "Service date", "Payable (KES)"),
+            numeric=frozenset({"Payable (KES)"}),
+            rows=tuple(
+                (line.claim_number, line.member_number, day(line.service_date), f"{line.payable:,.2f}")
+                for line in lines
+            ),
+            replace={"total": f"{total:.2f}"},
+        )
+    )
+
+
+def _period_args(institution_id: int, form) -> dict:
+    return {
+        "institution_id": institution_id,
+        "period_start": form.period_start.data,
+        "period_end": form.period_end.data,
+    }
 
 
 @bp.get("/settlements/<id:settlement_id>")

@@ -14,6 +14,7 @@ from blueprints.core import services as core
 from medcover import clock, uploads
 from medcover.errors import Conflict, Forbidden, NotFound
 from medcover.extensions import db
+from medcover.labels import label
 from medcover.rbac import tenant_of
 
 ATTACHMENT_FOLDER = "disputes"
@@ -29,7 +30,7 @@ def add_attachment(*, actor, dispute_id: int, filename: str, stream) -> DisputeA
     except Forbidden:
         raise Forbidden("Evidence is added by those who may raise the dispute.") from None
     if dispute.status is not DisputeStatus.OPEN:
-        raise Conflict(f"Dispute #{dispute.id} is {dispute.status.value}; evidence is added while it is open.")
+        raise Conflict(f"This dispute is {label(dispute.status).lower()}; evidence is added while it is open.")
     with uploads.kept(ATTACHMENT_FOLDER, filename, stream) as stored:
         row = DisputeAttachment(
             dispute_id=dispute.id,
@@ -69,7 +70,7 @@ def open_attachment(*, actor, attachment_id: int) -> tuple[Path, DisputeAttachme
         "download",
         "dispute_attachment",
         row.id,
-        summary=f"dispute {dispute.id}",
+        summary="evidence for a dispute",
         institution_id=dispute.institution_id,
         company_id=dispute.company_id,
     )

@@ -119,7 +119,7 @@ def open_dispute(*, actor, claim_id: int, reason: str, line_nos=None) -> Dispute
     db.session.add(dispute)
     db.session.flush()
     # The claim's guarded transition: of two disputes opened at once, the second finds the claim moved (409).
-    move_claim(claim, ClaimStatus.DISPUTED, by_id=actor.id, note=f"dispute #{dispute.id} opened")
+    move_claim(claim, ClaimStatus.DISPUTED, by_id=actor.id, note="dispute opened")
     audit_dispute(
         actor,
         "open",

@@ -24,6 +24,7 @@ from medcover import clock, fields
 from medcover.errors import Conflict, Forbidden, Invalid
 from medcover.events import publish
 from medcover.extensions import db
+from medcover.labels import label
 from medcover.rbac import Role, Tenant, tenant_of
 
 MAX_OVERRIDES = 100
@@ -71,12 +72,12 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
             "overrides", "Overrides apply when a dispute is upheld; a dismissed dispute changes no amount."
         )
     if dispute.status is not DisputeStatus.OPEN:
-        raise Conflict(f"Dispute #{dispute.id} is already {dispute.status.value}.")
+        raise Conflict(f"This dispute is already {label(dispute.status).lower()}.")
     claim = claim_row(tenant, dispute.claim_id)
     refuse_own(actor, claim)
     if claim.status is not ClaimStatus.DISPUTED:
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}, not disputed.")
-    note = f"dispute #{dispute.id} {target.value}: {' '.join(resolution.split())}"[:500]
+    note = f"dispute {label(target).lower()}: {' '.join(resolution.split())}"[:500]
     # Everything is checked before anything is written: the new decision is worked out first.
     redecided = redecision(claim, clean) if target is DisputeStatus.UPHELD else None
     if redecided is not None and not redecided.changed:
@@ -93,7 +94,7 @@ def resolve_dispute(*, actor, dispute_id: int, status: str, resolution: str, ove
     )
     if moved.rowcount != 1:
         db.session.refresh(dispute)
-        raise Conflict(f"Someone else resolved dispute #{dispute.id} a moment ago; it is {dispute.status.value}.")
+        raise Conflict(f"Someone else resolved this dispute a moment ago; it is {label(dispute.status).lower()}.")
     db.session.refresh(dispute)
     if redecided is not None:
         record_decision(
