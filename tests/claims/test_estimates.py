@@ -117,15 +117,15 @@ def test_issuing_saves_the_line_values_on_the_screen_first(cw, deductible_member
     login(cw.clerk)
     refused = client.post(
         f"/billing/invoices/{invoice.id}/issue",
-        data={"line1-quantity": "2", "add-service_code": "LAB-FBC", "add-quantity": "1"},
+        data={"line1-quantity": "2", "add-service_code": "LAB-FBC", "add-quantity": "1", "confirmed": "yes"},
     )
     assert refused.status_code == 422 and "Unsaved changes" in refused.get_data(as_text=True)
     assert 'value="2"' in refused.get_data(as_text=True)  # what was typed is still there
-    bad = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "0"})
+    bad = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "0", "confirmed": "yes"})
     assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
     db.session.expire_all()
     assert billing.get_invoice(tenant_of(cw.clerk), invoice.id).status.value == "draft"
-    done = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "2"})
+    done = client.post(f"/billing/invoices/{invoice.id}/issue", data={"line1-quantity": "2", "confirmed": "yes"})
     assert done.status_code == 303
     db.session.expire_all()
     issued = billing.get_invoice(tenant_of(cw.clerk), invoice.id)

@@ -144,6 +144,7 @@ def test_the_review_page_shows_the_waivable_amounts_and_waives_a_line(cw, client
         f"/claims/{claim.id}/approve",
         data={
             "version": claim.version,
+            "confirmed": "yes",
             "overrides-0-line_no": "1",
             "overrides-1-line_no": "2",
             "overrides-1-amount": "30000.00",
@@ -159,9 +160,9 @@ def test_the_review_page_rejects_a_line_and_asks_for_the_note(cw, client, login)
     claim = _pending(cw)
     db.session.commit()
     login(cw.adjudicator)
-    data = {"version": claim.version, "overrides-0-line_no": "1", "overrides-0-reject": "y"}
+    data = {"version": claim.version, "confirmed": "yes", "overrides-0-line_no": "1", "overrides-0-reject": "y"}
     refused = client.post(f"/claims/{claim.id}/approve", data=data)
-    assert refused.status_code == 422 and "required" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Line 1: enter a note" in refused.get_data(as_text=True)
     done = client.post(f"/claims/{claim.id}/approve", data={**data, "overrides-0-note": "Not needed"})
     assert done.status_code == 303
     db.session.expire_all()

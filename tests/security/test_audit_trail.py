@@ -176,8 +176,8 @@ def test_the_audit_log_page_says_reads_and_refusals_in_words(client, login, two_
     assert "Refused with 404: another organisation&#39;s record" in page
     assert f"Asked for patient {theirs.id} at <code>GET /hospital/patients/{theirs.id}</code>" in page
     rows = list(csv.DictReader(io.StringIO(client.get("/admin/audit.csv").get_data(as_text=True))))
-    assert {"read", "denied"} <= {row["action"] for row in rows}
-    assert any(row["route"] == f"GET /hospital/patients/{theirs.id}" for row in rows)
+    assert {"Read", "Denied"} <= {row["Action"] for row in rows}
+    assert any(row["Route"] == f"GET /hospital/patients/{theirs.id}" for row in rows)
 
 
 def test_another_insurers_member_is_a_404_and_an_audited_refusal(client, api_token):

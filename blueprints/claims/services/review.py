@@ -58,7 +58,9 @@ def manual_lines(overrides: dict, items: list[ClaimItem]) -> dict[int, engine.Ma
         if line_no not in lines:
             raise Invalid.field("overrides", f"The claim has no line {line_no}.")
         amount, note, reject = (*value, False)[:3] if isinstance(value, tuple | list) else (None, "", False)
-        note = fields.text(note, "overrides", 500)
+        note = fields.text(note, "overrides", 500, required=False)
+        if not note:
+            raise Invalid.field("overrides", f"Line {line_no}: enter a note saying why it is decided by hand.")
         if reject:
             clean[line_no] = engine.ManualLine(note=note, reject=True)
             continue
