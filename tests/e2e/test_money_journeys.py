@@ -235,8 +235,9 @@ def test_an_invoice_estimate_includes_the_unmet_deductible_then_shows_the_decisi
     assert "Insurer pays" in pdf and "estimate KES 2,700.00" in pdf and "KES 2,300.00" in pdf, pdf
     assert "an estimate from the member's cover" in pdf
 
-    with page.expect_navigation():
-        page.get_by_role("button", name="Issue invoice").click()
+    page.get_by_role("button", name="Issue invoice").click()
+    with page.expect_navigation():  # money moves only once confirmed (UI.md)
+        page.locator("dialog.confirm-dialog [data-confirm-yes]").click()
     expect(page.locator("#invoice-number [data-status]")).to_have_attribute("data-status", "issued")
     claim_button = page.get_by_role("button", name=re.compile(r"Claim the insurer's part"))
     with page.expect_navigation():
@@ -287,8 +288,9 @@ def test_an_adjudicator_waives_a_waiting_period_rejection_in_review(page, page_e
     expect(waivable).to_contain_text("payable 1,350.00")
     page.get_by_label("Waive and approve, line 2").fill("1350.00")
     page.get_by_label("Note, line 2").fill("Emergency filling: waiting period waived")
+    page.locator("#decide").get_by_role("button", name="Approve", exact=True).click()
     with page.expect_response(lambda r: r.url.endswith(f"/claims/{claim['id']}/approve")) as sent:
-        page.locator("#decide").get_by_role("button", name="Approve", exact=True).click()
+        page.locator("dialog.confirm-dialog [data-confirm-yes]").click()
     assert sent.value.status == 200
     expect(_badge(page)).to_have_attribute("data-status", "approved")
     expect(page.locator("#line-2")).to_contain_text("Adjusted")
