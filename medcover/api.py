@@ -12,7 +12,16 @@ from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from medcover.errors import DomainError, Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
@@ -24,6 +33,8 @@ T = TypeVar("T", bound=BaseModel)
 PREFIX = "/api/v1"
 PROBLEM_TYPE = "about:blank"
 MAX_PER_PAGE = 200
+#: a page number beyond this is refused (no list is that long; the database's offset stays in range)
+MAX_PAGE = 1_000_000
 
 #: Money in and out of the API: a JSON string with two decimals.
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
@@ -173,15 +184,14 @@ def jsonify_model(model: BaseModel, status: int = 200, headers=None) -> Response
 def page_params() -> tuple[int, int]:
     errors: dict[str, list[str]] = {}
     values = {}
-    for name, default, upper in (("page", 1, None), ("per_page", 50, MAX_PER_PAGE)):
+    for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", 50, MAX_PER_PAGE)):
         raw = request.args.get(name)
-        try:
-            value = int(raw) if raw is not None else default
-        except ValueError:
+        if raw is not None and not _WHOLE.match(raw):
             errors[name] = ["Must be a whole number."]
             continue
-        if value < 1 or (upper and value > upper):
-            errors[name] = [f"Must be between 1 and {upper}." if upper else "Must be 1 or more."]
+        value = int(raw) if raw is not None else default
+        if not 1 <= value <= upper:
+            errors[name] = [f"Must be between 1 and {upper}."]
         values[name] = value
     if errors:
         raise Invalid("Bad paging parameters.", errors)
@@ -242,6 +252,7 @@ def referenced(field: str, lookup, *args):
 
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE = re.compile(r"^-?[0-9]{1,12}$")
 _MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
@@ -264,9 +275,12 @@ def strict_money(value: Any) -> Decimal:
     return Decimal(value.strip())
 
 
+#: what the OpenAPI document says these accept (exactly what strict_day and strict_money take)
+DAY_JSON = {"type": "string", "format": "date", "pattern": _DAY.pattern}
+MONEY_JSON = {"type": "string", "pattern": r"^\s*\d{1,10}(\.\d{1,2})?\s*$", "examples": ["1250.00"]}
 #: request fields: a date as YYYY-MM-DD; money as a string with at most two decimals, not negative
-Day = Annotated[date, BeforeValidator(strict_day)]
-MoneyIn = Annotated[Decimal, BeforeValidator(strict_money)]
+Day = Annotated[date, BeforeValidator(strict_day), WithJsonSchema(DAY_JSON)]
+MoneyIn = Annotated[Decimal, BeforeValidator(strict_money), WithJsonSchema(MONEY_JSON)]
 
 
 def day_arg(name: str) -> date | None:
@@ -291,11 +305,24 @@ def int_arg(name: str) -> int | None:
 
 
 def choice_arg(name: str, choices) -> str:
-    """An optional enum value in the query string (an allowlist, never SQL text)."""
+    """An optional enum value (or one of a sequence of strings) in the query string: an allowlist, never SQL
+    text."""
+    allowed = [getattr(c, "value", c) for c in choices]
     value = request.args.get(name, "").strip()
-    if value and value not in {c.value for c in choices}:
-        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
+    if value and value not in allowed:
+        raise Invalid.field(name, "Choose one of " + ", ".join(allowed) + ".")
     return value
+
+
+def money_arg(name: str) -> Decimal | None:
+    """An optional amount in the query string ("1250.00")."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return strict_money(raw)
+    except ValueError:
+        raise Invalid.field(name, 'Enter an amount such as "1250.00".') from None
 
 
 def bool_arg(name: str) -> bool:

@@ -6,12 +6,29 @@ import re
 
 from flask import Blueprint, current_app, jsonify, render_template
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
 from medcover.api import PREFIX, Doc, documented
+from medcover.openapi_links import add_links
+from medcover.openapi_query import ID_SCHEMA, query_parameters
 from medcover.rbac import access_of, public
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_TYPED_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
+#: request strings are trimmed (``medcover.api.Schema``), so a required one needs a character that is not
+#: blank: Python's whitespace, which JSON Schema's ``\s`` leaves out in part, spelled out
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+#: the answers every operation may give besides its own (public ones leave out 401 and 403)
+_ERRORS = {
+    "400": "The body is not JSON the API reads (nested too deeply)",
+    "401": "Missing or bad token",
+    "403": "Role not allowed",
+    "404": "No such record, or not yours to see",
+    "409": "The current state does not allow it, or a unique value is taken",
+    "422": "Invalid input: the errors name the fields",
+    "429": "Rate limited: see Retry-After",
+}
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -26,8 +43,19 @@ PROBLEM_SCHEMA = {
 }
 
 
+class _RequestSchema(GenerateJsonSchema):
+    """Request bodies as the API validates them: a required text has something besides blanks."""
+
+    def str_schema(self, schema):
+        out = super().str_schema(schema)
+        if out.get("minLength", 0) >= 1 and "pattern" not in out:
+            out["pattern"] = NOT_BLANK
+        return out
+
+
 def _schema_ref(model: type[BaseModel], components: dict, mode: str) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    generator = _RequestSchema if mode == "validation" else GenerateJsonSchema
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode, schema_generator=generator)
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
     components[model.__name__] = schema
@@ -55,13 +83,10 @@ def build_spec(app) -> dict:
             if doc.description:
                 operation["description"] = doc.description
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _PARAM.findall(rule.rule)
+                {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
+                for converter, name in _TYPED_PARAM.findall(rule.rule)
             ]
-            params += [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
-                for name, text in doc.query.items()
-            ]
+            params += query_parameters(view, doc.query)
             if params:
                 operation["parameters"] = params
             if doc.body is not None:
@@ -74,20 +99,12 @@ def build_spec(app) -> dict:
                 if model is not None:
                     entry["content"] = {"application/json": {"schema": _schema_ref(model, components, "serialization")}}
                 operation["responses"][str(status)] = entry
-            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            for status, text in (
-                ("401", "Missing or bad token"),
-                ("403", "Role not allowed"),
-                ("422", "Invalid input"),
-                ("429", "Rate limited"),
-            ):
-                if access and access.public and status in ("401", "403"):
-                    continue
-                operation["responses"].setdefault(status, {"description": text, "content": problem})
+            _add_errors(operation, method, access, has_path_params="{" in path)
             if access and not access.public:
                 operation["security"] = [{"bearerAuth": []}]
                 operation["x-roles"] = sorted(role.value for role in access.roles)
             paths.setdefault(path, {})[method.lower()] = operation
+    add_links(paths, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -102,6 +119,31 @@ def build_spec(app) -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _path_schema(converter: str) -> dict:
+    # <id:...> takes a database id (medcover.urls); any other is a piece of text such as a member number
+    return dict(ID_SCHEMA) if converter == "id" else {"type": "string", "minLength": 1}
+
+
+def _add_errors(operation: dict, method: str, access, *, has_path_params: bool) -> None:
+    """The problem+json answers an operation can give: 401/403 unless public, 404 where the path names a record,
+    409 on a change (a state that does not allow it, a unique value taken), 400/422 on bad input, 429 always."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses = operation["responses"]
+    for status, text in _ERRORS.items():
+        if status in ("401", "403") and access and access.public:
+            continue
+        if status == "404" and not has_path_params and status not in responses:
+            continue
+        if status == "409" and method == "GET" and status not in responses:
+            continue
+        if status == "400" and "requestBody" not in operation:
+            continue
+        entry = responses.setdefault(status, {"description": text})
+        if entry.get("description") == "Error":
+            entry["description"] = text
+        entry.setdefault("content", problem)
 
 
 @bp.get("/openapi.json")
