@@ -21,6 +21,7 @@ from pydantic import (
     Strict,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 
 from medcover.errors import DomainError, Invalid, NotFound
@@ -43,9 +44,25 @@ Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 
 
 class Schema(BaseModel):
-    """Request bodies: unknown fields are refused, strings trimmed."""
+    """Request bodies: unknown fields are refused, strings trimmed (of what Python counts as blank, as the
+    services do, so a text of control separators alone is as empty to the model as to them)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trim(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: _trimmed(value) for key, value in data.items()}
+
+
+def _trimmed(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [item.strip() if isinstance(item, str) else item for item in value]
+    return value
 
 
 class Out(BaseModel):

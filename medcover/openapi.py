@@ -10,7 +10,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from medcover.api import PREFIX, Doc, documented
 from medcover.openapi_links import add_links
-from medcover.openapi_query import ID_SCHEMA, query_parameters
+from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
 from medcover.rbac import access_of, public
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
@@ -91,7 +91,7 @@ def build_spec(app) -> dict:
                 operation["parameters"] = params
             if doc.body is not None:
                 operation["requestBody"] = {
-                    "required": True,
+                    "required": not takes_no_body(view),
                     "content": {"application/json": {"schema": _schema_ref(doc.body, components, "validation")}},
                 }
             for status, model in (doc.responses or {200: None}).items():

@@ -35,6 +35,9 @@ _READERS = {
     "choice_arg": lambda call, scope: {"type": "string", "enum": _choices(call, scope)},
 }
 _PAGED = {"page_response", "paginate", "page_params"}
+_OPTIONAL_BODY = " optional body"  # a marker among the names found, never a parameter
+#: an optional parameter sent empty is taken as left out (a cleared filter)
+_EMPTY = {"type": "string", "enum": [""]}
 
 
 def _choices(call: ast.Call, scope: dict) -> list[str]:
@@ -72,7 +75,9 @@ def _collect(fn, found: dict, required: set, seen: set) -> None:
             continue
         first = node.args[0] if node.args else None
         constant = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
-        if name in _PAGED:
+        if name == "optional_body":
+            found[_OPTIONAL_BODY] = {}
+        elif name in _PAGED:
             for key, schema in PAGING.items():
                 found.setdefault(key, schema)
         elif name == "required" and constant:
@@ -84,6 +89,13 @@ def _collect(fn, found: dict, required: set, seen: set) -> None:
             _collect(helper, found, required, seen)
 
 
+def takes_no_body(view) -> bool:
+    """Whether the view reads its body through ``optional_body`` (an action whose body may be left out)."""
+    found: dict[str, dict] = {}
+    _collect(view, found, set(), set())
+    return _OPTIONAL_BODY in found
+
+
 def query_parameters(view, descriptions: dict[str, str]) -> list[dict]:
     """The OpenAPI query parameters ``view`` reads, with the descriptions its ``@documented`` gives."""
     found: dict[str, dict] = {}
@@ -92,7 +104,10 @@ def query_parameters(view, descriptions: dict[str, str]) -> list[dict]:
     for name in descriptions:
         found.setdefault(name, {"type": "string"})
     params = []
+    found.pop(_OPTIONAL_BODY, None)
     for name, schema in found.items():
+        if name not in required and schema.get("type") != "boolean" and name not in PAGING:
+            schema = {"anyOf": [schema, _EMPTY]} if schema != {"type": "string"} else schema
         param = {"name": name, "in": "query", "required": name in required, "schema": dict(schema)}
         if descriptions.get(name):
             param["description"] = descriptions[name]

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict
 
+from blueprints.hospital.services import fields, institutions
 from medcover import api
 from medcover.errors import Forbidden
 from medcover.rbac import Role, Tenant
@@ -69,11 +70,12 @@ def _moment(value: Any) -> datetime:
 
 Moment = Annotated[datetime, BeforeValidator(_moment)]
 Whole = Annotated[int, Strict()]
-Code = Annotated[str, Field(min_length=1, max_length=20)]
+Code = Annotated[str, Field(min_length=1, max_length=20, pattern=institutions.CODE.pattern)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 PersonName = Annotated[str, Field(min_length=1, max_length=80)]
 Short = Annotated[str, Field(max_length=80)]
-Phone = Annotated[str, Field(max_length=20)]
+#: a phone number as fields.phone takes it, or nothing
+Phone = Annotated[str, Field(max_length=20, pattern=rf"^(?:{fields.PHONE.pattern})?$")]
 Email = Annotated[str, Field(max_length=254)]
 NationalId = Annotated[str, Field(max_length=30)]
 MemberNumber = Annotated[str, Field(max_length=30)]

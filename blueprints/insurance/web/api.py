@@ -32,6 +32,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict
 
+from blueprints.insurance.services import CODE
 from medcover.api import Schema
 from medcover.rbac import ALL_ROLES, Role
 
@@ -66,7 +67,7 @@ def _amount(value: Any) -> Decimal:
 #: money in: a string (or a JSON number) with at most two decimals, not negative, below 10 000 000 000
 MoneyIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, max_digits=12, decimal_places=2)]
 PercentIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, le=100, decimal_places=2)]
-Code = Annotated[str, Field(min_length=1, max_length=30)]
+Code = Annotated[str, Field(min_length=1, max_length=30, pattern=CODE.pattern)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 PersonName = Annotated[str, Field(min_length=1, max_length=80)]
 MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from blueprints.insurance import api_bp, services
+from blueprints.insurance.services.companies import COMPANY_CODE_LENGTH
 from blueprints.insurance.web.api import ID, PAGING, READERS, TAG, Code, Name
 from medcover.api import (
     Id,
@@ -22,7 +27,7 @@ from medcover.rbac import ALL_ROLES, Role, allow
 
 
 class CompanyIn(Schema):
-    code: Code
+    code: Annotated[Code, Field(max_length=COMPANY_CODE_LENGTH)]
     name: Name
 
 
