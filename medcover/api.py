@@ -54,15 +54,21 @@ class Schema(BaseModel):
     def _trim(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {key: _trimmed(value) for key, value in data.items()}
+        return {key: _trimmed(key, value) for key, value in data.items()}
 
 
-def _trimmed(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip()
+#: control characters no request text may hold (PostgreSQL cannot store NUL; the rest only hides text)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _trimmed(key: str, value: Any) -> Any:
     if isinstance(value, list):
-        return [item.strip() if isinstance(item, str) else item for item in value]
-    return value
+        return [_trimmed(key, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if CONTROL.search(value):
+        raise Invalid.field(key, "Remove the control characters.")
+    return value.strip()
 
 
 class Out(BaseModel):
@@ -173,12 +179,21 @@ def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
+def _json_number(text: str) -> Decimal | int:
+    """A JSON number with a fraction or an exponent: ``1.0`` is the integer 1 (JSON Schema says so), ``1.5`` a
+    Decimal (never a float, which loses cents)."""
+    number = Decimal(text)
+    if number.is_finite() and number == number.to_integral_value() and abs(number.adjusted()) <= 18:
+        return int(number)
+    return number
+
+
 def parse(model: type[T], data: Any = None) -> T:
     """The request's JSON body as ``model``; anything else is a 422 with field messages."""
     if data is None:
         raw = request.get_data(cache=True)
         try:
-            data = json.loads(raw or b"null", parse_float=Decimal)
+            data = json.loads(raw or b"null", parse_float=_json_number)
         except RecursionError:
             raise DomainError("The JSON body is nested too deeply.", {"body": ["Nested too deeply."]}) from None
         except (ValueError, UnicodeDecodeError):
@@ -298,6 +313,15 @@ MONEY_JSON = {"type": "string", "pattern": r"^\s*\d{1,10}(\.\d{1,2})?\s*$", "exa
 #: request fields: a date as YYYY-MM-DD; money as a string with at most two decimals, not negative
 Day = Annotated[date, BeforeValidator(strict_day), WithJsonSchema(DAY_JSON)]
 MoneyIn = Annotated[Decimal, BeforeValidator(strict_money), WithJsonSchema(MONEY_JSON)]
+#: a percentage as a string, "0" to "100" with at most two decimals
+PERCENT_JSON = {"type": "string", "pattern": r"^\s*(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)\s*$", "examples": ["16.00"]}
+PercentIn = Annotated[Decimal, BeforeValidator(strict_money), Field(le=100), WithJsonSchema(PERCENT_JSON)]
+
+
+def any_case(words) -> str:
+    """A pattern taking exactly these words in any letter case, blanks around (as ``.strip().lower()`` does)."""
+    spelled = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w) for w in words]
+    return r"^\s*(" + "|".join(spelled) + r")\s*$"
 
 
 def day_arg(name: str) -> date | None:

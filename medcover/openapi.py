@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
-from medcover.api import PREFIX, Doc, documented
+from medcover.api import CONTROL, PREFIX, Doc, documented
 from medcover.openapi_links import add_links
 from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
 from medcover.rbac import access_of, public
@@ -16,9 +16,13 @@ from medcover.rbac import access_of, public
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _TYPED_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
-#: request strings are trimmed (``medcover.api.Schema``), so a required one needs a character that is not
-#: blank: Python's whitespace, which JSON Schema's ``\s`` leaves out in part, spelled out
-NOT_BLANK = r"[^\s\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+#: request text holds no control characters but tabs and line breaks (``medcover.api.CONTROL``), and is trimmed,
+#: so a required one needs a character that is not blank (Python's blanks, some of which JSON Schema's ``\s``
+#: leaves out, spelled out)
+_CONTROL = CONTROL.pattern.strip("[]")
+_BLANK = r"\s\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT = rf"^[^{_CONTROL}]*$"
+NOT_BLANK = rf"^[^{_CONTROL}]*[^{_CONTROL}{_BLANK}][^{_CONTROL}]*$"
 #: the answers every operation may give besides its own (public ones leave out 401 and 403)
 _ERRORS = {
     "400": "The body is not JSON the API reads (nested too deeply)",
@@ -44,21 +48,30 @@ PROBLEM_SCHEMA = {
 
 
 class _RequestSchema(GenerateJsonSchema):
-    """Request bodies as the API validates them: a required text has something besides blanks."""
+    """Request bodies as the API validates them: text without control characters, and a required one with
+    something besides blanks."""
 
     def str_schema(self, schema):
         out = super().str_schema(schema)
-        if out.get("minLength", 0) >= 1 and "pattern" not in out:
-            out["pattern"] = NOT_BLANK
+        if "pattern" not in out:
+            out["pattern"] = NOT_BLANK if out.get("minLength", 0) >= 1 else TEXT
         return out
+
+
+def _no_null_defaults(schema: dict) -> dict:
+    """A field that may be left out but not sent as null defaults to "not sent", which is no JSON value."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and "anyOf" not in prop and prop.get("type") != "null":
+            del prop["default"]
+    return schema
 
 
 def _schema_ref(model: type[BaseModel], components: dict, mode: str) -> dict:
     generator = _RequestSchema if mode == "validation" else GenerateJsonSchema
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode, schema_generator=generator)
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
+        components[name] = _no_null_defaults(definition)
+    components[model.__name__] = _no_null_defaults(schema)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 

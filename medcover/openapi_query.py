@@ -106,6 +106,8 @@ def query_parameters(view, descriptions: dict[str, str]) -> list[dict]:
     params = []
     found.pop(_OPTIONAL_BODY, None)
     for name, schema in found.items():
+        if name in required and schema == {"type": "string"}:
+            schema = {"type": "string", "minLength": 1, "pattern": r"\S"}  # trimmed, then required
         if name not in required and schema.get("type") != "boolean" and name not in PAGING:
             schema = {"anyOf": [schema, _EMPTY]} if schema != {"type": "string"} else schema
         param = {"name": name, "in": "query", "required": name in required, "schema": dict(schema)}

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict
 
-from blueprints.hospital.services import fields, institutions
+from blueprints.hospital.services import fields, institutions, patients
 from medcover import api
 from medcover.errors import Forbidden
 from medcover.rbac import Role, Tenant
@@ -81,3 +81,4 @@ NationalId = Annotated[str, Field(max_length=30)]
 MemberNumber = Annotated[str, Field(max_length=30)]
 Room = Annotated[str, Field(max_length=40)]
 Reason = Annotated[str, Field(max_length=300)]
+Gender = Annotated[str, Field(max_length=10, pattern=api.any_case(patients.GENDERS))]
