@@ -321,7 +321,7 @@ PercentIn = Annotated[Decimal, BeforeValidator(strict_money), Field(le=100), Wit
 def any_case(words) -> str:
     """A pattern taking exactly these words in any letter case, blanks around (as ``.strip().lower()`` does)."""
     spelled = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w) for w in words]
-    return r"^\s*(" + "|".join(spelled) + r")\s*$"
+    return r"^[ \t\r\n]*(" + "|".join(spelled) + r")[ \t\r\n]*$"
 
 
 def day_arg(name: str) -> date | None:

@@ -3,6 +3,7 @@ printed on invoices."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -44,10 +45,14 @@ def settings_for(institution_id: int) -> BillingSettings:
     )
 
 
+#: an invoice number's prefix: 1 to 12 ASCII letters or digits
+PREFIX = re.compile(r"^[A-Za-z0-9]{1,12}$")
+
+
 def update_settings(*, actor, institution_id: int, values: SettingsInput) -> BillingSettings:
     institution_for_write(actor, institution_id)
     prefix = str(values.invoice_prefix or "").strip().upper()
-    if not prefix.isalnum() or not prefix.isascii() or len(prefix) > 12:
+    if not PREFIX.match(prefix):
         raise Invalid.field("invoice_prefix", "Use 1 to 12 letters or digits.")
     tax = fields.amount(values.tax_percent, "tax_percent")
     if tax > 100:

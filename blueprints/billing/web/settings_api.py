@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, Strict
 
 from blueprints.billing import api_bp, services
+from blueprints.billing.services.settings import PREFIX
 from blueprints.billing.web.api import ID, READERS, TAG, WRITERS, visible_institution, writer
 from medcover.api import Money, Out, PercentIn, Schema, documented, jsonify_model, parse, saved
 from medcover.rbac import allow
@@ -16,7 +17,7 @@ from medcover.rbac import allow
 class SettingsIn(Schema):
     """The whole settings: fields left out take their defaults."""
 
-    invoice_prefix: Annotated[str, Field(min_length=1, max_length=12)]
+    invoice_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "KES"
     tax_percent: PercentIn = Decimal("0.00")
     payment_terms_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30

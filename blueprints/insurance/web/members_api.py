@@ -51,7 +51,7 @@ class MemberIn(Schema):
     first_name: PersonName
     last_name: PersonName
     date_of_birth: Day
-    gender: str = Field(max_length=10, pattern=any_case(services.GENDERS))
+    gender: str = Field(pattern=any_case(services.GENDERS))
     principal_member_number: MemberNumber | None = None
     company_id: Id | None = None
 

@@ -70,7 +70,7 @@ class SendOut(Out):
 
 
 class TemplateIn(Schema):
-    code: str = Field(max_length=80)
+    code: str = Field(max_length=80, pattern=services.CODE.pattern)
     channel: Channel
     subject: str = Field(default="", max_length=200)
     body: str = Field(max_length=10_000)
