@@ -61,6 +61,16 @@ class Schema(BaseModel):
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+_BLANK = r"\s\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def text_pattern(*, required: bool, refused: str = "") -> str:
+    """The JSON Schema pattern of request text: no control characters (nor ``refused``); a ``required`` one holds
+    something besides blanks (Python's blanks, some of which JSON Schema's ``\\s`` leaves out, spelled out)."""
+    no = CONTROL.pattern.strip("[]") + re.escape(refused)
+    return rf"^[^{no}]*[^{no}{_BLANK}][^{no}]*$" if required else rf"^[^{no}]*$"
+
+
 def _trimmed(key: str, value: Any) -> Any:
     if isinstance(value, list):
         return [_trimmed(key, item) for item in value]
@@ -309,12 +319,16 @@ def strict_money(value: Any) -> Decimal:
 
 #: what the OpenAPI document says these accept (exactly what strict_day and strict_money take)
 DAY_JSON = {"type": "string", "format": "date", "pattern": _DAY.pattern}
-MONEY_JSON = {"type": "string", "pattern": r"^\s*\d{1,10}(\.\d{1,2})?\s*$", "examples": ["1250.00"]}
+MONEY_JSON = {"type": "string", "pattern": r"^[ \t\r\n]*\d{1,10}(\.\d{1,2})?[ \t\r\n]*$", "examples": ["1250.00"]}
 #: request fields: a date as YYYY-MM-DD; money as a string with at most two decimals, not negative
 Day = Annotated[date, BeforeValidator(strict_day), WithJsonSchema(DAY_JSON)]
 MoneyIn = Annotated[Decimal, BeforeValidator(strict_money), WithJsonSchema(MONEY_JSON)]
 #: a percentage as a string, "0" to "100" with at most two decimals
-PERCENT_JSON = {"type": "string", "pattern": r"^\s*(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)\s*$", "examples": ["16.00"]}
+PERCENT_JSON = {
+    "type": "string",
+    "pattern": r"^[ \t\r\n]*(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)[ \t\r\n]*$",
+    "examples": ["16.00"],
+}
 PercentIn = Annotated[Decimal, BeforeValidator(strict_money), Field(le=100), WithJsonSchema(PERCENT_JSON)]
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
-from medcover.api import CONTROL, PREFIX, Doc, documented
+from medcover.api import PREFIX, Doc, documented, text_pattern
 from medcover.openapi_links import add_links
 from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
 from medcover.rbac import access_of, public
@@ -17,12 +17,9 @@ bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _TYPED_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 #: request text holds no control characters but tabs and line breaks (``medcover.api.CONTROL``), and is trimmed,
-#: so a required one needs a character that is not blank (Python's blanks, some of which JSON Schema's ``\s``
-#: leaves out, spelled out)
-_CONTROL = CONTROL.pattern.strip("[]")
-_BLANK = r"\s\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-TEXT = rf"^[^{_CONTROL}]*$"
-NOT_BLANK = rf"^[^{_CONTROL}]*[^{_CONTROL}{_BLANK}][^{_CONTROL}]*$"
+#: so a required one needs a character that is not blank
+TEXT = text_pattern(required=False)
+NOT_BLANK = text_pattern(required=True)
 #: the answers every operation may give besides its own (public ones leave out 401 and 403)
 _ERRORS = {
     "400": "The body is not JSON the API reads (nested too deeply)",

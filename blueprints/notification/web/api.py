@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import current_app, request
 from flask_login import current_user
@@ -73,7 +73,7 @@ class TemplateIn(Schema):
     code: str = Field(max_length=80, pattern=services.CODE.pattern)
     channel: Channel
     subject: str = Field(default="", max_length=200)
-    body: str = Field(max_length=10_000)
+    body: str = Field(min_length=1, max_length=10_000)
     variables: dict[str, str] | None = None
     description: str = Field(default="", max_length=300)
     mandatory: bool | None = None
@@ -98,7 +98,7 @@ TemplatePage = page_model(TemplateOut)
 
 class ReceiptIn(Schema):
     provider_message_id: str = Field(max_length=120)
-    status: str = Field(max_length=20)
+    status: Literal["delivered", "failed"]
     detail: str | None = Field(default=None, max_length=2000)
 
 
