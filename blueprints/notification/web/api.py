@@ -8,13 +8,14 @@ from typing import Any, Literal
 
 from flask import current_app, request
 from flask_login import current_user
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from blueprints.notification import api_bp, services
 from blueprints.notification.models import Channel, Status
 from medcover.api import (
     Out,
     Schema,
+    Text,
     actor,
     created,
     documented,
@@ -74,9 +75,9 @@ class TemplateIn(Schema):
     channel: Channel
     subject: str = Field(default="", max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
-    variables: dict[str, str] | None = None
+    variables: dict[str, Text] | None = None
     description: str = Field(default="", max_length=300)
-    mandatory: bool | None = None
+    mandatory: StrictBool | None = None
 
 
 class TemplateOut(Out):
