@@ -18,8 +18,8 @@ _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _TYPED_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 #: request text holds no control characters but tabs and line breaks (``medcover.api.CONTROL``), and is trimmed,
 #: so a required one needs a character that is not blank
-TEXT = text_pattern(required=False)
-NOT_BLANK = text_pattern(required=True)
+TEXT = text_pattern(filled=False)
+NOT_BLANK = text_pattern(filled=True)
 #: the answers every operation may give besides its own (public ones leave out 401 and 403)
 _ERRORS = {
     "400": "The body is not JSON the API reads (nested too deeply)",

@@ -72,7 +72,7 @@ Moment = Annotated[datetime, BeforeValidator(_moment)]
 Whole = Annotated[int, Strict()]
 Code = Annotated[str, Field(min_length=1, max_length=20, pattern=institutions.CODE.pattern)]
 #: names as fields.name takes them: something besides blanks, no control characters, no < or >
-_NAME = api.text_pattern(required=True, refused="<>")
+_NAME = api.text_pattern(filled=True, refused="<>")
 Name = Annotated[str, Field(min_length=1, max_length=120, pattern=_NAME)]
 PersonName = Annotated[str, Field(min_length=1, max_length=80, pattern=_NAME)]
 Short = Annotated[str, Field(max_length=80)]
