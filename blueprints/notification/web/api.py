@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import current_app, request
 from flask_login import current_user
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, WithJsonSchema
 
 from blueprints.notification import api_bp, services
 from blueprints.notification.models import Channel, Status
@@ -70,12 +70,17 @@ class SendOut(Out):
     items: list[NotificationOut]
 
 
+#: any key names a variable (the renderer checks the body's placeholders against them): no pattern on keys, so the
+#: document does not split the map into keys that must match and keys that need not
+VariableName = Annotated[str, WithJsonSchema({"type": "string"})]
+
+
 class TemplateIn(Schema):
     code: str = Field(max_length=80, pattern=services.CODE.pattern)
     channel: Channel
     subject: str = Field(default="", max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
-    variables: dict[str, Text] | None = None
+    variables: dict[VariableName, Text] | None = None
     description: str = Field(default="", max_length=300)
     mandatory: StrictBool | None = None
 
