@@ -34,7 +34,7 @@ problem() {
 }
 endef
 
-.PHONY: help run install install-test services lint test bench clean
+.PHONY: help run install install-test services lint test fuzz bench clean
 
 help:
 	@echo "make run           start the app on http://127.0.0.1:$(PORT) (SQLite, demo data, jobs inline)"
@@ -42,6 +42,7 @@ help:
 	echo "make lint          ruff check, ruff format --check, lint-imports, module sizes"
 	echo "make services      start the local PostgreSQL and Redis and create $(TEST_DB)"
 	echo "make install-test  dev requirements, Chromium and poppler for the browser and PDF tests"
+	echo "make fuzz          the API contract test (schemathesis) at depth: FUZZ_EXAMPLES per operation"
 	echo "make bench         run the benchmarks (bench/)"
 	echo "make clean         delete the SQLite databases in instance/"
 
@@ -130,11 +131,16 @@ test: install-test services lint
 	if pg_up && redis_up; then
 		echo "=== Pass 2: PostgreSQL + Redis (everything but the browser journeys)"
 		MEDCOVER_ENV=test TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
-			$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+			$(BIN)/pytest -m "not e2e and not contract" $(PYTEST_ARGS)
 	else
 		problem "PostgreSQL or Redis is not reachable: pass 2 is needed in CI"
 		echo "!!! Pass 2 (PostgreSQL + Redis) SKIPPED: run 'make services' or start them yourself !!!" >&2
 	fi
+
+# The contract test of make test, deeper: many more examples per operation, a longer stateful phase.
+FUZZ_EXAMPLES ?= 60
+fuzz: $(DEV_STAMP)
+	MEDCOVER_ENV=test SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m contract -p no:cacheprovider tests/contract $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
 	@if [ -f bench/__main__.py ]; then exec $(BIN)/python -m bench; fi

@@ -6,15 +6,41 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from medcover.api_input import (  # noqa: F401 - the request's typed values live there; endpoints import them here
+    DAY_JSON,
+    MONEY_JSON,
+    PERCENT_JSON,
+    Day,
+    MoneyIn,
+    PercentIn,
+    any_case,
+    bool_arg,
+    choice_arg,
+    day_arg,
+    int_arg,
+    money_arg,
+    required,
+    strict_day,
+    strict_money,
+    text_arg,
+)
 from medcover.errors import DomainError, Invalid, NotFound
 from medcover.extensions import csrf, db, limiter
 from medcover.paging import fetch_page
@@ -25,6 +51,8 @@ T = TypeVar("T", bound=BaseModel)
 PREFIX = "/api/v1"
 PROBLEM_TYPE = "about:blank"
 MAX_PER_PAGE = 200
+#: a page number beyond this is refused (no list is that long; the database's offset stays in range)
+MAX_PAGE = 1_000_000
 
 #: Money in and out of the API: a JSON string with two decimals.
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
@@ -33,9 +61,51 @@ Id = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 
 
 class Schema(BaseModel):
-    """Request bodies: unknown fields are refused, strings trimmed."""
+    """Request bodies: unknown fields are refused, strings trimmed (of what Python counts as blank, as the
+    services do, so a text of control separators alone is as empty to the model as to them)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trim(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: _trimmed(key, value) for key, value in data.items()}
+
+
+#: control characters no request text may hold (PostgreSQL cannot store NUL; the rest only hides text)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+_BLANK = r"\s\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def text_pattern(*, filled: bool, refused: str = "") -> str:
+    """The JSON Schema pattern of request text: no control characters (nor ``refused``); a ``filled`` one holds
+    something besides blanks (Python's blanks, some of which JSON Schema's ``\\s`` leaves out, spelled out)."""
+    no = CONTROL.pattern.strip("[]") + re.escape(refused)
+    return rf"^[^{no}]*[^{no}{_BLANK}][^{no}]*$" if filled else rf"^[^{no}]*$"
+
+
+def _no_control(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("Remove the control characters.")
+    return value.strip()
+
+
+#: text inside a map (``dict[str, Text]``), which the body's own check does not reach: the same rule
+Text = Annotated[str, AfterValidator(_no_control)]
+
+
+def _trimmed(key: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return [_trimmed(key, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    if CONTROL.search(value):
+        raise Invalid.field(key, "Remove the control characters.")
+    return value.strip()
 
 
 class Out(BaseModel):
@@ -166,12 +236,21 @@ def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
+def _json_number(text: str) -> Decimal | int:
+    """A JSON number with a fraction or an exponent: ``1.0`` is the integer 1 (JSON Schema says so), ``1.5`` a
+    Decimal (never a float, which loses cents)."""
+    number = Decimal(text)
+    if number.is_finite() and number == number.to_integral_value() and abs(number.adjusted()) <= 18:
+        return int(number)
+    return number
+
+
 def parse(model: type[T], data: Any = None) -> T:
     """The request's JSON body as ``model``; anything else is a 422 with field messages."""
     if data is None:
         raw = request.get_data(cache=True)
         try:
-            data = json.loads(raw or b"null", parse_float=Decimal)
+            data = json.loads(raw or b"null", parse_float=_json_number)
         except RecursionError:
             raise DomainError("The JSON body is nested too deeply.", {"body": ["Nested too deeply."]}) from None
         except (ValueError, UnicodeDecodeError):
@@ -194,15 +273,14 @@ def jsonify_model(model: BaseModel, status: int = 200, headers=None) -> Response
 def page_params() -> tuple[int, int]:
     errors: dict[str, list[str]] = {}
     values = {}
-    for name, default, upper in (("page", 1, None), ("per_page", 50, MAX_PER_PAGE)):
+    for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", 50, MAX_PER_PAGE)):
         raw = request.args.get(name)
-        try:
-            value = int(raw) if raw is not None else default
-        except ValueError:
+        if raw is not None and not _WHOLE.match(raw):
             errors[name] = ["Must be a whole number."]
             continue
-        if value < 1 or (upper and value > upper):
-            errors[name] = [f"Must be between 1 and {upper}." if upper else "Must be 1 or more."]
+        value = int(raw) if raw is not None else default
+        if not 1 <= value <= upper:
+            errors[name] = [f"Must be between 1 and {upper}."]
         values[name] = value
     if errors:
         raise Invalid("Bad paging parameters.", errors)
@@ -262,83 +340,7 @@ def referenced(field: str, lookup, *args):
         raise Invalid.field(field, exc.detail) from None
 
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-
-
-def strict_day(value: Any) -> date:
-    """A date only as ``YYYY-MM-DD`` (no timestamps, no numbers)."""
-    if isinstance(value, str) and _DAY.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError("Enter a date as YYYY-MM-DD.")
-
-
-def strict_money(value: Any) -> Decimal:
-    """Money is a JSON string ("1250.00"): a JSON number, even a whole one, is refused (floats lose cents)."""
-    if not isinstance(value, str):
-        raise ValueError('Enter an amount as a string such as "1250.00".')
-    if not _MONEY.match(value.strip()):
-        raise ValueError('Enter an amount such as "1250.00": digits, at most two decimals, not negative.')
-    return Decimal(value.strip())
-
-
-#: request fields: a date as YYYY-MM-DD; money as a string with at most two decimals, not negative
-Day = Annotated[date, BeforeValidator(strict_day)]
-MoneyIn = Annotated[Decimal, BeforeValidator(strict_money)]
-
-
-def day_arg(name: str) -> date | None:
-    """An optional ``YYYY-MM-DD`` date in the query string."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return strict_day(raw)
-    except ValueError as exc:
-        raise Invalid.field(name, str(exc)) from None
-
-
-def int_arg(name: str) -> int | None:
-    """An optional id in the query string."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-        raise Invalid.field(name, "Use a record id (a whole number).")
-    return int(raw)
-
-
-def choice_arg(name: str, choices) -> str:
-    """An optional enum value in the query string (an allowlist, never SQL text)."""
-    value = request.args.get(name, "").strip()
-    if value and value not in {c.value for c in choices}:
-        raise Invalid.field(name, "Choose one of " + ", ".join(c.value for c in choices) + ".")
-    return value
-
-
-def bool_arg(name: str) -> bool:
-    """An optional ``true``/``false`` (or 1/0) in the query string; absent is false."""
-    raw = request.args.get(name, "").strip().lower()
-    if raw in ("", "false", "0"):
-        return False
-    if raw in ("true", "1"):
-        return True
-    raise Invalid.field(name, "Use true or false.")
-
-
-def text_arg(name: str, limit: int = 60) -> str:
-    """Free text from the query string (a search), trimmed and cut to ``limit`` characters."""
-    return request.args.get(name, "").strip()[:limit]
-
-
-def required(name: str, value):
-    """A query parameter the endpoint cannot do without: absent or empty is a 422 on it."""
-    if value in (None, ""):
-        raise Invalid.field(name, "This parameter is required.")
-    return value
+_WHOLE = re.compile(r"^-?[0-9]{1,12}$")
 
 
 def page_model(item: type[BaseModel]) -> type[BaseModel]:

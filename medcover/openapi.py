@@ -6,12 +6,30 @@ import re
 
 from flask import Blueprint, current_app, jsonify, render_template
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
 
-from medcover.api import PREFIX, Doc, documented
+from medcover.api import PREFIX, Doc, documented, text_pattern
+from medcover.openapi_links import add_links
+from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
 from medcover.rbac import access_of, public
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_TYPED_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
+#: request text holds no control characters but tabs and line breaks (``medcover.api.CONTROL``), and is trimmed,
+#: so a required one needs a character that is not blank
+TEXT = text_pattern(filled=False)
+NOT_BLANK = text_pattern(filled=True)
+#: the answers every operation may give besides its own (public ones leave out 401 and 403)
+_ERRORS = {
+    "400": "The body is not JSON the API reads (nested too deeply)",
+    "401": "Missing or bad token",
+    "403": "Role not allowed",
+    "404": "No such record, or not yours to see",
+    "409": "The current state does not allow it, or a unique value is taken",
+    "422": "Invalid input: the errors name the fields",
+    "429": "Rate limited: see Retry-After",
+}
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -26,11 +44,31 @@ PROBLEM_SCHEMA = {
 }
 
 
+class _RequestSchema(GenerateJsonSchema):
+    """Request bodies as the API validates them: text without control characters, and a required one with
+    something besides blanks."""
+
+    def str_schema(self, schema):
+        out = super().str_schema(schema)
+        if "pattern" not in out:
+            out["pattern"] = NOT_BLANK if out.get("minLength", 0) >= 1 else TEXT
+        return out
+
+
+def _no_null_defaults(schema: dict) -> dict:
+    """A field that may be left out but not sent as null defaults to "not sent", which is no JSON value."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and "anyOf" not in prop and prop.get("type") != "null":
+            del prop["default"]
+    return schema
+
+
 def _schema_ref(model: type[BaseModel], components: dict, mode: str) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    generator = _RequestSchema if mode == "validation" else GenerateJsonSchema
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode, schema_generator=generator)
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
+        components[name] = _no_null_defaults(definition)
+    components[model.__name__] = _no_null_defaults(schema)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
@@ -55,18 +93,15 @@ def build_spec(app) -> dict:
             if doc.description:
                 operation["description"] = doc.description
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _PARAM.findall(rule.rule)
+                {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
+                for converter, name in _TYPED_PARAM.findall(rule.rule)
             ]
-            params += [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
-                for name, text in doc.query.items()
-            ]
+            params += query_parameters(view, doc.query)
             if params:
                 operation["parameters"] = params
             if doc.body is not None:
                 operation["requestBody"] = {
-                    "required": True,
+                    "required": not takes_no_body(view),
                     "content": {"application/json": {"schema": _schema_ref(doc.body, components, "validation")}},
                 }
             for status, model in (doc.responses or {200: None}).items():
@@ -74,20 +109,12 @@ def build_spec(app) -> dict:
                 if model is not None:
                     entry["content"] = {"application/json": {"schema": _schema_ref(model, components, "serialization")}}
                 operation["responses"][str(status)] = entry
-            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-            for status, text in (
-                ("401", "Missing or bad token"),
-                ("403", "Role not allowed"),
-                ("422", "Invalid input"),
-                ("429", "Rate limited"),
-            ):
-                if access and access.public and status in ("401", "403"):
-                    continue
-                operation["responses"].setdefault(status, {"description": text, "content": problem})
+            _add_errors(operation, method, access, has_path_params="{" in path)
             if access and not access.public:
                 operation["security"] = [{"bearerAuth": []}]
                 operation["x-roles"] = sorted(role.value for role in access.roles)
             paths.setdefault(path, {})[method.lower()] = operation
+    add_links(paths, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -102,6 +129,31 @@ def build_spec(app) -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _path_schema(converter: str) -> dict:
+    # <id:...> takes a database id (medcover.urls); any other is a piece of text such as a member number
+    return dict(ID_SCHEMA) if converter == "id" else {"type": "string", "minLength": 1}
+
+
+def _add_errors(operation: dict, method: str, access, *, has_path_params: bool) -> None:
+    """The problem+json answers an operation can give: 401/403 unless public, 404 where the path names a record,
+    409 on a change (a state that does not allow it, a unique value taken), 400/422 on bad input, 429 always."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses = operation["responses"]
+    for status, text in _ERRORS.items():
+        if status in ("401", "403") and access and access.public:
+            continue
+        if status == "404" and not has_path_params and status not in responses:
+            continue
+        if status == "409" and method == "GET" and status not in responses:
+            continue
+        if status == "400" and "requestBody" not in operation:
+            continue
+        entry = responses.setdefault(status, {"description": text})
+        if entry.get("description") == "Error":
+            entry["description"] = text
+        entry.setdefault("content", problem)
 
 
 @bp.get("/openapi.json")

@@ -104,7 +104,9 @@ class Process:
 class WebServer(Process):
     """gunicorn serving ``wsgi:app`` on a free port; ready once /healthz answers."""
 
-    def __init__(self, *, env: dict[str, str], log_path: Path, workers: int = 2, port: int | None = None):
+    def __init__(
+        self, *, env: dict[str, str], log_path: Path, workers: int = 2, port: int | None = None, extra: tuple = ()
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         argv = [
@@ -117,6 +119,7 @@ class WebServer(Process):
             "60",
             "--graceful-timeout",
             "5",
+            *extra,
             "wsgi:app",
         ]
         super().__init__(argv, env=env, log_path=log_path)

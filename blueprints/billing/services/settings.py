@@ -3,6 +3,7 @@ printed on invoices."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,15 +39,6 @@ def default_prefix(institution_code: str) -> str:
     return f"{INVOICE_MARK}{code}" if code else "INV"
 
 
-def valid_prefix(prefix: str) -> bool:
-    return (
-        0 < len(prefix) <= 12
-        and prefix.isascii()
-        and prefix[0].isalnum()
-        and not prefix.endswith("-")
-        and all(c.isalnum() or c == "-" for c in prefix)
-    )
-
 
 def settings_for(institution_id: int) -> BillingSettings:
     """The institution's settings; defaults (prefix from its code, no tax, 30 days) until someone saves."""
@@ -64,10 +56,16 @@ def settings_for(institution_id: int) -> BillingSettings:
     )
 
 
+#: an invoice number's prefix: 1 to 12 ASCII letters or digits
+#: an invoice prefix (the API document states the same pattern): 1 to 12 letters, digits or hyphens,
+#: starting with a letter or digit and not ending with a hyphen
+PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,10}[A-Za-z0-9])?$")
+
+
 def update_settings(*, actor, institution_id: int, values: SettingsInput) -> BillingSettings:
     institution_for_write(actor, institution_id)
     prefix = str(values.invoice_prefix or "").strip().upper()
-    if not valid_prefix(prefix):
+    if not PREFIX.match(prefix):
         raise Invalid.field(
             "invoice_prefix", "Use 1 to 12 letters, digits or hyphens, starting with a letter or digit."
         )

@@ -20,9 +20,7 @@ from medcover.api import (
     page_model,
     page_response,
     tenant,
-    text_arg,
 )
-from medcover.errors import Invalid
 from medcover.rbac import allow
 
 
@@ -123,9 +121,7 @@ def accounts_receivable():
 )
 def accounts_receivable_items():
     as_of = _as_of()
-    bucket = text_arg("bucket", 10)
-    if bucket and bucket not in services.BUCKET_KEYS:
-        raise Invalid.field("bucket", "Choose one of " + ", ".join(services.BUCKET_KEYS) + ".")
+    bucket = choice_arg("bucket", services.BUCKET_KEYS)
     stmt = services.receivables_query(
         tenant(),
         as_of,

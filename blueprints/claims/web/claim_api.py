@@ -20,7 +20,6 @@ Every action calls the same service function as the claim pages.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from flask import request
@@ -44,13 +43,13 @@ from medcover.api import (
     documented,
     int_arg,
     jsonify_model,
+    money_arg,
     optional_body,
     page_model,
     page_response,
     parse,
     referenced,
     saved,
-    strict_money,
     tenant,
 )
 from medcover.errors import Invalid
@@ -215,23 +214,6 @@ def _referenced_in(data: ClaimIn) -> None:
         referenced("invoice_id", billing.invoice_summary, tenant(), data.invoice_id)
 
 
-def _money_arg(name: str) -> Decimal | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return strict_money(raw)
-    except ValueError:
-        raise Invalid.field(name, 'Enter an amount such as "1250.00".') from None
-
-
-def _sort_arg() -> str:
-    sort = request.args.get("sort", "").strip() or "-age"
-    if sort not in services.SORTS:
-        raise Invalid.field("sort", "Choose one of " + ", ".join(services.SORTS) + ".")
-    return sort
-
-
 # --- reading ----------------------------------------------------------------------------------------
 
 
@@ -260,10 +242,10 @@ def list_claims():
         institution_id=int_arg("institution_id"),
         scheme_id=int_arg("scheme_id"),
         member_number=request.args.get("member_number", "").strip()[:30],
-        min_amount=_money_arg("min_amount"),
-        max_amount=_money_arg("max_amount"),
+        min_amount=money_arg("min_amount"),
+        max_amount=money_arg("max_amount"),
         submitted_before=day_arg("submitted_before"),
-        sort=_sort_arg(),
+        sort=choice_arg("sort", services.SORTS) or "-age",
     )
     return page_response(stmt, ClaimSummaryOut, ClaimPage)
 

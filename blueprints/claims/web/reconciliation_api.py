@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from flask import request
 from pydantic import Field
 
 from blueprints.claims import api_bp
@@ -24,10 +23,11 @@ from medcover.api import (
     jsonify_model,
     paginate,
     parse,
+    required,
     saved,
     tenant,
+    text_arg,
 )
-from medcover.errors import Invalid
 from medcover.rbac import allow
 
 
@@ -130,9 +130,7 @@ def process_reconciliation():
     description="An insurer's staff see only their company's lines and totals. A run still in progress is a 404.",
 )
 def reconciliation_report():
-    run_id = request.args.get("run_id", "").strip()
-    if not run_id:
-        raise Invalid.field("run_id", "This field is required.")
+    run_id = required("run_id", text_arg("run_id", 64))
     status = choice_arg("status", ReconciliationStatus)
     found = reconciliation.report(tenant(), run_id, status=status)
     body = paginate(found.query, _record_out)

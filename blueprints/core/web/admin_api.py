@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import request
 from pydantic import Field
 
 from blueprints.core import api_bp, services
 from blueprints.core.web.auth_api import TAG
-from medcover.api import Id, Out, Schema, actor, created, documented, jsonify_model, page_response, parse
-from medcover.errors import Invalid
+from medcover.api import (
+    Id,
+    Out,
+    Schema,
+    actor,
+    choice_arg,
+    created,
+    day_arg,
+    documented,
+    jsonify_model,
+    page_response,
+    parse,
+)
 from medcover.rbac import Role, allow
 
 
@@ -80,7 +91,7 @@ def create_user():
     query={"q": "name or email contains", "role": "one role", "page": "page number", "per_page": "at most 200"},
 )
 def list_users():
-    stmt = services.users_query(actor(), request.args.get("q", "")[:100], _role_arg())
+    stmt = services.users_query(actor(), request.args.get("q", "")[:100], choice_arg("role", Role))
     return page_response(stmt, UserOut, UserPage)
 
 
@@ -110,25 +121,7 @@ def list_audit():
         user=request.args.get("user", "")[:254],
         entity_type=request.args.get("entity_type", "")[:60],
         action=request.args.get("action", "")[:40],
-        date_from=_date_arg("date_from"),
-        date_to=_date_arg("date_to"),
+        date_from=day_arg("date_from"),
+        date_to=day_arg("date_to"),
     )
     return page_response(services.audit_query(actor(), filters), AuditOut, AuditPage)
-
-
-def _role_arg() -> str:
-    role = request.args.get("role", "")
-    if role and role not in {r.value for r in Role}:
-        raise Invalid.field("role", "Unknown role.")
-    return role
-
-
-def _date_arg(name: str) -> date | None:
-    """Any ISO date Python reads (``medcover.api.day_arg`` is stricter; this API has always taken these)."""
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid.field(name, "Use YYYY-MM-DD.") from None

@@ -28,10 +28,13 @@ def free_text(value: str | None, field: str, limit: int) -> str | None:
     return value or None
 
 
+#: 7 to 15 digits with an optional + in front, spaced by blanks, dashes, dots or brackets as people write them
+PHONE = re.compile(r"[\s\-().]*\+?(?:[\s\-().]*[0-9]){7,15}[\s\-().]*")
+
+
 def phone(value: str | None, field: str = "phone") -> str | None:
     if not value:
         return None
-    digits = re.sub(r"[\s\-().]", "", value)
-    if not re.fullmatch(r"\+?[0-9]{7,15}", digits):
+    if not PHONE.fullmatch(value):
         raise Invalid.field(field, "Use 7 to 15 digits, with an optional +.")
-    return digits.lstrip("+")
+    return re.sub(r"[\s\-().]", "", value).lstrip("+")

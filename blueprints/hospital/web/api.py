@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, Strict
 
+from blueprints.hospital.services import fields, institutions, patients
 from medcover import api
 from medcover.errors import Forbidden
 from medcover.rbac import Role, Tenant
@@ -69,13 +70,17 @@ def _moment(value: Any) -> datetime:
 
 Moment = Annotated[datetime, BeforeValidator(_moment)]
 Whole = Annotated[int, Strict()]
-Code = Annotated[str, Field(min_length=1, max_length=20)]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
-PersonName = Annotated[str, Field(min_length=1, max_length=80)]
+Code = Annotated[str, Field(min_length=1, max_length=20, pattern=institutions.CODE.pattern)]
+#: names as fields.name takes them: something besides blanks, no control characters, no < or >
+_NAME = api.text_pattern(filled=True, refused="<>")
+Name = Annotated[str, Field(min_length=1, max_length=120, pattern=_NAME)]
+PersonName = Annotated[str, Field(min_length=1, max_length=80, pattern=_NAME)]
 Short = Annotated[str, Field(max_length=80)]
-Phone = Annotated[str, Field(max_length=20)]
+#: a phone number as fields.phone takes it, or nothing
+Phone = Annotated[str, Field(max_length=20, pattern=rf"^(?:{fields.PHONE.pattern})?$")]
 Email = Annotated[str, Field(max_length=254)]
 NationalId = Annotated[str, Field(max_length=30)]
 MemberNumber = Annotated[str, Field(max_length=30)]
 Room = Annotated[str, Field(max_length=40)]
 Reason = Annotated[str, Field(max_length=300)]
+Gender = Annotated[str, Field(pattern=api.any_case(patients.GENDERS))]

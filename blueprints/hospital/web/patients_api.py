@@ -4,10 +4,8 @@ Who may call what: ``web.api``'s table."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
 from flask import request
-from pydantic import Field
 
 from blueprints.hospital import api_bp, services
 from blueprints.hospital.services.patients import patient_row, patients_query
@@ -18,6 +16,7 @@ from blueprints.hospital.web.api import (
     TAG,
     WRITERS,
     Email,
+    Gender,
     MemberNumber,
     NationalId,
     PersonName,
@@ -40,7 +39,6 @@ from medcover.api import (
     referenced,
     saved,
 )
-from medcover.errors import Invalid
 from medcover.rbac import allow
 
 
@@ -48,7 +46,7 @@ class PatientIn(Schema):
     first_name: PersonName
     last_name: PersonName
     date_of_birth: Day
-    gender: Annotated[str, Field(min_length=1, max_length=10)]
+    gender: Gender
     phone: Phone | None = None
     email: Email | None = None
     national_id: NationalId | None = None
@@ -59,12 +57,13 @@ class PatientIn(Schema):
 
 
 class PatientUpdateIn(Schema):
-    """Fields left out keep their values; null clears phone, email, national id or member number."""
+    """Fields left out keep their values; null clears phone, email, national id or member number (the name,
+    date of birth and gender may be left out, not cleared: their None is "not sent")."""
 
-    first_name: PersonName | None = None
-    last_name: PersonName | None = None
-    date_of_birth: Day | None = None
-    gender: Annotated[str, Field(min_length=1, max_length=10)] | None = None
+    first_name: PersonName = None
+    last_name: PersonName = None
+    date_of_birth: Day = None
+    gender: Gender = None
     phone: Phone | None = None
     email: Email | None = None
     national_id: NationalId | None = None
@@ -189,10 +188,6 @@ def update_patient(patient_id: int):
     patient = patient_row(hospital_tenant(), patient_id)
     current = {field: getattr(patient, field) for field in services.PatientDetails.__dataclass_fields__}
     given = data.model_dump(exclude_unset=True)
-    required = ("first_name", "last_name", "date_of_birth", "gender")
-    nulled = [key for key in required if key in given and given[key] is None]
-    if nulled:
-        raise Invalid("The request has invalid fields.", {key: ["This field cannot be empty."] for key in nulled})
     patient = services.update_patient(actor=actor(), patient_id=patient.id, details=_details(current | given))
     return saved(_patient_detail(patient))
 

@@ -29,10 +29,16 @@ class CompanySummary:
 # --- companies -----------------------------------------------------------------------------------
 
 
+#: a company's code is shorter than other codes (its column's width)
+COMPANY_CODE_LENGTH = 20
+
+
 def create_company(*, actor, code: str, name: str, member_number_pattern: str | None = None) -> Company:
     if not tenant_of(actor).is_global:
         raise Forbidden("Only platform administrators add insurance companies.")
     code, name = valid_code(code), valid_name(name)
+    if len(code) > COMPANY_CODE_LENGTH:
+        raise Invalid.field("code", f"Use at most {COMPANY_CODE_LENGTH} characters.")
     pattern = numbering.valid_pattern(member_number_pattern, code)
     if db.session.scalar(select(Company.id).where(func.lower(Company.code) == code.lower())):
         raise Conflict("That code is taken.", {"code": ["Another company uses this code."]})

@@ -30,9 +30,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, Strict
+from pydantic import BeforeValidator, Field, Strict, WithJsonSchema
 
-from medcover.api import Schema
+from blueprints.insurance.services import CODE
+from medcover.api import MONEY_JSON, PERCENT_JSON, Schema
 from medcover.rbac import ALL_ROLES, Role
 
 TAG = "Insurance"
@@ -64,9 +65,19 @@ def _amount(value: Any) -> Decimal:
 
 
 #: money in: a string (or a JSON number) with at most two decimals, not negative, below 10 000 000 000
-MoneyIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, max_digits=12, decimal_places=2)]
-PercentIn = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0, le=100, decimal_places=2)]
-Code = Annotated[str, Field(min_length=1, max_length=30)]
+MoneyIn = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    Field(ge=0, max_digits=12, decimal_places=2),
+    WithJsonSchema({"anyOf": [MONEY_JSON, {"type": "integer", "minimum": 0, "maximum": 10**10 - 1}]}),
+]
+PercentIn = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    Field(ge=0, le=100, decimal_places=2),
+    WithJsonSchema({"anyOf": [PERCENT_JSON, {"type": "integer", "minimum": 0, "maximum": 100}]}),
+]
+Code = Annotated[str, Field(min_length=1, max_length=30, pattern=CODE.pattern)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 PersonName = Annotated[str, Field(min_length=1, max_length=80)]
 MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from blueprints.insurance import api_bp, services
+from blueprints.insurance.services.companies import COMPANY_CODE_LENGTH
 from blueprints.insurance.web.api import ID, PAGING, READERS, TAG, Code, Name
 from medcover.api import (
     Id,
@@ -26,7 +27,7 @@ from medcover.rbac import ALL_ROLES, Role, allow
 
 
 class CompanyIn(Schema):
-    code: Code
+    code: Annotated[Code, Field(max_length=COMPANY_CODE_LENGTH)]
     name: Name
     #: how member numbers left blank at enrolment are made, with {code} and {seq}; null: "{code}-{seq:06d}"
     member_number_pattern: Annotated[str, Field(max_length=60)] | None = None

@@ -27,6 +27,7 @@ from medcover.api import (
     Out,
     Schema,
     actor,
+    any_case,
     choice_arg,
     created,
     documented,
@@ -50,7 +51,7 @@ class MemberIn(Schema):
     first_name: PersonName
     last_name: PersonName
     date_of_birth: Day
-    gender: str = Field(min_length=1, max_length=10)
+    gender: str = Field(pattern=any_case(services.GENDERS))
     principal_member_number: MemberNumber | None = None
     company_id: Id | None = None
 

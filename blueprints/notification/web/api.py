@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import current_app, request
 from flask_login import current_user
-from pydantic import Field
+from pydantic import Field, StrictBool, WithJsonSchema
 
 from blueprints.notification import api_bp, services
 from blueprints.notification.models import Channel, Status
 from medcover.api import (
     Out,
     Schema,
+    Text,
     actor,
     created,
     documented,
@@ -69,14 +70,19 @@ class SendOut(Out):
     items: list[NotificationOut]
 
 
+#: any key names a variable (the renderer checks the body's placeholders against them): no pattern on keys, so the
+#: document does not split the map into keys that must match and keys that need not
+VariableName = Annotated[str, WithJsonSchema({"type": "string"})]
+
+
 class TemplateIn(Schema):
-    code: str = Field(max_length=80)
+    code: str = Field(max_length=80, pattern=services.CODE.pattern)
     channel: Channel
     subject: str = Field(default="", max_length=200)
-    body: str = Field(max_length=10_000)
-    variables: dict[str, str] | None = None
+    body: str = Field(min_length=1, max_length=10_000)
+    variables: dict[VariableName, Text] | None = None
     description: str = Field(default="", max_length=300)
-    mandatory: bool | None = None
+    mandatory: StrictBool | None = None
 
 
 class TemplateOut(Out):
@@ -98,7 +104,7 @@ TemplatePage = page_model(TemplateOut)
 
 class ReceiptIn(Schema):
     provider_message_id: str = Field(max_length=120)
-    status: str = Field(max_length=20)
+    status: Literal["delivered", "failed"]
     detail: str | None = Field(default=None, max_length=2000)
 
 
