@@ -39,7 +39,6 @@ def default_prefix(institution_code: str) -> str:
     return f"{INVOICE_MARK}{code}" if code else "INV"
 
 
-
 def settings_for(institution_id: int) -> BillingSettings:
     """The institution's settings; defaults (prefix from its code, no tax, 30 days) until someone saves."""
     row = db.session.get(BillingSettings, institution_id)

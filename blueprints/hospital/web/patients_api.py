@@ -4,8 +4,10 @@ Who may call what: ``web.api``'s table."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from flask import request
+from pydantic import Field
 
 from blueprints.hospital import api_bp, services
 from blueprints.hospital.services.patients import patient_row, patients_query
@@ -28,6 +30,7 @@ from medcover.api import (
     Id,
     Out,
     Schema,
+    Text,
     actor,
     created,
     documented,
@@ -53,7 +56,7 @@ class PatientIn(Schema):
     member_number: MemberNumber | None = None
     institution_id: Id
     #: registers a lookalike (same name and date of birth as a patient of the hospital): why it is another person
-    different_person_reason: Annotated[str, Field(max_length=500)] | None = None
+    different_person_reason: Annotated[Text, Field(max_length=500)] | None = None
 
 
 class PatientUpdateIn(Schema):
