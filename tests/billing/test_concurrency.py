@@ -3,7 +3,6 @@ at the same moment never share a number and leave no gap; one draft issued twice
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date
 
@@ -13,12 +12,11 @@ from sqlalchemy import select
 from blueprints.billing import services
 from blueprints.billing.models import Invoice, InvoiceSequence
 from blueprints.core.models import User
-from medcover.app import create_app
 from medcover.errors import Conflict
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.factories import make_institution, make_patient, make_tariff, make_user
-from tests.platform.backing import scratch_database
+from tests.platform.backing import scratch_app
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -27,13 +25,8 @@ CLERKS = 8
 
 @pytest.fixture
 def site():
-    server = os.environ.get("TEST_DATABASE_URL", "")
-    if not server.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_database(server, "medcover_billing") as url:
-        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with scratch_app("medcover_billing") as app:
         with app.app_context():
-            db.create_all()
             hospital = make_institution(code="HA", name="Hospital A")
             patient = make_patient(hospital, first_name="Amani", last_name="Otieno")
             make_tariff(hospital, "CONSULT", "2500.00", effective_from=date(2020, 1, 1))
@@ -49,12 +42,7 @@ def site():
             ]
             db.session.commit()
             ids = {"clerks": [c.id for c in clerks], "drafts": drafts, "hospital": hospital.id}
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, ids
 
 
 def _race(app, jobs):

@@ -368,6 +368,10 @@ def test_a_batch_print_runs_inline_into_one_pdf_and_the_progress_widget_shows_do
     assert "Page 1 of 1" in pages[0] and f"Page 1 of {single[-1]}" in pages[sum(single[:-1])]
     stored = list(prints.iterdir())
     assert {p.suffix for p in stored} == {".json", ".pdf"} and all(p.stem == token for p in stored)
+    # the download showed every patient on the day's invoices: one read entry names them by number, no one else
+    [read] = db.session.scalars(select(AuditLog).where(AuditLog.action == "read", AuditLog.entity_type == "patient"))
+    assert read.actor_id == world.clerk.id and "printed" in read.summary
+    assert read.after["patients"] == sorted({world.insured.patient_number, world.self_pay.patient_number})
 
 
 def test_a_batch_token_belongs_to_its_institution(client, login, world, prints):

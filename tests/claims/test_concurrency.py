@@ -3,7 +3,6 @@ at the same moment one wins, the other gets a Conflict, and exactly one adjudica
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +14,6 @@ from blueprints.claims import services
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimStatusChange
 from blueprints.core.models import User
 from medcover import clock
-from medcover.app import create_app
 from medcover.errors import Conflict
 from medcover.extensions import db
 from medcover.rbac import Role
@@ -31,7 +29,7 @@ from tests.factories import (
     make_tariff,
     make_user,
 )
-from tests.platform.backing import scratch_database
+from tests.platform.backing import scratch_app
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -40,13 +38,8 @@ pytestmark = [pytest.mark.services, pytest.mark.committed]
 def site():
     """A scratch database with a claim pending review (80,000.00 reaches the 50,000.00 threshold) and two
     adjudicators of the member's insurer."""
-    server = os.environ.get("TEST_DATABASE_URL", "")
-    if not server.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_database(server, "medcover_claims") as url:
-        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with scratch_app("medcover_claims") as app:
         with app.app_context():
-            db.create_all()
             today = clock.today()
             hospital = make_institution(code="HA", name="Hospital A")
             company = make_company(code="ACME", name="Acme Insurance")
@@ -73,12 +66,7 @@ def site():
             assert claim.status.value == "pending_review"
             db.session.commit()
             ids = {"claim": claim.id, "adjudicators": [a.id for a in adjudicators]}
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, ids
 
 
 def _race(app, jobs):

@@ -45,8 +45,14 @@ class World:
     #: the extra accounts: dicts with id, email, full_name, role
     people: list[dict]
     people_password: str
-    #: how many accounts the database holds in all
-    user_count: int
+    #: the server's database (other journeys' fixtures may add to it, e.g. their own accounts)
+    db_path: Path
+
+    @property
+    def user_count(self) -> int:
+        """How many accounts the database holds in all, now."""
+        with closing(sqlite3.connect(self.db_path)) as conn:
+            return conn.execute("SELECT count(*) FROM users").fetchone()[0]
 
 
 @pytest.fixture
@@ -83,11 +89,10 @@ def world(tmp_path_factory):
     people = json.loads(made.stdout.strip().splitlines()[-1])
     with closing(sqlite3.connect(db_path)) as conn:
         (admin_name,) = conn.execute("SELECT full_name FROM users WHERE email = ?", (emails["admin"],)).fetchone()
-        (user_count,) = conn.execute("SELECT count(*) FROM users").fetchone()
     server = WebServer(env=env, log_path=tmp / "gunicorn.log")
     try:
         server.wait_ready()
-        yield World(server.url, emails["admin"], admin_name, password, people, people_password, user_count)
+        yield World(server.url, emails["admin"], admin_name, password, people, people_password, db_path)
     finally:
         server.stop()
 

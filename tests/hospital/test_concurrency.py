@@ -3,7 +3,6 @@ unique index stops the second, which is told who has the national id (409), neve
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -12,12 +11,11 @@ from sqlalchemy import func, select
 from blueprints.core.models import User
 from blueprints.hospital import services
 from blueprints.hospital.models import Patient
-from medcover.app import create_app
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.billing.test_concurrency import _race
 from tests.factories import make_institution, make_user
-from tests.platform.backing import scratch_database
+from tests.platform.backing import scratch_app
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -26,23 +24,13 @@ DESKS = 6
 
 @pytest.fixture
 def site():
-    server = os.environ.get("TEST_DATABASE_URL", "")
-    if not server.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_database(server, "medcover_hospital") as url:
-        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with scratch_app("medcover_hospital") as app:
         with app.app_context():
-            db.create_all()
             hospital = make_institution("HA", "Hospital A")
             desks = [make_user(Role.RECEPTIONIST, institution_id=hospital.id) for _ in range(DESKS)]
             db.session.commit()
             ids = {"desks": [d.id for d in desks], "hospital": hospital.id}
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, ids
 
 
 def _register(desk_id: int, hospital_id: int, n: int):

@@ -3,7 +3,6 @@ staff enrolling at the same moment, each leaving the number blank, never share a
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -12,12 +11,11 @@ from sqlalchemy import select
 from blueprints.core.models import User
 from blueprints.insurance import services
 from blueprints.insurance.models import Company, Member
-from medcover.app import create_app
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.billing.test_concurrency import _race
 from tests.factories import make_company, make_scheme, make_user
-from tests.platform.backing import scratch_database
+from tests.platform.backing import scratch_app
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -26,24 +24,14 @@ STAFF = 8
 
 @pytest.fixture
 def site():
-    server = os.environ.get("TEST_DATABASE_URL", "")
-    if not server.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_database(server, "medcover_insurance") as url:
-        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with scratch_app("medcover_insurance") as app:
         with app.app_context():
-            db.create_all()
             company = make_company("ACME", "Acme Health")
             scheme = make_scheme(company, code="GOLD", name="Gold")
             staff = [make_user(Role.ADMIN, company_id=company.id) for _ in range(STAFF)]
             db.session.commit()
             ids = {"staff": [s.id for s in staff], "company": company.id, "scheme": scheme.id}
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, ids
 
 
 def _enrol(user_id: int, company_id: int, scheme_id: int, n: int):

@@ -4,7 +4,6 @@ last of a payment: one is taken, the other refused, and the refunds never exceed
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -18,13 +17,12 @@ from blueprints.payment import services
 from blueprints.payment.models import Payment, Refund
 from medcover import clock
 from medcover.api import PREFIX
-from medcover.app import create_app
 from medcover.errors import Invalid
 from medcover.extensions import db
 from medcover.idempotency import IdempotencyKey
 from medcover.rbac import Role, Tenant
 from tests.factories import PASSWORD, make_institution, make_patient, make_tariff, make_user
-from tests.platform.backing import scratch_database
+from tests.platform.backing import scratch_app
 
 pytestmark = [pytest.mark.services, pytest.mark.committed]
 
@@ -35,15 +33,10 @@ SENDERS = 50
 def site():
     """A scratch database with an issued self-pay invoice of 2,500.00, its hospital's finance officer (and a
     colleague), and a cash payment of 1,000.00 on it already taken."""
-    server = os.environ.get("TEST_DATABASE_URL", "")
-    if not server.startswith("postgresql"):
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_database(server, "medcover_payment") as url:
-        # Enough connections for the senders to overlap rather than queue for the pool.
-        engine = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30}
-        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": engine})
+    # Enough connections for the senders to overlap rather than queue for the pool.
+    engine = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30}
+    with scratch_app("medcover_payment", SQLALCHEMY_ENGINE_OPTIONS=engine) as app:
         with app.app_context():
-            db.create_all()
             hospital = make_institution(code="HA", name="Hospital A")
             patient = make_patient(hospital, first_name="Amani", last_name="Otieno")
             make_tariff(hospital, "CONSULT", "2500.00", effective_from=clock.today() - timedelta(days=365))
@@ -67,12 +60,7 @@ def site():
                 "officers": [o.id for o in officers],
                 "email": officers[0].email,
             }
-        try:
-            yield app, ids
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+        yield app, ids
 
 
 def _race(jobs):

@@ -45,6 +45,31 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         run("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
+@contextmanager
+def scratch_app(prefix: str, **config):
+    """An app on a new PostgreSQL database holding the schema, for tests of what many connections do at once
+    (skipped without TEST_DATABASE_URL), with ``config`` over the test settings; its engine disposed and the
+    database dropped afterwards."""
+    import pytest
+
+    from medcover.app import create_app
+    from medcover.extensions import db
+
+    server = os.environ.get("TEST_DATABASE_URL", "")
+    if not server.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    with scratch_database(server, prefix) as url:
+        app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, **config})
+        with app.app_context():
+            db.create_all()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
 def private_redis_url(redis_url: str) -> str:
     """The same Redis server, the neighbouring database number.
 

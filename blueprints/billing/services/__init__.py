@@ -34,6 +34,7 @@ from blueprints.billing.services.items import MAX_QUANTITY, add_item, items_quer
 from blueprints.billing.services.price_list import PICK_LIMIT, known_code, price_options
 from blueprints.billing.services.print_batches import (
     BatchStatus,
+    audit_batch_read,
     batch_file,
     batch_status,
     print_batch,
@@ -135,6 +136,7 @@ __all__ = [
     "age_in_days",
     "aging",
     "apply_import",
+    "audit_batch_read",
     "batch_file",
     "batch_status",
     "bucket_of",

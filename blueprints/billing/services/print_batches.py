@@ -224,6 +224,13 @@ def batch_file(tenant: Tenant, token: str) -> Path:
     return path
 
 
+def audit_batch_read(actor, batch: BatchStatus) -> None:
+    """A downloaded batch shows every patient whose invoice it holds: one read entry naming them by number."""
+    query = _issued_on(batch.institution_id, batch.day).with_only_columns(Invoice.patient_id)
+    shown = hospital.patients_by_id(db.session.scalars(query).all())
+    hospital.audit_patient_read(actor, list(shown.values()), f"invoices issued on {batch.day.isoformat()}, printed")
+
+
 def sweep_old_batches(now: datetime | None = None) -> int:
     """Delete batch files older than ``BATCH_KEEP``. Returns how many files went."""
     folder = prints_dir()

@@ -95,6 +95,7 @@ def print_download(token: str):
     scope = tenant()
     path = services.batch_file(scope, token)
     batch = services.batch_status(scope, token)
+    services.audit_batch_read(actor(), batch)
     response = send_file(
         path,
         mimetype=PDF,

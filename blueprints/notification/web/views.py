@@ -117,11 +117,10 @@ def delivery(notification_id: int):
     )
 
 
-@bp.post("/admin/notifications/<id:notification_id>/resend")
-@allow(Role.ADMIN)
-def resend(notification_id: int):
+def _delivery_action(notification_id: int, action, done: str):
+    """Send again or mark sent: one service call, then back to the delivery page with what happened."""
     try:
-        services.resend(actor=actor(), notification_id=notification_id, tenant=tenant())
+        action(actor=actor(), notification_id=notification_id, tenant=tenant())
     except DomainError as exc:
         db.session.rollback()
         if exc.status == 404:
@@ -129,24 +128,20 @@ def resend(notification_id: int):
         flash(exc.detail, "error")
     else:
         db.session.commit()
-        flash("Queued for sending again.", "success")
+        flash(done, "success")
     return redirect(url_for("notification.delivery", notification_id=notification_id), 303)
+
+
+@bp.post("/admin/notifications/<id:notification_id>/resend")
+@allow(Role.ADMIN)
+def resend(notification_id: int):
+    return _delivery_action(notification_id, services.resend, "Queued for sending again.")
 
 
 @bp.post("/admin/notifications/<id:notification_id>/mark-sent")
 @allow(Role.ADMIN)
 def mark_sent(notification_id: int):
-    try:
-        services.mark_sent(actor=actor(), notification_id=notification_id, tenant=tenant())
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        flash(exc.detail, "error")
-    else:
-        db.session.commit()
-        flash("Recorded as sent.", "success")
-    return redirect(url_for("notification.delivery", notification_id=notification_id), 303)
+    return _delivery_action(notification_id, services.mark_sent, "Recorded as sent.")
 
 
 # --- templates (admins) -------------------------------------------------------------------------
