@@ -309,8 +309,8 @@ def test_with_redis_stopped_what_people_ask_for_through_the_pages_is_done_exactl
 
     clerk = site.client(world.clerk_email)
     started = time.monotonic()
-    for invoice_id in world.invoice_ids:  # each sends the patient an email once issued
-        answer = clerk.post(f"/billing/invoices/{invoice_id}/issue")
+    for invoice_id in world.invoice_ids:  # each sends the patient an email once issued (confirmed)
+        answer = clerk.post(f"/billing/invoices/{invoice_id}/issue", data={"confirmed": "yes"})
         assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
     for claim_id in world.claim_ids:
         answer = clerk.post(f"/claims/{claim_id}/submit")
