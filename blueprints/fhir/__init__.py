@@ -8,11 +8,14 @@ from blueprints.fhir.gateway import bp
 
 
 def init_app(app) -> None:
-    from blueprints.fhir import gateway
+    import importlib
+    import pkgutil
 
-    # Importing the route modules registers their routes on the blueprint.
-    from blueprints.fhir.web import metadata  # noqa: F401
+    from blueprints.fhir import gateway, web
 
+    # Importing the route modules (every module of ``web``) registers their routes on the blueprint.
+    for module in sorted(pkgutil.iter_modules(web.__path__), key=lambda found: found.name):
+        importlib.import_module(f"{web.__name__}.{module.name}")
     gateway.init_app(app)
     app.register_blueprint(bp)
 
