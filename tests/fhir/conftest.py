@@ -119,3 +119,17 @@ def fhir(client, api_token, world):
         return FhirClient(client, api_token(user))
 
     return as_role
+
+
+@pytest.fixture
+def make_app(app):
+    """``make_app(**config)`` -> a new app with those settings, sharing the test's database transaction."""
+    from medcover.app import create_app
+    from tests.conftest import CsrfClient
+
+    def build(**overrides):
+        fresh = create_app("test", overrides)
+        fresh.test_client_class = CsrfClient
+        return fresh
+
+    return build

@@ -52,7 +52,7 @@ def server(tmp_path_factory):
 
 def _token(base: str, email: str, password: str) -> str:
     body = json.dumps({"email": email, "password": password}).encode()
-    login = urllib.request.Request(
+    login = urllib.request.Request(  # noqa: S310 - an http URL of the test's own server
         f"{base}/api/v1/auth/login", data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(login, timeout=10) as answer:  # noqa: S310 - the test's own server
