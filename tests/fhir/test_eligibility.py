@@ -53,7 +53,11 @@ def used(monkeypatch, world):
 
 
 def test_a_covered_member_is_in_force_with_limits_and_usage(fhir, world, used):
-    answer = resource(fhir(Role.RECEPTIONIST).post("/CoverageEligibilityRequest", request()), 200)
+    response = fhir(Role.RECEPTIONIST).post("/CoverageEligibilityRequest", request())
+    text = response.get_data(as_text=True)  # money to the cent, as /api/v1 writes it
+    assert '"allowedMoney":{"value":50000.00,"currency":"KES"}' in text
+    assert '"usedMoney":{"value":1250.50,"currency":"KES"}' in text
+    answer = resource(response, 200)
     assert answer.get_resource_type() == "CoverageEligibilityResponse"
     assert answer.outcome == "complete" and answer.error is None
     assert answer.insurance[0].inforce is True
