@@ -195,3 +195,33 @@ def test_hospital_staff_may_not_read_coverages(fhir, world):
 
 def test_reading_without_a_token_is_a_401_outcome(client, world):
     assert_outcome(client.get(f"/fhir/Coverage/{world.cover.id}"), 401, "login")
+
+
+# --- bounded queries ------------------------------------------------------------------------------
+
+
+def test_a_search_page_costs_the_same_queries_for_2_or_12_records(fhir, world, count_queries):
+    from datetime import date
+
+    from tests.factories import add_benefit, make_benefit, make_coverage, make_member, make_patient, make_scheme
+
+    insurer, hospital = fhir(Role.ADJUDICATOR), fhir(Role.RECEPTIONIST)
+    searches = ((insurer, "/Coverage"), (insurer, "/InsurancePlan"), (hospital, "/Patient?name=amani"))
+
+    def costs() -> list[int]:
+        found = []
+        for client, path in searches:
+            with count_queries() as counted:
+                resource(client.get(path), 200, "Bundle")
+            found.append(counted.count)
+        return found
+
+    before = costs()
+    for n in range(10):
+        member = make_member(world.a, member_number=f"A-1{n:03d}")
+        make_coverage(member, world.gold, date(2026, 1, 1), date(2026, 12, 31))
+        scheme = make_scheme(world.a, code=f"PLAN{n}")
+        add_benefit(scheme, make_benefit(f"BEN-Q{n}"))
+        make_patient(world.hospital, first_name="Amani")
+    db.session.commit()
+    assert costs() == before
