@@ -11,8 +11,6 @@ request id); their problem+json answer is rewritten here into an OperationOutcom
 from __future__ import annotations
 
 import json
-import re
-import secrets
 from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -20,8 +18,9 @@ from urllib.parse import urlencode
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from flask import Response, request
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from blueprints.fhir.answers import FHIR_JSON, dump, respond
 from blueprints.fhir.capability import register_capability  # noqa: F401 - part of the gateway's face
 from blueprints.fhir.types import (  # noqa: F401 - part of the gateway's face
     identifier,
@@ -37,7 +36,6 @@ from medcover.errors import DomainError
 from medcover.extensions import db
 
 PREFIX = "/fhir"
-FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 MAX_PAGE = 1_000_000
@@ -146,7 +144,7 @@ def as_operation_outcome(response: Response) -> Response:
     issues = [issue(code, detail or _default_detail(status))]
     issues += [issue(code, f"{name}: {message}") for name, messages in errors.items() for message in _as_list(messages)]
     body = OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": issues})
-    response.set_data(_dump(body))
+    response.set_data(dump(body))
     response.mimetype = FHIR_JSON
     response.direct_passthrough = False
     return response
@@ -219,46 +217,6 @@ def parse_resource(model_cls: type[M], data: Any = None) -> M:
 
 
 # --- answering ---------------------------------------------------------------------------------------
-
-
-#: a decimal's place in the JSON while it is encoded (the model library writes decimals as floats: 50000.0)
-#: (with a per-process nonce, so no text a user typed can pass for one)
-_DECIMAL_MARK = f"@@fhir-decimal-{secrets.token_hex(8)}:"
-_DECIMAL_SLOT = re.compile(rf'"{_DECIMAL_MARK}(-?[0-9]+(?:\.[0-9]+)?)@@"')
-
-
-def _keep_decimals(model, dumped: dict) -> dict:
-    """``dumped`` (the model as JSON values) with every decimal as the model holds it, 48749.50 not 48749.5:
-    money reads the same to the cent as /api/v1's."""
-    for name, field in type(model).model_fields.items():
-        key = field.alias or name
-        if key in dumped:
-            dumped[key] = _kept(getattr(model, name, None), dumped[key])
-    return dumped
-
-
-def _kept(value, dumped):
-    if isinstance(value, Decimal) and value.is_finite() and isinstance(dumped, int | float):
-        return f"{_DECIMAL_MARK}{value:f}@@"
-    if isinstance(value, list) and isinstance(dumped, list) and len(value) == len(dumped):
-        return [_kept(item, out) for item, out in zip(value, dumped, strict=True)]
-    if isinstance(value, BaseModel) and isinstance(dumped, dict):
-        return _keep_decimals(value, dumped)
-    return dumped
-
-
-def _dump(resource) -> str:
-    dumped = resource.model_dump(exclude_none=True, by_alias=True, mode="json")
-    text = json.dumps(_keep_decimals(resource, dumped), separators=(",", ":"), ensure_ascii=False)
-    return _DECIMAL_SLOT.sub(r"\1", text)
-
-
-def respond(resource, status: int = 200, headers=None) -> Response:
-    """A fhir.resources model as ``application/fhir+json`` (empty elements left out)."""
-    response = Response(_dump(resource), status=status, mimetype=FHIR_JSON)
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
 
 
 def page_args() -> tuple[int, int]:
