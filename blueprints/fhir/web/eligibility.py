@@ -39,19 +39,11 @@ from medcover.rbac import ALL_ROLES, Role, Tenant, allow
 
 VERIFIERS = ALL_ROLES - {Role.AUDITOR}
 REQUEST = "CoverageEligibilityRequest"
-REASONS = {
-    "R01": "No member has this number.",
-    "R02": "No active cover on this date.",
-    "R10": "The scheme does not cover this benefit.",
-    "R11": "The benefit's waiting period has not ended.",
-}
+#: the reasons in words (R01, R02, R10, R11), as the verification gives them
+REASONS = insurance.Verification.REASONS
 
-register_capability(
-    "CoverageEligibilityRequest",
-    interactions=("create",),
-    operations=(),
-)
-register_capability("CoverageEligibilityResponse", interactions=())
+# a POST answered with a CoverageEligibilityResponse (nothing is stored)
+register_capability("CoverageEligibilityRequest", interactions=("create",))
 
 
 def _member_number(request: CoverageEligibilityRequest) -> str:
