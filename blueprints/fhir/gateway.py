@@ -186,7 +186,20 @@ def _issue_of(resource_type: str, error: dict) -> dict:
         code, message = "invalid", f"Expected a {resource_type}."
     else:
         code, message = "value", str(error["msg"]).removeprefix("Value error, ")
+        kind = message.partition(" value string does not match spec regex")[0]
+        if kind in _FORMATS:
+            message = f"Not a valid {kind.lower()}: use {_FORMATS[kind]}."
     return issue(code, message, [fhirpath(resource_type, tuple(error["loc"]))])
+
+
+#: what the model library's "<Type> value string does not match spec regex" wants, in words
+_FORMATS = {
+    "Date": "YYYY, YYYY-MM or YYYY-MM-DD",
+    "DateTime": "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone",
+    "Instant": "YYYY-MM-DDThh:mm:ss with a time zone",
+    "Time": "hh:mm:ss",
+    "Decimal": "a decimal number",
+}
 
 
 def parse_resource(model_cls: type[M], data: Any = None) -> M:

@@ -174,6 +174,12 @@ def test_malformed_requests_are_400_outcomes_naming_the_element(fhir, world, bod
     assert _counts() == before
 
 
+def test_a_bad_date_says_what_a_date_looks_like(fhir, world):
+    body = {**request(), "servicedDate": "10/04/2026"}
+    outcome = assert_outcome(fhir(Role.RECEPTIONIST).post("/CoverageEligibilityRequest", body), 400, "value")
+    assert outcome.issue[0].diagnostics == "Not a valid date: use YYYY, YYYY-MM or YYYY-MM-DD."
+
+
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"null", b"{"])
 def test_a_body_that_is_not_a_resource_is_a_400_outcome(fhir, world, raw):
     assert_outcome(fhir(Role.RECEPTIONIST).post("/CoverageEligibilityRequest", data=raw), 400, "structure")
