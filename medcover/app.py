@@ -109,7 +109,7 @@ def _install_request_hooks(app: Flask) -> None:
         # fullmatch: with match, "$" lets a trailing newline through, which the response header then refuses.
         g.request_id = given if _REQUEST_ID.fullmatch(given) else new_request_id()
         g.started = time.perf_counter()
-        channel = "api" if request.path.startswith(api.PREFIX) else "web"
+        channel = "api" if _is_api() else "web"
         agent = (request.user_agent.string or "")[:200]
         g.origin_token = set_origin(Origin(g.request_id, request.remote_addr, agent, channel, _route()))
         audit.forget_reads()
@@ -199,8 +199,12 @@ def _record_refusal(status: int, why: str, record: str = "") -> None:
         log.warning("a refused request could not be audited", exc_info=True)
 
 
+#: JSON interfaces answering errors as problem+json (the FHIR gateway rewrites its own into OperationOutcomes)
+_API_PREFIXES = (api.PREFIX, "/fhir/")
+
+
 def _is_api() -> bool:
-    return request.path.startswith(api.PREFIX)
+    return request.path.startswith(_API_PREFIXES) or request.path == "/fhir"
 
 
 def _install_error_handlers(app: Flask) -> None:
@@ -317,7 +321,7 @@ def _install_template_helpers(app: Flask) -> None:
 
 
 def _register_domains(app: Flask) -> None:
-    from blueprints import billing, claims, core, hospital, insurance, notification, payment
+    from blueprints import billing, claims, core, fhir, hospital, insurance, notification, payment
     from medcover import health, openapi
 
     app.register_blueprint(health.bp)
@@ -328,6 +332,7 @@ def _register_domains(app: Flask) -> None:
     billing.init_app(app)
     claims.init_app(app)
     payment.init_app(app)
+    fhir.init_app(app)
     jobs.every(30, "medcover.events:dispatch_pending", setting="SWEEP_SECONDS")
     jobs.every(60, "medcover.requested_work:sweep", setting="SWEEP_SECONDS")
     openapi.init_app(app)

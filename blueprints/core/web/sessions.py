@@ -43,8 +43,8 @@ class ServerSession(CallbackDict, SessionMixin):
 
 class ServerSessionInterface(SessionInterface):
     def _skip(self, request: Request) -> bool:
-        # The API authenticates by bearer token only; static files need no session.
-        return request.path.startswith(PREFIX) or request.path.startswith("/static/")
+        # The API (and the FHIR interface) authenticates by bearer token only; static files need no session.
+        return request.path.startswith((PREFIX, "/fhir/", "/static/"))
 
     def open_session(self, app: Flask, request: Request):
         if self._skip(request):

@@ -1,0 +1,21 @@
+"""The identifier and code systems of FHIR.md: every ``system`` the FHIR interface writes or reads."""
+
+MEMBER_NUMBER = "urn:medcover:member-number"
+PATIENT_NUMBER = "urn:medcover:patient-number"
+NATIONAL_ID = "urn:medcover:national-id"
+INSTITUTION_CODE = "urn:medcover:institution-code"
+INSURER_CODE = "urn:medcover:insurer-code"
+SCHEME_CODE = "urn:medcover:scheme-code"
+CLAIM_NUMBER = "urn:medcover:claim-number"
+SERVICE_CODE = "urn:medcover:service-code"
+BENEFIT = "urn:medcover:benefit"
+ADJUDICATION_REASON = "urn:medcover:adjudication-reason"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
+
+#: HL7's own code systems the resources use
+BENEFIT_TYPE = "http://terminology.hl7.org/CodeSystem/benefit-type"
+COVERAGE_CLASS = "http://terminology.hl7.org/CodeSystem/coverage-class"
+ORGANIZATION_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
+BENEFIT_UNIT = "http://terminology.hl7.org/CodeSystem/benefit-unit"
+BENEFIT_TERM = "http://terminology.hl7.org/CodeSystem/benefit-term"

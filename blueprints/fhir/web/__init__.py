@@ -1,0 +1,1 @@
+"""The FHIR route modules: one per resource family."""
