@@ -28,7 +28,8 @@ Readings of the contract where its words leave a choice (each one is also said w
   and sit alone in ``review_codes``; ``outcome`` carries what the rules alone decided.
 
 The package: ``inputs`` (what the engine reads), ``rules`` (the claim and line checks), ``amounts`` (a line's
-steps 1-8), ``adjudicate`` (``decide``), ``triggers`` (review triggers), ``overrides`` (M01, M02, M03) and ``outcomes`` (what it answers, ``REASONS``).
+steps 1-8), ``adjudicate`` (``decide``), ``triggers`` (the review triggers),
+``overrides`` (M01, M02, M03) and ``outcomes`` (what it answers, ``REASONS``).
 """
 
 from __future__ import annotations

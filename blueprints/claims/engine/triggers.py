@@ -109,12 +109,17 @@ def review_triggers(
             codes.append("V01")
             details["V01"] = {"draw": draw, "percent": scheme.review_sample_percent}
     history = facts.provider_mean
-    if scheme.variance_factor is not None and history is not None and history.claims >= MIN_HISTORY:
-        if total_billed * history.claims > Decimal(scheme.variance_factor) * history.total_billed:
-            codes.append("V03")
-            details["V03"] = {
-                "mean": str(money(history.total_billed / history.claims)),
-                "claims": history.claims,
-                "factor": str(scheme.variance_factor),
-            }
+    outlier = (
+        scheme.variance_factor is not None
+        and history is not None
+        and history.claims >= MIN_HISTORY
+        and total_billed * history.claims > Decimal(scheme.variance_factor) * history.total_billed
+    )
+    if outlier:
+        codes.append("V03")
+        details["V03"] = {
+            "mean": str(money(history.total_billed / history.claims)),
+            "claims": history.claims,
+            "factor": str(scheme.variance_factor),
+        }
     return tuple(codes), duplicate, details
