@@ -120,6 +120,6 @@ def review_triggers(
         details["V03"] = {
             "mean": str(money(history.total_billed / history.claims)),
             "claims": history.claims,
-            "factor": str(scheme.variance_factor),
+            "factor": f"{Decimal(scheme.variance_factor):.2f}",
         }
     return tuple(codes), duplicate, details
