@@ -42,6 +42,13 @@ WAIVABLE = ("R04", "R10", "R11", "R12", "R13", "R14", "R15")
 MANUAL = ("M01", "M02", "M03")
 #: the review triggers, in the order they are checked
 TRIGGERS = ("V02", "S01", "V01", "V03")
+#: the triggers' short names, for the work queue
+TRIGGER_NAMES = {
+    "V02": "Review threshold",
+    "S01": "Suspect duplicate",
+    "V01": "Random sample",
+    "V03": "Outlier for the diagnosis",
+}
 #: the parts of a suspect duplicate's score, with their points
 DUPLICATE_PARTS = {
     "same_provider": 30,
