@@ -4,7 +4,7 @@ queries; and the page showing them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -50,7 +50,7 @@ def _known(cw):
     services.suspects.reject_as_duplicate(actor=cw.adjudicator, claim_id=dropped.id)
     services.approve_claim(actor=cw.adjudicator, claim_id=big.id, overrides={1: (D("62000.00"), "Two nights less")})
     # turnaround: Hospital A's five decided claims took 1, 2, 3, 4 and 5 hours; Hospital B's took 10
-    at = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
     for hours, claim in enumerate((plain, first, kept, dropped, big, other), start=1):
         db.session.execute(
             update(Claim)
