@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -56,9 +57,15 @@ SET_UP_REASON = "Scheme set-up: no member is covered by it yet."
 SCHEME_NULLABLE = {"annual_limit", "review_threshold", "variance_factor", "effective_from", "effective_to"}
 
 
+#: a factor as text: above zero, up to three whole digits and two decimals (ASCII digits only)
+FACTOR_PATTERN = r"[ \t\r\n]*(?=[0-9.]*[1-9])[0-9]{1,3}(\.[0-9]{1,2})?[ \t\r\n]*"
+
+
 def _factor(value) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError('Enter a factor as a string such as "3.00".')
+    if isinstance(value, str) and not re.fullmatch(FACTOR_PATTERN, value):
+        raise ValueError('Enter a factor above 0 and below 1000 with at most two decimals, such as "3.00".')
     try:
         factor = Decimal(str(value).strip())
     except ArithmeticError:
@@ -76,7 +83,7 @@ FactorIn = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": r"^[ \t\r\n]*(?=[0-9.]*[1-9])\d{1,3}(\.\d{1,2})?[ \t\r\n]*$"},
+                {"type": "string", "pattern": f"^{FACTOR_PATTERN}$"},
                 {"type": "integer", "minimum": 1, "maximum": 999},
             ],
             "examples": ["3.00"],
