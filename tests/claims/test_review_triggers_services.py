@@ -136,6 +136,61 @@ def test_submitting_through_the_api_answers_pending_review_with_the_code(cw, cli
     assert engine.REASONS["S01"] in made[1]["reasons"]
 
 
+def _api_submit(client, headers, cw, code, price, days_ago, diagnoses=("J06.9",)):
+    body = {
+        "member_number": "ACM-001",
+        "institution_id": cw.hospital.id,
+        "service_date": (cw.today - timedelta(days=days_ago)).isoformat(),
+        "diagnosis_codes": list(diagnoses),
+        "items": [{"service_code": code, "quantity": 1, "unit_price": price}],
+    }
+    draft = client.post("/api/v1/claims", json=body, headers=headers)
+    assert draft.status_code == 201, draft.get_data(as_text=True)
+    answer = client.post(f"/api/v1/claims/{draft.get_json()['id']}/submit", headers=headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def test_the_threshold_v02_through_the_api(cw, client, api_token):
+    _set(cw.scheme, review_threshold=D("2500.00"))
+    headers = api_token(cw.clerk)
+    below = _api_submit(client, headers, cw, "CONSULT", "2499.99", days_ago=2)
+    at = _api_submit(client, headers, cw, "CONSULT", "2500.00", days_ago=1)
+    assert (below["status"], below["review_codes"]) == ("approved", [])
+    assert (at["status"], at["review_codes"], at["total_approved"]) == ("pending_review", ["V02"], "2250.00")
+
+
+def test_the_random_sample_v01_through_the_api(cw, client, api_token):
+    headers = api_token(cw.clerk)
+    # the next claim number is known once the draft exists: draw it, then set the sample just above the draw
+    draft = client.post(
+        "/api/v1/claims",
+        json={
+            "member_number": "ACM-001",
+            "institution_id": cw.hospital.id,
+            "service_date": (cw.today - timedelta(days=1)).isoformat(),
+            "items": [{"service_code": "CONSULT", "quantity": 1, "unit_price": "2500.00"}],
+        },
+        headers=headers,
+    ).get_json()
+    draw = engine.sample_draw(draft["claim_number"])
+    _set(cw.scheme, review_sample_percent=draw + 1)
+    answer = client.post(f"/api/v1/claims/{draft['id']}/submit", headers=headers).get_json()
+    assert (answer["status"], answer["review_codes"]) == ("pending_review", ["V01"])
+
+
+def test_the_outlier_v03_through_the_api_with_9_then_10_earlier_claims(cw, client, api_token):
+    _set(cw.scheme, variance_factor=D("2"), review_threshold=None)
+    headers = api_token(cw.clerk)
+    _history(cw, 9)  # 10 to 18 days ago
+    nine = _api_submit(client, headers, cw, "SURGERY", "80000.00", days_ago=1, diagnoses=("J06.1",))
+    assert (nine["status"], nine["review_codes"]) == ("approved", [])
+    _submitted(cw, [("CONSULT", 1, "2500.00")], days_ago=19, diagnoses=("J06.8",))
+    ten = _api_submit(client, headers, cw, "SURGERY", "80000.00", days_ago=2, diagnoses=("J06.1",))
+    assert (ten["status"], ten["review_codes"], ten["total_approved"]) == ("pending_review", ["V03"], "72000.00")
+    assert engine.REASONS["V03"] in ten["reasons"]
+
+
 # --- the batch -----------------------------------------------------------------------------------
 
 
