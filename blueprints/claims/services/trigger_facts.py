@@ -68,7 +68,8 @@ class TriggerBook:
         return tuple(
             other.value()
             for other in self.nearby.get(claim.member_number, {}).values()
-            if other.claim_id != claim.id and other.order < me
+            # a claim with no submission time (rows from before submissions were timed) is never "before"
+            if other.claim_id != claim.id and other.order[0] is not None and other.order < me
         )
 
     def provider_mean(self, claim: Claim) -> engine.ProviderMean | None:
