@@ -16,7 +16,15 @@ Then one call, ``decide_claims(ids)`` over every submitted claim (it reads and d
 ``services.BATCH``), and one commit at the end, inside the timing. The outbox events it writes are not
 dispatched. Statements are counted with a ``before_cursor_execute`` listener: an executemany is one.
 
+Each size runs twice, the review triggers off and on (ADJUDICATION.md, review triggers), side by side:
+``off``: no random sample, no outlier factor, and the suspect duplicate check as near off as a scheme can set it
+(a window of 0 days, a score of 100; its read still happens); ``on``: a 5% random sample, outliers above 3 times
+the provider's mean for the diagnosis, suspect duplicates at the defaults (3 days, score 60). The review
+thresholds (V02) stay in both. ``reads_per_chunk`` must be the same at every size and in both modes but for the
+outlier read (one more per chunk when a scheme has a factor).
+
     .venv/bin/python -m bench claims_batch [--quick]
+    BENCH_CLAIMS_SIZES=2000 BENCH_CLAIMS_TRIGGERS=off,on .venv/bin/python -m bench claims_batch
 """
 
 from __future__ import annotations
@@ -74,6 +82,21 @@ VISITS = [
 PREAUTHORISED = {"IP-SURGERY", "MAT-CSECTION", "DENT-FILLING", "RAD-MRI"}
 #: not on the second provider's price list
 FIRST_ONLY = {"RAD-MRI-HEAD", "MAT-CS"}
+#: the schemes' review trigger settings per mode
+TRIGGER_SETTINGS = {
+    "off": {
+        "review_sample_percent": 0,
+        "duplicate_window_days": 0,
+        "duplicate_score_threshold": 100,
+        "variance_factor": None,
+    },
+    "on": {
+        "review_sample_percent": 5,
+        "duplicate_window_days": 3,
+        "duplicate_score_threshold": 60,
+        "variance_factor": Decimal("3.00"),
+    },
+}
 DIAGNOSES = ["J06.9", "A09", "B54", "E11.9", "I10", "K35.8", "O80", "S01.8", "K02.9", "H52.1", "Z00.0"]
 
 
@@ -99,8 +122,9 @@ def _amount(value, scale=Decimal(1)) -> Decimal | None:
 class World:
     """The insurers, providers and members of one run, and the claims written against them."""
 
-    def __init__(self, size: int, today: date):
+    def __init__(self, size: int, today: date, triggers: str = "off"):
         self.size = size
+        self.triggers = TRIGGER_SETTINGS[triggers]
         self.today = today
         self.rng = random.Random(size)  # noqa: S311 - benchmark data, not secrets
         self.now = datetime.now(UTC).replace(microsecond=0)
@@ -157,6 +181,7 @@ class World:
                 "deductible": Decimal(deductible),
                 "timely_filing_days": filing,
                 "review_threshold": _amount(review),
+                **self.triggers,
             }
             scheme_rows.append(scheme)
             terms = {}
@@ -292,7 +317,8 @@ class World:
             "patient_id": None,
             "invoice_id": None,
             "service_date": day,
-            "diagnosis_codes": [self.rng.choice(DIAGNOSES)],
+            "diagnosis_codes": [diagnosis := self.rng.choice(DIAGNOSES)],
+            "diagnosis_category": diagnosis[:3],
             "status": status,
             "total_billed": billed,
             "total_approved": approved,
@@ -472,14 +498,14 @@ class World:
         return self.members[member_id - 1] if member_id else None
 
 
-def _fill(size: int) -> tuple[list[int], Counter, float]:
+def _fill(size: int, triggers: str = "off") -> tuple[list[int], Counter, float]:
     from sqlalchemy import text
 
     from medcover import clock
     from medcover.extensions import db
 
     started = time.perf_counter()
-    world = World(size, clock.today())
+    world = World(size, clock.today(), triggers)
     world.build_terms()
     world.build_providers()
     world.build_members()
@@ -527,6 +553,7 @@ def _decide(ids: list[int]) -> dict:
     event.remove(engine, "before_cursor_execute", count)
     statuses = Counter(d.status.value for d in decisions.values())
     codes = Counter(code for d in decisions.values() for line in d.lines for code in line.reason_codes)
+    codes.update(code for d in decisions.values() for code in d.review_codes)
     lines = sum(len(d.lines) for d in decisions.values())
     return {
         "decided": len(decisions),
@@ -541,7 +568,7 @@ def _decide(ids: list[int]) -> dict:
     }
 
 
-def _bench(backend: str, url: str, size: int) -> dict:
+def _bench(backend: str, url: str, size: int, triggers: str = "off") -> dict:
     from flask_migrate import upgrade
 
     from blueprints.claims import services
@@ -551,7 +578,7 @@ def _bench(backend: str, url: str, size: int) -> dict:
     app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
-        ids, counts, fill_seconds = _fill(size)
+        ids, counts, fill_seconds = _fill(size, triggers)
         db.session.remove()  # a fresh session, as a job would have
         run = _decide(ids)
         db.session.remove()
@@ -564,6 +591,7 @@ def _bench(backend: str, url: str, size: int) -> dict:
     return {
         "benchmark": "claims_batch",
         "database": backend,
+        "triggers": triggers,
         "claims": claims,
         "lines": run["lines"],
         "members": counts["members"],
@@ -575,7 +603,8 @@ def _bench(backend: str, url: str, size: int) -> dict:
         "writes_per_claim": round(run["writes"] / claims, 2),
         "reads": run["reads"],
         "writes": run["writes"],
-        "chunks": -(-claims // services.BATCH),
+        "chunks": (chunks := -(-claims // services.BATCH)),
+        "reads_per_chunk": round(run["reads"] / chunks, 1),
         "commit_s": round(run["commit_s"], 1),
         "fill_s": round(fill_seconds, 1),
         "outcomes": shares,
@@ -584,15 +613,23 @@ def _bench(backend: str, url: str, size: int) -> dict:
 
 
 def run(quick: bool = False) -> list[dict]:
+    """Every size, triggers off then on. ``BENCH_CLAIMS_SIZES`` (``2000`` or ``1000,10000``) and
+    ``BENCH_CLAIMS_TRIGGERS`` (``off``, ``on`` or ``off,on``) narrow it down."""
+    sizes = QUICK_SIZES if quick else SIZES
+    if os.environ.get("BENCH_CLAIMS_SIZES"):
+        sizes = tuple(int(size) for size in os.environ["BENCH_CLAIMS_SIZES"].split(","))
+    modes = [mode.strip() for mode in os.environ.get("BENCH_CLAIMS_TRIGGERS", "off,on").split(",") if mode.strip()]
     results = []
-    for size in QUICK_SIZES if quick else SIZES:
-        for backend, url in _databases():
-            results.append(_bench(backend, url, size))
-            row = results[-1]
-            # a 100,000-claim run takes a while: say each result as it comes
-            print(
-                f"claims_batch: {backend} {size:,} claims in {row['seconds']} s, {row['lines_per_s']} lines/s",
-                file=sys.stderr,
-                flush=True,
-            )
+    for size in sizes:
+        for triggers in modes:
+            for backend, url in _databases():
+                results.append(_bench(backend, url, size, triggers))
+                row = results[-1]
+                # a 100,000-claim run takes a while: say each result as it comes
+                print(
+                    f"claims_batch: {backend} {size:,} claims, triggers {triggers}, in {row['seconds']} s, "
+                    f"{row['lines_per_s']} lines/s, {row['reads_per_chunk']} reads a chunk",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return results

@@ -67,6 +67,8 @@ class Claim(db.Model):
         Index("ix_claims_company_status", "company_id", "status", "submitted_at"),
         Index("ix_claims_institution_status", "institution_id", "status"),
         Index("ix_claims_member_date", "member_number", "service_date"),
+        #: V03 reads a provider's claims of one diagnosis category in the year before a service date
+        Index("ix_claims_provider_category", "institution_id", "diagnosis_category", "service_date"),
         #: one claim per invoice: a voided claim makes room for its replacement
         Index(
             "uq_claims_one_per_invoice",
@@ -91,12 +93,20 @@ class Claim(db.Model):
     invoice_id: Mapped[int | None] = mapped_column(Integer, index=True)
     service_date: Mapped[date] = mapped_column(Date)
     diagnosis_codes: Mapped[list] = mapped_column(JSON, default=list)
+    #: the first three characters of the first diagnosis code, set when the claim is decided (V03)
+    diagnosis_category: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[ClaimStatus] = mapped_column(enum_column(ClaimStatus, "claim_status"), default=ClaimStatus.DRAFT)
     total_billed: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     total_approved: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     total_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     #: the claim reached the scheme's review threshold: an adjudicator decides on the engine's proposal
     review: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the review triggers that sent it to review (V02, S01, V01, V03), kept once an adjudicator decides
+    review_codes: Mapped[list | None] = mapped_column(JSON, default=list)
+    #: what each trigger saw: S01's best match with its score and parts, V01's draw, V03's mean
+    review_details: Mapped[dict | None] = mapped_column(JSON)
+    #: the engine's total approved when it sent the claim to review (was the claim cut by the adjudicator?)
+    proposed_approved: Mapped[Decimal | None] = mapped_column(MONEY)
     scheme_id: Mapped[int | None] = mapped_column(Integer)
     coverage_id: Mapped[int | None] = mapped_column(Integer)
     period_start: Mapped[date | None] = mapped_column(Date)

@@ -86,6 +86,10 @@ class Scheme(db.Model):
         CheckConstraint("timely_filing_days > 0", name="timely_filing_positive"),
         CheckConstraint("review_threshold IS NULL OR review_threshold >= 0", name="review_threshold_not_negative"),
         CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="effective_dates_in_order"),
+        CheckConstraint("review_sample_percent BETWEEN 0 AND 100", name="review_sample_percent_range"),
+        CheckConstraint("duplicate_window_days BETWEEN 0 AND 365", name="duplicate_window_days_range"),
+        CheckConstraint("duplicate_score_threshold BETWEEN 1 AND 100", name="duplicate_score_threshold_range"),
+        CheckConstraint("variance_factor IS NULL OR variance_factor > 0", name="variance_factor_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,6 +110,15 @@ class Scheme(db.Model):
     timely_filing_days: Mapped[int] = mapped_column(Integer, default=180)
     #: claims billing this much or more go to an adjudicator; null: never
     review_threshold: Mapped[Decimal | None] = mapped_column(MONEY)
+    #: the share of claims (0-100) drawn for review at random, reproducibly from the claim number (V01)
+    review_sample_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: days either side of a claim's service date in which the member's other claims are compared (S01)
+    duplicate_window_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    #: the score (of 100) at which a nearby claim makes this one a suspect duplicate (S01)
+    duplicate_score_threshold: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    #: a claim billing more than this many times the provider's mean for its diagnosis category is an outlier
+    #: (V03); null: never
+    variance_factor: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     #: the scheme this one was cloned from (last year's version)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -61,7 +61,11 @@ def cw(db_session) -> ClaimsWorld:
     outpatient = make_benefit(code="OUTPATIENT", name="Outpatient", category=category)
     lab = make_benefit(code="LAB", name="Laboratory", category=category)
     mri = make_benefit(code="MRI", name="MRI scans", category=category)
-    scheme = make_scheme(company, code="GOLD", name="Gold", review_threshold=Decimal("50000.00"))
+    # The claims tests bill one member's services on nearby days; a score of 100 keeps S01 (suspect duplicate) out
+    # of them. S01 has tests of its own (test_review_triggers*.py).
+    scheme = make_scheme(
+        company, code="GOLD", name="Gold", review_threshold=Decimal("50000.00"), duplicate_score_threshold=100
+    )
     add_benefit(scheme, outpatient, copay_percent=Decimal("10"))
     add_benefit(scheme, lab, annual_limit=Decimal("3000.00"))
     add_benefit(scheme, mri, requires_preauth=True)

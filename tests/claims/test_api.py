@@ -238,6 +238,8 @@ def _in_process(claim_id: int) -> engine.Decision:
     # The claim as submission will make it (submitted now, today), without touching the stored row.
     about_to_submit = SimpleNamespace(
         id=row.id,
+        claim_number=row.claim_number,
+        diagnosis_codes=row.diagnosis_codes,
         member_number=row.member_number,
         institution_id=row.institution_id,
         service_date=row.service_date,

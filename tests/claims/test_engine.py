@@ -517,10 +517,12 @@ def test_review_keeps_the_proposal_of_a_partial_claim():
     assert decision.total_approved == D("1000.00")
 
 
-def test_review_threshold_applies_to_a_late_claim_too():
+def test_a_late_claim_is_never_sent_to_review():
+    # ADJUDICATION.md, review triggers: a claim that R01-R03 rejected is never sent to review.
     terms = scheme(review_threshold=D("500.00"))
     decision = decide(claim(line(1, "CONSULT", "1000.00"), submitted_on=DAY + timedelta(days=200)), facts(terms))
-    assert (decision.status, decision.outcome, decision.reason_codes) == ("pending_review", "rejected", ("R03",))
+    assert (decision.status, decision.outcome, decision.reason_codes) == ("rejected", "rejected", ("R03",))
+    assert decision.review is False and decision.review_codes == ()
 
 
 def test_m01_override_lowers_a_line_and_recomputes_the_claim():
@@ -835,6 +837,7 @@ def test_the_engine_imports_only_the_standard_library_money_and_the_insurers_per
         "dataclasses",
         "datetime",
         "decimal",
+        "hashlib",
         "blueprints.insurance.services",
         "medcover.money",
     }

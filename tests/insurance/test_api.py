@@ -37,6 +37,10 @@ SCHEME_KEYS = {
     "deductible",
     "timely_filing_days",
     "review_threshold",
+    "review_sample_percent",
+    "duplicate_window_days",
+    "duplicate_score_threshold",
+    "variance_factor",
     "status",
     "effective_from",
     "effective_to",
@@ -237,6 +241,10 @@ def test_scheme_is_created_with_api_md_defaults(world, platform):
         "deductible": "0.00",
         "timely_filing_days": 180,
         "review_threshold": None,
+        "review_sample_percent": 0,
+        "duplicate_window_days": 3,
+        "duplicate_score_threshold": 60,
+        "variance_factor": None,
         "status": "active",
         "effective_from": None,
         "effective_to": None,
@@ -1236,3 +1244,58 @@ def test_update_keeps_left_out_fields_and_null_clears_only_what_may_be_empty(wor
     opd = next(b for b in cleared["benefits"] if b["benefit_code"] == "OPD")
     term = platform.put(f"{path}/benefits/{opd['id']}", {"annual_limit": None, "covered": None, "reason": "No cap"})
     assert (term["annual_limit"], term["covered"], term["copay_percent"]) == (None, True, "10.00")
+
+
+# --- review trigger settings (ADJUDICATION.md, review triggers) --------------------------------------------------
+
+REVIEW_SETTINGS = {
+    "review_sample_percent": 5,
+    "duplicate_window_days": 7,
+    "duplicate_score_threshold": 75,
+    "variance_factor": "2.50",
+}
+
+
+def test_review_settings_are_set_cleared_and_cloned_through_the_api(world, platform):
+    body = {"company_id": world["A"], "code": "REV", "name": "Reviewed", "status": "draft", **REVIEW_SETTINGS}
+    scheme = platform.post("/schemes", body)
+    assert {key: scheme[key] for key in REVIEW_SETTINGS} == REVIEW_SETTINGS
+    changed = platform.put(f"/schemes/{scheme['id']}", {"variance_factor": None})
+    assert (changed["variance_factor"], changed["duplicate_window_days"]) == (None, 7)
+    clone = platform.post(f"/schemes/{scheme['id']}/clone", {"code": "REV-2027", "name": "Reviewed 2027"})
+    assert {key: clone[key] for key in REVIEW_SETTINGS} == {**REVIEW_SETTINGS, "variance_factor": None}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("review_sample_percent", 101),
+        ("review_sample_percent", -1),
+        ("review_sample_percent", "5"),
+        ("duplicate_window_days", 366),
+        ("duplicate_score_threshold", 0),
+        ("duplicate_score_threshold", 101),
+        ("variance_factor", "0"),
+        ("variance_factor", "1.234"),
+        ("variance_factor", "lots"),
+    ],
+)
+def test_review_settings_out_of_range_answer_422_and_save_nothing(world, platform, field, value):
+    response = platform("POST", "/schemes", {"company_id": world["A"], "code": "BAD", "name": "Bad", field: value})
+    assert response.status_code == 422 and field in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Scheme).where(Scheme.code == "BAD")) == 0
+
+
+def test_the_openapi_document_states_the_review_settings_constraints(client):
+    spec = client.get(f"{PREFIX}/openapi.json").get_json()
+    fields = spec["components"]["schemas"]["SchemeIn"]["properties"]
+    bounds = {
+        name: (fields[name]["minimum"], fields[name]["maximum"], fields[name]["default"])
+        for name in ("review_sample_percent", "duplicate_window_days", "duplicate_score_threshold")
+    }
+    assert bounds == {
+        "review_sample_percent": (0, 100, 0),
+        "duplicate_window_days": (0, 365, 3),
+        "duplicate_score_threshold": (1, 100, 60),
+    }
+    assert "variance_factor" in fields

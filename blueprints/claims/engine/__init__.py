@@ -23,12 +23,13 @@ Readings of the contract where its words leave a choice (each one is also said w
   R-code: with nothing left a line is cut to 0.00 and is ``adjusted`` (A02).
 - A rejected line shows ``allowed``, ``deductible``, ``copay`` and ``approved`` as 0.00 and
   ``member_responsibility = billed``.
-- Review threshold: any claim whose scheme is known (so past R01 and R02) and whose total billed is
-  ``>=`` the threshold goes to ``pending_review``, an R03-rejected one too; ``outcome`` carries what the
-  rules alone decided.
+- Review triggers (``triggers``: V02 threshold, S01 suspect duplicate, V01 sample, V03 outlier): checked on a
+  claim past R01-R03, the threshold reached at ``>=``; their codes follow the lines' codes in ``reason_codes``
+  and sit alone in ``review_codes``; ``outcome`` carries what the rules alone decided.
 
 The package: ``inputs`` (what the engine reads), ``rules`` (the claim and line checks), ``amounts`` (a line's
-steps 1-8), ``adjudicate`` (``decide``), ``overrides`` (M01, M02, M03) and ``outcomes`` (what it answers, ``REASONS``).
+steps 1-8), ``adjudicate`` (``decide``), ``triggers`` (the review triggers),
+``overrides`` (M01, M02, M03) and ``outcomes`` (what it answers, ``REASONS``).
 """
 
 from __future__ import annotations
@@ -40,17 +41,23 @@ from blueprints.claims.engine.inputs import (
     CoverageTerms,
     Facts,
     LineIn,
+    NearbyClaim,
     PreAuth,
+    ProviderMean,
     SchemeTerms,
     Tariff,
     Usage,
 )
 from blueprints.claims.engine.outcomes import (
+    DUPLICATE_PARTS,
     MANUAL,
     REASONS,
+    TRIGGER_NAMES,
+    TRIGGERS,
     WAIVABLE,
     ClaimOutcome,
     Decision,
+    DuplicateMatch,
     LineDecision,
     LineOutcome,
     ManualLine,
@@ -65,12 +72,19 @@ from blueprints.claims.engine.overrides import (
     reject_all,
 )
 from blueprints.claims.engine.rules import applicable_coverage
+from blueprints.claims.engine.triggers import main_category, sample_draw
 from blueprints.insurance.services import benefit_period
 
 __all__ = [
+    "DUPLICATE_PARTS",
     "MANUAL",
     "REASONS",
+    "TRIGGER_NAMES",
+    "TRIGGERS",
     "WAIVABLE",
+    "DuplicateMatch",
+    "NearbyClaim",
+    "ProviderMean",
     "BenefitTerms",
     "ClaimIn",
     "ClaimOutcome",
@@ -93,6 +107,8 @@ __all__ = [
     "changed_lines",
     "decide",
     "earlier_manual",
+    "main_category",
     "redecide",
     "reject_all",
+    "sample_draw",
 ]

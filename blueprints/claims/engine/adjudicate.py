@@ -1,5 +1,5 @@
 """``decide``: the claim checks, then each line's checks and amounts in line order; and the decision that sums
-the lines up (the claim's outcome, its codes, the review threshold, the benefit period)."""
+the lines up (the claim's outcome, its codes, the review triggers, the benefit period)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from blueprints.claims.engine.amounts import OnClaim, first_steps, priced_line, 
 from blueprints.claims.engine.inputs import BenefitTerms, ClaimIn, CoverageTerms, Facts, LineIn
 from blueprints.claims.engine.outcomes import WAIVABLE, ClaimOutcome, Decision, LineDecision, LineOutcome
 from blueprints.claims.engine.rules import applicable_coverage, filed_out_of_time, line_check
+from blueprints.claims.engine.triggers import review_triggers
 from blueprints.insurance.services import benefit_period
 from medcover.money import ZERO, money
 
@@ -40,7 +41,7 @@ def decide(claim: ClaimIn, facts: Facts) -> Decision:
             continue
         terms = coverage.scheme.benefits[tariff.benefit_code]
         decided.append(priced_line(line, tariff, terms, coverage.scheme, facts.usage, on_claim))
-    return _decision(claim, decided, coverage, claim_code=None)
+    return _decision(claim, decided, coverage, claim_code=None, facts=facts)
 
 
 def _rejected_claim(
@@ -68,12 +69,19 @@ def line_codes(lines: Iterable[LineDecision]) -> tuple[str, ...]:
 
 
 def _decision(
-    claim: ClaimIn, lines: list[LineDecision], coverage: CoverageTerms | None, claim_code: str | None
+    claim: ClaimIn,
+    lines: list[LineDecision],
+    coverage: CoverageTerms | None,
+    claim_code: str | None,
+    facts: Facts | None = None,
 ) -> Decision:
     total_billed = money(sum((line.billed for line in lines), ZERO))
     outcome = outcome_of(lines)
-    threshold = coverage.scheme.review_threshold if coverage else None
-    review = threshold is not None and total_billed >= money(threshold)
+    codes, duplicate, details = (), None, None
+    if claim_code is None and coverage is not None and facts is not None:
+        # A claim that R01-R03 rejected is never sent to review.
+        codes, duplicate, details = review_triggers(claim, tuple(lines), total_billed, facts, coverage)
+    review = bool(codes)
     return Decision(
         claim_id=claim.claim_id,
         status=ClaimOutcome.PENDING_REVIEW if review else outcome,
@@ -82,7 +90,10 @@ def _decision(
         total_approved=money(sum((line.approved for line in lines), ZERO)),
         review=review,
         lines=tuple(lines),
-        reason_codes=(claim_code,) if claim_code else line_codes(lines),
+        reason_codes=(claim_code,) if claim_code else (*line_codes(lines), *codes),
         coverage_id=coverage.coverage_id if coverage else None,
         period=benefit_period(coverage.start_date, claim.service_date) if coverage else None,
+        review_codes=codes,
+        duplicate=duplicate,
+        review_details=details or None,
     )

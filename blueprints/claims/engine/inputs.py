@@ -39,6 +39,10 @@ class ClaimIn:
     service_date: date
     submitted_on: date
     lines: tuple[LineIn, ...]
+    #: the random review sample is drawn from it (V01); None: a preview, never drawn
+    claim_number: str | None = None
+    #: ICD codes, the main one first: its first three characters are the main diagnosis category (V03)
+    diagnosis_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -71,6 +75,14 @@ class SchemeTerms:
     timely_filing_days: int = DEFAULT_TIMELY_FILING_DAYS
     #: claims billing this much or more go to an adjudicator; null: never
     review_threshold: Decimal | None = None
+    #: the share of claims (0-100) drawn for review at random, reproducibly from the claim number (V01)
+    review_sample_percent: int = 0
+    #: the member's other claims this many days either side of the service date are compared (S01)
+    duplicate_window_days: int = 3
+    #: the score at which another claim makes this one a suspect duplicate (S01)
+    duplicate_score_threshold: int = 60
+    #: an outlier bills more than this many times the provider's mean (V03); null: never
+    variance_factor: Decimal | None = None
     #: benefit code -> terms; a benefit missing here is not in the scheme
     benefits: Mapping[str, BenefitTerms] = field(default_factory=dict)
 
@@ -139,6 +151,32 @@ class PreAuth:
 
 
 @dataclass(frozen=True)
+class NearbyClaim:
+    """Another claim of the member near the service date, as S01 scores it."""
+
+    claim_id: int
+    claim_number: str | None
+    institution_id: int
+    service_date: date
+    #: the claim's status; S01 passes over draft, rejected and void claims
+    status: str
+    total_billed: Decimal
+    service_codes: frozenset[str]
+    diagnosis_codes: frozenset[str]
+    #: (submitted at, claim id): the earliest submitted wins a tie, and only claims submitted before count
+    order: tuple
+
+
+@dataclass(frozen=True)
+class ProviderMean:
+    """The provider's finalised claims with the claim's main diagnosis category in the 365 days before its
+    service date (V03): how many, and their total billed."""
+
+    claims: int
+    total_billed: Decimal
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules read from other domains, gathered by the caller for this claim."""
 
@@ -153,3 +191,7 @@ class Facts:
     preauths: tuple[PreAuth, ...] = ()
     #: service codes of this member, provider and service date on other claims not rejected, void or draft
     duplicates: frozenset[str] = frozenset()
+    #: the member's other claims submitted before this one, within the scheme's duplicate window (S01)
+    nearby: tuple[NearbyClaim, ...] = ()
+    #: the provider's history for the claim's main diagnosis category (V03); None: no category
+    provider_mean: ProviderMean | None = None

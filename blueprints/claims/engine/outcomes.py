@@ -27,6 +27,10 @@ REASONS: dict[str, str] = {
     "A02": "The amount was cut to the benefit's limit per visit.",
     "A03": "The amount was cut to what is left of the benefit's annual limit.",
     "A04": "The amount was cut to what is left of the scheme's annual limit.",
+    "V02": "The claim's total billed reached the scheme's review threshold.",
+    "S01": "Suspect duplicate: another claim of the member looks like the same service.",
+    "V01": "Drawn at random for review from the scheme's review sample.",
+    "V03": "The claim bills far more than this provider's usual claim for the same diagnosis.",
     "M01": "An adjudicator set the approved amount by hand, with a note.",
     "M02": "An adjudicator waived the rule that rejected the line and approved it, with a note.",
     "M03": "An adjudicator rejected the line, with a reason.",
@@ -36,6 +40,23 @@ REASONS: dict[str, str] = {
 WAIVABLE = ("R04", "R10", "R11", "R12", "R13", "R14", "R15")
 #: the codes of an adjudicator's decision on a line
 MANUAL = ("M01", "M02", "M03")
+#: the review triggers, in the order they are checked
+TRIGGERS = ("V02", "S01", "V01", "V03")
+#: the triggers' short names, for the work queue
+TRIGGER_NAMES = {
+    "V02": "Review threshold",
+    "S01": "Suspect duplicate",
+    "V01": "Random sample",
+    "V03": "Outlier for the diagnosis",
+}
+#: the parts of a suspect duplicate's score, with their points
+DUPLICATE_PARTS = {
+    "same_provider": 30,
+    "same_service_date": 25,
+    "service_code_in_common": 25,
+    "diagnosis_code_in_common": 10,
+    "equal_total_billed": 10,
+}
 
 
 #: the line decisions that consume a benefit
@@ -92,6 +113,25 @@ class ManualLine:
 
 
 @dataclass(frozen=True)
+class DuplicateMatch:
+    """The best match of a suspect duplicate (S01): the other claim, its score and the parts that made it."""
+
+    claim_id: int
+    claim_number: str | None
+    score: int
+    #: the parts that scored, in DUPLICATE_PARTS order
+    parts: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {
+            "claim_id": self.claim_id,
+            "claim_number": self.claim_number,
+            "score": self.score,
+            "parts": list(self.parts),
+        }
+
+
+@dataclass(frozen=True)
 class LineDecision:
     line_no: int
     service_code: str
@@ -131,7 +171,7 @@ class Decision:
     outcome: ClaimOutcome
     total_billed: Decimal
     total_approved: Decimal
-    #: the total billed reached the scheme's review threshold
+    #: a review trigger fired (``review_codes``)
     review: bool
     lines: tuple[LineDecision, ...]
     #: the claim-level code alone when one fired, else the lines' codes in order of first appearance
@@ -139,6 +179,12 @@ class Decision:
     coverage_id: int | None = None
     #: the benefit period the usage was read for (None when no coverage applied)
     period: tuple[date, date] | None = None
+    #: the review triggers that fired, in TRIGGERS order (also at the end of ``reason_codes``)
+    review_codes: tuple[str, ...] = ()
+    #: S01's best match
+    duplicate: DuplicateMatch | None = None
+    #: what each trigger that fired saw: ``{"V01": {"draw": 7}, "V03": {"mean": "1200.00", "claims": 10}, ...}``
+    review_details: dict | None = None
 
     @property
     def total_member_responsibility(self) -> Decimal:

@@ -9,7 +9,7 @@ plain values: ``claim_summaries`` / ``claim_summary`` (``ClaimSummary``), ``paya
 pages and API page it); no other domain filters on it. The claims domain's own code reads its rows with
 ``claim_row``, ``items_of``, ``history_of``, ``decisions_of``."""
 
-from blueprints.claims.services import dashboard, disputes, letters, reconciliation
+from blueprints.claims.services import dashboard, disputes, letters, reconciliation, suspects
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS, for_decider
 from blueprints.claims.services.decisions import record_decision
 from blueprints.claims.services.intake import (
@@ -109,6 +109,7 @@ __all__ = [
     "register",
     "reject_claim",
     "submit_claim",
+    "suspects",
     "update_draft",
     "usage_for",
     "void_claim",

@@ -50,6 +50,12 @@ def store(
     }
     if scheme_id is not None:
         values["scheme_id"] = scheme_id
+    if source == "engine":
+        # what sent the claim to review stays on it once a person decides (the dashboard asks what came of it)
+        values["review_codes"] = list(decision.review_codes)
+        values["review_details"] = decision.review_details
+        values["proposed_approved"] = decision.total_approved
+        values["diagnosis_category"] = engine.main_category(claim.diagnosis_codes)
     if claim.status is target and target is ClaimStatus.PENDING_REVIEW:
         # Re-running a pending claim refreshes the proposal; it stays pending.
         for name, value in values.items():

@@ -1,6 +1,7 @@
 """Everything the engine needs about a set of claims, read in a fixed number of queries however many claims
 there are: members and their coverages with scheme terms and pre-authorisations (insurance), tariff prices
-(billing), the members' finalised usage and the standing claims that make a line a duplicate (claims)."""
+(billing), the members' finalised usage and the standing claims that make a line a duplicate (claims), and
+what the review triggers compare with (``trigger_facts``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from blueprints.billing import services as billing
 from blueprints.claims import engine
 from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
+from blueprints.claims.services.trigger_facts import TriggerBook, read_trigger_facts
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.extensions import db
@@ -33,6 +35,8 @@ def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
             engine.LineIn(i.line_no, i.service_code, i.quantity, i.unit_price, i.preauth_code)
             for i in sorted(items, key=lambda i: i.line_no)
         ),
+        claim_number=claim.claim_number,
+        diagnosis_codes=tuple(str(code) for code in claim.diagnosis_codes or ()),
     )
 
 
@@ -49,6 +53,10 @@ def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
             annual_limit=scheme.annual_limit,
             timely_filing_days=scheme.timely_filing_days,
             review_threshold=scheme.review_threshold,
+            review_sample_percent=scheme.review_sample_percent,
+            duplicate_window_days=scheme.duplicate_window_days,
+            duplicate_score_threshold=scheme.duplicate_score_threshold,
+            variance_factor=scheme.variance_factor,
             benefits={
                 code: engine.BenefitTerms(
                     covered=b.covered,
@@ -90,6 +98,7 @@ class FactBook:
     #: (member, institution, service date, code) -> [(submitted order key, claim id)]
     standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]]
     order: dict[int, tuple] = field(default_factory=dict)
+    triggers: TriggerBook = field(default_factory=lambda: TriggerBook({}, {}))
 
     def coverage_terms(self, member_number: str) -> tuple[engine.CoverageTerms, ...]:
         cover = self.covers.get(member_number)
@@ -133,6 +142,8 @@ class FactBook:
                 engine.PreAuth(p.code, p.benefit_code, p.status, p.valid_from, p.valid_to) for p in cover.preauths
             ),
             duplicates=duplicates,
+            nearby=self.triggers.nearby_for(claim, me),
+            provider_mean=self.triggers.provider_mean(claim),
         )
 
     def _usage(
@@ -190,10 +201,12 @@ class FactBook:
                 for line in decision.lines
             ]
         self.usage_rows[claim.member_number] = rows
+        self.triggers.record(claim, decision, key_order)
 
 
 def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> FactBook:
-    """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1)."""
+    """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1), the
+    review triggers' nearby claims (1) and, when a scheme has an outlier factor, the providers' history (1)."""
     members = {c.member_number for c in claims}
     covers = insurance.member_covers(members)
     prices = billing.prices_on(
@@ -249,4 +262,6 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
             # one service, the first submitted stands and the later one is the duplicate.
             standing[(member, institution, day, code)].append(((submitted_at, claim_id), claim_id))
             order.setdefault(claim_id, (submitted_at, claim_id))
-    return FactBook(covers, prices, usage_rows, standing, order)
+    schemes = {cover.scheme.scheme_id: cover.scheme for m in covers.values() for cover in m.coverages}
+    triggers = read_trigger_facts(claims, schemes.values())
+    return FactBook(covers, prices, usage_rows, standing, order, triggers)

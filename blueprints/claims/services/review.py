@@ -17,10 +17,16 @@ from medcover.extensions import db
 
 
 def approve_claim(
-    *, actor, claim_id: int, overrides: dict[int, tuple] | None = None, version: int | None = None
+    *,
+    actor,
+    claim_id: int,
+    overrides: dict[int, tuple] | None = None,
+    version: int | None = None,
+    note: str | None = None,
 ) -> Claim:
     """An adjudicator accepts the proposal of a pending claim, deciding lines by hand with a note each: an amount
-    (M01), a rejected line's rule waived (M02), a line rejected (M03)."""
+    (M01), a rejected line's rule waived (M02), a line rejected (M03). ``note``: the decision's own (a suspect
+    duplicate found to be none)."""
     claim = for_decider(actor, claim_id)
     if claim.status is not ClaimStatus.PENDING_REVIEW:
         raise Conflict(f"Claim {claim.claim_number} is {claim.status.value}; only claims pending review are approved.")
@@ -32,14 +38,16 @@ def approve_claim(
         decision = engine.apply_overrides(decision_of(claim, items), clean)
     except engine.OverrideRefused as exc:
         raise Invalid.field("overrides", _sentence(str(exc))) from None
-    note = "; ".join(f"line {n}: {choice.note}" for n, choice in sorted(clean.items())) or None
+    notes = [note] if note else []
+    note = "; ".join(notes + [f"line {n}: {choice.note}" for n, choice in sorted(clean.items())]) or None
     store(claim, items, decision, source="adjudicator", by_id=actor.id, note=note)
     audit(
         actor,
         "approve",
         claim,
         before={"status": "pending_review"},
-        after={"status": claim.status.value, "total_approved": str(claim.total_approved)},
+        after={"status": claim.status.value, "total_approved": str(claim.total_approved)}
+        | ({"note": notes[0]} if notes else {}),
     )
     announce([claim], {claim.id: decision})
     return claim

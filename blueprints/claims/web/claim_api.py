@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from flask import request
-from pydantic import Field, Strict, computed_field
+from pydantic import BeforeValidator, Field, Strict, computed_field
 
 from blueprints.billing import services as billing
 from blueprints.claims import api_bp, engine, services
@@ -163,9 +163,12 @@ class ClaimSummaryOut(Out):
     total_billed: Money
     total_approved: Money
     total_paid: Money
-    #: the claim reached its scheme's review threshold
+    #: a review trigger sent the claim to an adjudicator
     review: bool
     reason_codes: list[str]
+    #: the review triggers that fired (V02 threshold, S01 suspect duplicate, V01 random sample, V03 outlier), kept
+    #: once the claim is decided
+    review_codes: Annotated[list[str], BeforeValidator(lambda codes: codes or [])] = []
     #: send it back with approve / reject to detect a stale read
     version: int
     created_at: datetime

@@ -210,6 +210,8 @@ def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **ex
         decided=extra.pop("decided", False),
         approve_question=approve_question(claim),
         reject_question=reject_question(claim),
+        suspect=services.suspects.suspect_of(tenant(), claim) if current_user.role in DECIDERS else None,
+        duplicate_form=extra.pop("duplicate_form", None),
         **extra,
     )
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import request
 
 from blueprints.claims import bp
-from blueprints.claims.services import dashboard
+from blueprints.claims.services import dashboard, review_dashboard
 from blueprints.claims.web.claim_views import INSURER_STAFF, status_label
 from blueprints.claims.web.forms import DashboardFilters
 from medcover import charts, clock
@@ -56,6 +56,8 @@ def claims_dashboard():
         reviewed=dashboard.turnaround(viewer, start, end, reviewed_only=True),
         reasons=reasons,
         spend=spend,
+        triggers=review_dashboard.by_trigger(viewer, start, end),
+        providers=review_dashboard.by_provider(viewer, start, end),
         status_chart=charts.bars([(status_label(row.status).capitalize(), row.claims) for row in counts], text=_count),
         reason_chart=charts.bars([(f"{row.code} {row.words}", row.lines) for row in reasons], text=_count),
         spend_chart=charts.bars([(f"{row.code} · {row.name}", row.approved) for row in spend], text=format_money),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask import flash, redirect, request, url_for
 
 from blueprints.claims import bp, services
+from blueprints.claims.engine import REASONS, TRIGGER_NAMES
 from blueprints.claims.models import ClaimStatus
 from blueprints.claims.web.claim_views import (
     DECIDERS,
@@ -78,6 +79,8 @@ def _queue(status: int = 200, outcome: dict | None = None):
         outcome=outcome,
         today=clock.today(),
         query=request.args.to_dict(),
+        why=TRIGGER_NAMES,
+        reasons=REASONS,
     )
 
 

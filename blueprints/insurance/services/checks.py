@@ -65,6 +65,38 @@ def valid_whole(value, field: str, *, low: int = 0, high: int = 36_500, optional
     return number
 
 
+def valid_factor(value, field: str) -> Decimal | None:
+    """A positive multiplier with at most two decimals, below 1000; blank: none."""
+    if value is None or value == "":
+        return None
+    try:
+        factor = Decimal(value if isinstance(value, Decimal | int) else str(value).strip())
+    except (TypeError, ValueError, ArithmeticError):
+        raise Invalid.field(field, "Enter a number such as 3 or 2.5.") from None
+    if not factor.is_finite() or factor <= 0 or factor >= 1000:
+        raise Invalid.field(field, "Use a number above 0 and below 1000.")
+    if factor != factor.quantize(Decimal("0.01")):
+        raise Invalid.field(field, "Use at most two decimals.")
+    return factor.quantize(Decimal("0.01"))
+
+
+def review_settings(terms) -> dict:
+    """A scheme's review triggers (ADJUDICATION.md): the random sample (V01), the suspect duplicate's window and
+    threshold (S01) and the outlier factor (V03)."""
+    return {
+        "review_sample_percent": valid_whole(_or(terms.review_sample_percent, 0), "review_sample_percent", high=100),
+        "duplicate_window_days": valid_whole(_or(terms.duplicate_window_days, 3), "duplicate_window_days", high=365),
+        "duplicate_score_threshold": valid_whole(
+            _or(terms.duplicate_score_threshold, 60), "duplicate_score_threshold", low=1, high=100
+        ),
+        "variance_factor": valid_factor(terms.variance_factor, "variance_factor"),
+    }
+
+
+def _or(value, default):
+    return default if value is None or value == "" else value
+
+
 def owned_company(actor, company_id: int) -> Company:
     company = db.session.get(Company, company_id) if company_id else None
     if company is None:

@@ -14,6 +14,7 @@ from blueprints.insurance.models import SCHEME_TRANSITIONS, Benefit, Scheme, Sch
 from blueprints.insurance.services.checks import (
     check_writer,
     owned_company,
+    review_settings,
     valid_amount,
     valid_code,
     valid_name,
@@ -35,6 +36,10 @@ SCHEME_FIELDS = (
     "deductible",
     "timely_filing_days",
     "review_threshold",
+    "review_sample_percent",
+    "duplicate_window_days",
+    "duplicate_score_threshold",
+    "variance_factor",
 )
 TERM_FIELDS = (
     "covered",
@@ -63,6 +68,10 @@ class SchemeTerms:
     deductible: Decimal | str = "0.00"
     timely_filing_days: int | str = 180
     review_threshold: Decimal | str | None = None
+    review_sample_percent: int | str = 0
+    duplicate_window_days: int | str = 3
+    duplicate_score_threshold: int | str = 60
+    variance_factor: Decimal | str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ def _scheme_values(terms: SchemeTerms) -> dict:
         "deductible": valid_amount(terms.deductible if terms.deductible not in (None, "") else "0", "deductible"),
         "timely_filing_days": valid_whole(terms.timely_filing_days, "timely_filing_days", low=1, high=3650),
         "review_threshold": valid_amount(terms.review_threshold, "review_threshold"),
+        **review_settings(terms),
     }
 
 
@@ -217,6 +227,10 @@ def clone_scheme(
         deductible=source.deductible,
         timely_filing_days=source.timely_filing_days,
         review_threshold=source.review_threshold,
+        review_sample_percent=source.review_sample_percent,
+        duplicate_window_days=source.duplicate_window_days,
+        duplicate_score_threshold=source.duplicate_score_threshold,
+        variance_factor=source.variance_factor,
     )
     clone = create_scheme(actor=actor, company_id=source.company_id, terms=terms)
     clone.previous_id = source.id

@@ -37,6 +37,10 @@ class SchemeTermsOut:
     timely_filing_days: int
     review_threshold: Decimal | None
     benefits: dict[str, BenefitTermsOut]
+    review_sample_percent: int = 0
+    duplicate_window_days: int = 3
+    duplicate_score_threshold: int = 60
+    variance_factor: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,10 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
             s.timely_filing_days,
             s.review_threshold,
             terms[sid],
+            s.review_sample_percent,
+            s.duplicate_window_days,
+            s.duplicate_score_threshold,
+            s.variance_factor,
         )
         for sid, s in schemes.items()
     }

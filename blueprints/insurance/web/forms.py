@@ -64,6 +64,15 @@ class SchemeFields:
     deductible = amount_field("Deductible")
     timely_filing_days = whole_field("Timely filing (days)")
     review_threshold = amount_field("Review threshold (blank: never)")
+    review_sample_percent = whole_field("Random review sample (% of claims)")
+    duplicate_window_days = whole_field("Suspect duplicate window (days either side)")
+    duplicate_score_threshold = whole_field("Suspect duplicate score (of 100)")
+    variance_factor = DecimalField(
+        "Outlier factor (times the provider's mean; blank: never)",
+        places=2,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
 
 class SchemeCreateForm(SchemeFields, Form):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 from flask import request
-from pydantic import Field, StrictBool
+from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 
 from blueprints.insurance import api_bp, services
 from blueprints.insurance.models import SchemeStatus
@@ -52,7 +54,45 @@ from medcover.rbac import allow
 #: the audit's reason for a benefit added to an active scheme that nobody is covered by yet
 SET_UP_REASON = "Scheme set-up: no member is covered by it yet."
 #: fields an update may clear with null (no limit, no threshold, no date)
-SCHEME_NULLABLE = {"annual_limit", "review_threshold", "effective_from", "effective_to"}
+SCHEME_NULLABLE = {"annual_limit", "review_threshold", "variance_factor", "effective_from", "effective_to"}
+
+
+#: a factor as text: above zero, up to three whole digits and two decimals (ASCII digits only)
+FACTOR_PATTERN = r"[ \t\r\n]*(?=[0-9.]*[1-9])[0-9]{1,3}(\.[0-9]{1,2})?[ \t\r\n]*"
+
+
+def _factor(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError('Enter a factor as a string such as "3.00".')
+    if isinstance(value, str) and not re.fullmatch(FACTOR_PATTERN, value):
+        raise ValueError('Enter a factor above 0 and below 1000 with at most two decimals, such as "3.00".')
+    try:
+        factor = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError('Enter a factor such as "3.00".') from None
+    if not factor.is_finite():
+        raise ValueError('Enter a factor such as "3.00".')
+    return factor
+
+
+#: V03's multiplier: above 0, below 1000, two decimals at most
+FactorIn = Annotated[
+    Decimal,
+    BeforeValidator(_factor),
+    Field(gt=0, lt=1000, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^{FACTOR_PATTERN}$"},
+                {"type": "integer", "minimum": 1, "maximum": 999},
+            ],
+            "examples": ["3.00"],
+        }
+    ),
+]
+SamplePercent = Annotated[Whole, Field(ge=0, le=100)]
+WindowDays = Annotated[Whole, Field(ge=0, le=365)]
+ScoreThreshold = Annotated[Whole, Field(ge=1, le=100)]
 TERM_NULLABLE = {"annual_limit", "per_visit_limit", "max_visits"}
 
 
@@ -65,6 +105,14 @@ class SchemeIn(Schema):
     deductible: MoneyIn = Decimal("0.00")
     timely_filing_days: Whole = Field(180, ge=1, le=3650)
     review_threshold: MoneyIn | None = None
+    #: V01: the share of claims (0-100) drawn for review, reproducibly from the claim number
+    review_sample_percent: SamplePercent = 0
+    #: S01: the member's claims this many days either side are compared
+    duplicate_window_days: WindowDays = 3
+    #: S01: the score (of 100) at which a claim is a suspect duplicate
+    duplicate_score_threshold: ScoreThreshold = 60
+    #: V03: an outlier bills more than this many times the provider's mean; null: never
+    variance_factor: FactorIn | None = None
     status: SchemeStatus = SchemeStatus.ACTIVE
     effective_from: Day | None = None
     effective_to: Day | None = None
@@ -81,6 +129,10 @@ class SchemeUpdateIn(Schema):
     deductible: MoneyIn | None = None
     timely_filing_days: Whole | None = Field(None, ge=1, le=3650)
     review_threshold: MoneyIn | None = None
+    review_sample_percent: SamplePercent | None = None
+    duplicate_window_days: WindowDays | None = None
+    duplicate_score_threshold: ScoreThreshold | None = None
+    variance_factor: FactorIn | None = None
     status: SchemeStatus | None = None
     effective_from: Day | None = None
     effective_to: Day | None = None
@@ -137,6 +189,10 @@ class SchemeOut(Out):
     deductible: Money
     timely_filing_days: int
     review_threshold: Money | None
+    review_sample_percent: int
+    duplicate_window_days: int
+    duplicate_score_threshold: int
+    variance_factor: Money | None
     status: SchemeStatus
     effective_from: date | None
     effective_to: date | None

@@ -85,7 +85,16 @@ def _scheme_terms(form) -> services.SchemeTerms:
         deductible=form.deductible.data,
         timely_filing_days=form.timely_filing_days.data if form.timely_filing_days.data is not None else 180,
         review_threshold=form.review_threshold.data,
+        review_sample_percent=_given(form.review_sample_percent.data, 0),
+        duplicate_window_days=_given(form.duplicate_window_days.data, 3),
+        duplicate_score_threshold=_given(form.duplicate_score_threshold.data, 60),
+        variance_factor=form.variance_factor.data,
     )
+
+
+def _given(value, default):
+    """A blank whole-number field takes the scheme's default."""
+    return default if value is None else value
 
 
 def _builder(scheme, status: int = 200, partial: str | None = None, **forms):

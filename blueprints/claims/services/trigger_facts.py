@@ -1,0 +1,180 @@
+"""What the review triggers read, set-based for a chunk of claims in two queries: the members' claims near the
+service dates with their codes and totals (S01), and each provider's finalised claims per main diagnosis
+category and day in the year before (V03). ``TriggerBook`` answers one claim's share and folds decisions back
+in, so a batch decides each claim as the per-claim path would have after the claims before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from blueprints.claims import engine
+from blueprints.claims.models import FINALISED, Claim, ClaimItem, ClaimStatus
+from medcover.extensions import db
+from medcover.money import ZERO, money
+
+#: V03 looks back this many days before the service date
+HISTORY_DAYS = 365
+#: S01 passes over these claims
+NOT_COMPARED = (ClaimStatus.DRAFT, ClaimStatus.REJECTED, ClaimStatus.VOID)
+_FINALISED = {status.value for status in FINALISED}
+
+
+@dataclass
+class _Nearby:
+    claim_id: int
+    claim_number: str | None
+    member_number: str
+    institution_id: int
+    service_date: date
+    status: str
+    diagnosis_codes: frozenset[str]
+    order: tuple
+    codes: set[str] = field(default_factory=set)
+    billed: Decimal = ZERO
+
+    def value(self) -> engine.NearbyClaim:
+        return engine.NearbyClaim(
+            self.claim_id,
+            self.claim_number,
+            self.institution_id,
+            self.service_date,
+            self.status,
+            money(self.billed),
+            frozenset(self.codes),
+            self.diagnosis_codes,
+            self.order,
+        )
+
+
+def _diagnoses(codes) -> frozenset[str]:
+    return frozenset(str(code).strip().upper() for code in codes or () if str(code).strip())
+
+
+@dataclass
+class TriggerBook:
+    #: member number -> claim id -> the claim as S01 compares it
+    nearby: dict[str, dict[int, _Nearby]]
+    #: (provider, category) -> service date -> [claims, total billed]
+    history: dict[tuple[int, str], dict[date, list]]
+    #: the claims whose (provider, category) history was read: V03 answers only for them
+    read_history: bool = False
+
+    def nearby_for(self, claim: Claim, me: tuple) -> tuple[engine.NearbyClaim, ...]:
+        """The member's other claims submitted before this one (``me``: its submission order key)."""
+        return tuple(
+            other.value()
+            for other in self.nearby.get(claim.member_number, {}).values()
+            # a claim with no submission time (rows from before submissions were timed) is never "before"
+            if other.claim_id != claim.id and other.order[0] is not None and other.order < me
+        )
+
+    def provider_mean(self, claim: Claim) -> engine.ProviderMean | None:
+        # an estimate's probe (an invoice seen as a claim) has no diagnosis: never an outlier
+        category = engine.main_category(getattr(claim, "diagnosis_codes", ()))
+        if category is None or not self.read_history:
+            return None
+        since = claim.service_date - timedelta(days=HISTORY_DAYS)
+        claims, total = 0, ZERO
+        for day, (count, billed) in self.history.get((claim.institution_id, category), {}).items():
+            if since <= day < claim.service_date:
+                claims += count
+                total += billed
+        return engine.ProviderMean(claims, money(total))
+
+    def record(self, claim: Claim, decision: engine.Decision, order: tuple) -> None:
+        entry = _Nearby(
+            claim.id,
+            claim.claim_number,
+            claim.member_number,
+            claim.institution_id,
+            claim.service_date,
+            decision.status.value,
+            _diagnoses(claim.diagnosis_codes),
+            order,
+            {line.service_code for line in decision.lines},
+            decision.total_billed,
+        )
+        self.nearby.setdefault(claim.member_number, {})[claim.id] = entry
+        category = engine.main_category(claim.diagnosis_codes)
+        if category and decision.status.value in _FINALISED:
+            day = self.history.setdefault((claim.institution_id, category), {}).setdefault(
+                claim.service_date, [0, ZERO]
+            )
+            day[0] += 1
+            day[1] += decision.total_billed
+
+
+def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
+    """The two reads for a chunk. ``schemes``: the scheme terms the chunk's members are covered by (the widest
+    duplicate window bounds the first read; the second is made only when a scheme has an outlier factor)."""
+    book = TriggerBook({}, {})
+    if not claims:
+        return book
+    schemes = list(schemes)
+    window = max((s.duplicate_window_days for s in schemes), default=3)
+    members = {c.member_number for c in claims}
+    first = min(c.service_date for c in claims)
+    last = max(c.service_date for c in claims)
+    for claim_id, number, member, institution, day, status, diagnoses, at, code, billed in db.session.execute(
+        select(
+            Claim.id,
+            Claim.claim_number,
+            Claim.member_number,
+            Claim.institution_id,
+            Claim.service_date,
+            Claim.status,
+            Claim.diagnosis_codes,
+            Claim.submitted_at,
+            ClaimItem.service_code,
+            ClaimItem.billed,
+        )
+        .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+        .where(
+            Claim.member_number.in_(members),
+            Claim.service_date.between(first - timedelta(days=window), last + timedelta(days=window)),
+            Claim.status.not_in(NOT_COMPARED),
+        )
+    ):
+        entry = book.nearby.setdefault(member, {}).get(claim_id)
+        if entry is None:
+            entry = _Nearby(
+                claim_id,
+                number,
+                member,
+                institution,
+                day,
+                ClaimStatus(status).value,
+                _diagnoses(diagnoses),
+                (at, claim_id),
+            )
+            book.nearby[member][claim_id] = entry
+        entry.codes.add(code)
+        entry.billed += billed
+    if any(s.variance_factor is not None for s in schemes):
+        book.read_history = True
+        providers = {c.institution_id for c in claims}
+        categories = {engine.main_category(getattr(c, "diagnosis_codes", ())) for c in claims} - {None}
+        if categories:
+            for institution, category, day, count, billed in db.session.execute(
+                select(
+                    Claim.institution_id,
+                    Claim.diagnosis_category,
+                    Claim.service_date,
+                    func.count(Claim.id),
+                    func.sum(Claim.total_billed),
+                )
+                .where(
+                    Claim.institution_id.in_(providers),
+                    Claim.diagnosis_category.in_(categories),
+                    Claim.status.in_(FINALISED),
+                    Claim.service_date >= first - timedelta(days=HISTORY_DAYS),
+                    Claim.service_date < last,
+                )
+                .group_by(Claim.institution_id, Claim.diagnosis_category, Claim.service_date)
+            ):
+                book.history.setdefault((institution, category), {})[day] = [count, money(billed or ZERO)]
+    return book
