@@ -34,6 +34,7 @@ def init_app(app) -> None:
         reconciliation_api,
         reconciliation_views,
         review_views,
+        void_views,
     )
     from medcover.events import subscribe
     from medcover.navigation import INSURER, add_lookup, add_nav, add_panel

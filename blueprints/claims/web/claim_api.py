@@ -366,5 +366,6 @@ def update_claim(claim_id: int):
     "stands (a refund comes first), or the claim is paid, disputed or void already.",
 )
 def void_claim(claim_id: int):
+    services.claim_row(tenant(), claim_id)  # another tenant's claim is a 404 whatever the body says
     data = parse(ClaimVoidIn)
     return saved(claim_out(services.void_claim(actor=actor(), claim_id=claim_id, reason=data.reason)))
