@@ -7,6 +7,7 @@ and a 3,000.00 annual limit."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal as D
 
@@ -309,3 +310,31 @@ def test_api_a_bad_replaces_is_422(cw, client, replaces):
     api = _api(client, cw.clerk)
     problem = assert_problem(api("POST", "/claims", _body(cw, 1, replaces=replaces)), 422)
     assert any(name.startswith("replaces") for name in problem["errors"]), problem
+
+
+# --- the chain on letters and disputes ---------------------------------------------------------------
+
+
+def test_the_replacements_letter_and_dispute_name_the_claim_it_replaces(cw, client, login):
+    first = _submitted(cw, 1)
+    # the MRI has no pre-authorisation (R12): approved in part, so it may be disputed
+    replacement = services.create_claim(
+        actor=cw.clerk,
+        values=services.ClaimInput(
+            member_number="ACM-001",
+            institution_id=cw.hospital.id,
+            service_date=cw.today - timedelta(days=5),
+            items=[services.ItemInput("LAB-FBC", 1, "1200.00"), services.ItemInput("MRI-HEAD", 1, "30000.00")],
+            replaces_id=first.id,
+        ),
+    )
+    services.submit_claim(actor=cw.clerk, claim_id=replacement.id)
+    assert replacement.status is ClaimStatus.PARTIALLY_APPROVED
+    html = services.letters.letter_html(tenant_of(cw.clerk), replacement.id, "member")
+    assert re.search(rf"<th>Replaces</th><td[^>]*>{first.claim_number} \(void\)</td>", html)
+    services.disputes.open_dispute(actor=cw.clerk, claim_id=replacement.id, reason="The limit was not used up")
+    db.session.commit()
+    dispute_id = services.disputes.disputes_of(replacement.id)[0].id
+    login(cw.clerk)
+    page = client.get(f"/disputes/{dispute_id}").get_data(as_text=True)
+    assert f"Replaces {first.claim_number}</a> <span class=\"muted\">(Void)</span>" in page
