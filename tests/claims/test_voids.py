@@ -337,4 +337,4 @@ def test_the_replacements_letter_and_dispute_name_the_claim_it_replaces(cw, clie
     dispute_id = services.disputes.disputes_of(replacement.id)[0].id
     login(cw.clerk)
     page = client.get(f"/disputes/{dispute_id}").get_data(as_text=True)
-    assert f"Replaces {first.claim_number}</a> <span class=\"muted\">(Void)</span>" in page
+    assert f'Replaces {first.claim_number}</a> <span class="muted">(Void)</span>' in page

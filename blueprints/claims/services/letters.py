@@ -28,8 +28,8 @@ from flask import render_template
 from blueprints.billing import services as billing
 from blueprints.claims.engine import REASONS, LineOutcome
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
-from blueprints.claims.services.reading import claim_row, items_of
 from blueprints.claims.services import voids
+from blueprints.claims.services.reading import claim_row, items_of
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
