@@ -14,13 +14,16 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select, update
 
+from blueprints.billing import services as billing
+from blueprints.billing.models import AccountReceivable
 from blueprints.claims import services
 from blueprints.claims.models import Claim, ClaimStatus
 from medcover.errors import Conflict, Invalid, NotFound
+from medcover.events import dispatch_pending
 from medcover.extensions import db
 from medcover.rbac import tenant_of
 from tests.api.problem import assert_problem
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, add_benefit, make_coverage, make_member, make_patient, make_scheme
 
 
 @pytest.fixture
@@ -338,3 +341,94 @@ def test_the_replacements_letter_and_dispute_name_the_claim_it_replaces(cw, clie
     login(cw.clerk)
     page = client.get(f"/disputes/{dispute_id}").get_data(as_text=True)
     assert f'Replaces {first.claim_number}</a> <span class="muted">(Void)</span>' in page
+
+
+# --- the invoice follows ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ded_patient(cw):
+    """DED: a 2,000.00 deductible, outpatient with a 10% copay, lab tests in full; review from 3,000.00 (as the
+    estimates' tests)."""
+    from blueprints.insurance.models import Benefit
+
+    scheme = make_scheme(cw.company, code="DED", name="Deductible", deductible=D("2000.00"), review_threshold=D("3000"))
+    add_benefit(scheme, db.session.scalar(select(Benefit).where(Benefit.code == "OUTPATIENT")), copay_percent=D("10"))
+    add_benefit(scheme, db.session.scalar(select(Benefit).where(Benefit.code == "LAB")))
+    member = make_member(cw.company, member_number="ACM-DED", first_name="Achieng", last_name="Otieno")
+    make_coverage(member, scheme, cw.today - timedelta(days=90), cw.today + timedelta(days=200))
+    return make_patient(cw.hospital, first_name="Achieng", last_name="Otieno", member_number="ACM-DED")
+
+
+def _issued_invoice_claimed(cw, patient):
+    invoice = billing.create_invoice(
+        actor=cw.clerk,
+        institution_id=cw.hospital.id,
+        patient_id=patient.id,
+        lines=[billing.LineInput("CONSULT", 1), billing.LineInput("LAB-FBC", 1)],
+    )
+    billing.issue_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    claim = services.claim_from_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    services.submit_claim(actor=cw.clerk, claim_id=claim.id)  # 3,700.00 reaches DED's 3,000.00: review
+    services.approve_claim(actor=cw.adjudicator, claim_id=claim.id, overrides={2: ("1000.00", "Agreed lab price")})
+    dispatch_pending()
+    db.session.refresh(invoice)
+    assert (invoice.split_basis, invoice.insurer_part, invoice.patient_part) == (
+        "decided",
+        D("1450.00"),
+        D("2250.00"),
+    )
+    return invoice, claim
+
+
+def test_voiding_an_invoices_claim_puts_the_invoice_back_on_the_estimate_with_its_receivables(cw, ded_patient):
+    invoice, claim = _issued_invoice_claimed(cw, ded_patient)
+    services.void_claim(actor=cw.clerk, claim_id=claim.id, reason="Claimed on the wrong scheme")
+    dispatch_pending()
+    db.session.refresh(invoice)
+    # the estimate again, the voided claim's deductible freed: CONSULT 2,500.00 - 2,000.00 deductible - 10% of
+    # 500.00 = 450.00; LAB-FBC 1,200.00 in full
+    assert (invoice.split_basis, invoice.insurer_part, invoice.patient_part) == (
+        "estimate",
+        D("1650.00"),
+        D("2050.00"),
+    )
+    receivables = db.session.scalars(select(AccountReceivable).where(AccountReceivable.invoice_id == invoice.id))
+    rows = {r.payer.value: (r.amount, r.balance) for r in receivables}
+    assert rows == {"insurer": (D("1650.00"), D("1650.00")), "patient": (D("2050.00"), D("2050.00"))}
+    # and the invoice may be claimed again
+    again = services.claim_from_invoice(actor=cw.clerk, invoice_id=invoice.id)
+    assert again.invoice_id == invoice.id
+
+
+def test_a_replacement_takes_over_its_originals_invoice_whose_split_follows_it(cw, ded_patient):
+    invoice, claim = _issued_invoice_claimed(cw, ded_patient)
+    replacement = services.create_claim(
+        actor=cw.clerk,
+        values=services.ClaimInput(
+            member_number="ACM-DED",
+            institution_id=cw.hospital.id,
+            service_date=claim.service_date,
+            items=[services.ItemInput("CONSULT", 1, "2500.00"), services.ItemInput("LAB-FBC", 1, "1000.00")],
+            invoice_id=invoice.id,
+            replaces_id=claim.id,
+        ),
+    )
+    assert replacement.invoice_id is None
+    services.submit_claim(actor=cw.clerk, claim_id=replacement.id)
+    assert replacement.invoice_id == invoice.id
+    assert replacement.status is ClaimStatus.PENDING_REVIEW  # 3,500.00 billed reaches 3,000.00
+    services.approve_claim(actor=cw.adjudicator, claim_id=replacement.id)
+    dispatch_pending()
+    db.session.refresh(invoice)
+    # decided as if the original never existed: 450.00 + 1,000.00
+    assert (invoice.split_basis, invoice.insurer_part) == ("decided", D("1450.00"))
+    assert services.claim_ids_for_invoice(invoice.id) == [replacement.id]
+
+
+def test_the_openapi_document_states_replaces_and_replaced_by(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert {"replaces", "replaced_by", "void_reason", "voided_at"} <= set(schemas["ClaimOut"]["properties"])
+    assert {"replaces", "replaced_by"} <= set(schemas["ClaimSummaryOut"]["properties"])
+    assert "replaces" in schemas["ClaimIn"]["properties"]
+    assert schemas["ClaimVoidIn"]["required"] == ["reason"]
