@@ -146,7 +146,7 @@ def test_replace_opens_a_prefilled_draft_whose_submission_voids_the_original_and
     assert f"Replaces {original.claim_number}" in draft_page
     assert f"submitting it voids {original.claim_number} in the same step" in draft_page
     pending = _html(client.get(f"/claims/{original.id}"))
-    assert f"Replaced by {replacement.claim_number}</a> <span class=\"muted\">(Draft)</span>" in pending
+    assert f'Replaced by {replacement.claim_number}</a> <span class="muted">(Draft)</span>' in pending
     assert "Replace this claim" not in pending and 'id="void"' in pending  # still voidable until then
     submitted = client.post(f"/claims/{replacement.id}/submit", data={"version": replacement.version})
     assert submitted.status_code == 303

@@ -432,3 +432,17 @@ def test_the_openapi_document_states_replaces_and_replaced_by(client):
     assert {"replaces", "replaced_by"} <= set(schemas["ClaimSummaryOut"]["properties"])
     assert "replaces" in schemas["ClaimIn"]["properties"]
     assert schemas["ClaimVoidIn"]["required"] == ["reason"]
+
+
+def test_a_replacement_draft_stays_with_its_originals_member(cw):
+    first = _submitted(cw, 1)
+    replacement = _draft(cw, 2, replaces=first)
+    with pytest.raises(Invalid) as caught:
+        services.update_draft(
+            actor=cw.clerk,
+            claim_id=replacement.id,
+            values=services.ClaimInput(
+                "ZEN-001", cw.hospital.id, cw.today, [services.ItemInput("LAB-FBC", 1, "1200.00")]
+            ),
+        )
+    assert "member_number" in caught.value.errors

@@ -212,6 +212,7 @@ def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
     items = _items(values.items)
     number = fields.text(values.member_number, "member_number", 30).upper()
     service_date = fields.day(values.service_date, "service_date")
+    voids.same_member(claim, number)
     cover = insurance.member_covers([number]).get(number)
     before = {"member_number": claim.member_number, "total_billed": str(claim.total_billed)}
     db.session.execute(ClaimItem.__table__.delete().where(ClaimItem.claim_id == claim.id))

@@ -74,6 +74,18 @@ def replaceable(actor, *, replaces_id: int, institution_id: int, member_number: 
     return original
 
 
+def same_member(replacement: Claim, member_number: str) -> None:
+    """A replacement stays with its original's member (a draft edited to another is refused)."""
+    if not replacement.replaces_id:
+        return
+    original = db.session.get(Claim, replacement.replaces_id)
+    if original is not None and original.member_number != member_number:
+        raise Invalid.field(
+            "member_number",
+            f"This draft replaces {original.claim_number}, for member {original.member_number}; it stays theirs.",
+        )
+
+
 def replacement_of(claim_id: int, *, excluding: int | None = None) -> Claim | None:
     """The claim (not void) that replaces this one."""
     stmt = select(Claim).where(Claim.replaces_id == claim_id, Claim.status != ClaimStatus.VOID)
@@ -91,6 +103,7 @@ def void_replaced(actor, replacement: Claim) -> Claim:
     if original is None:
         raise NotFound("No such record.")
     db.session.refresh(original)
+    same_member(replacement, replacement.member_number)
     _refuse_paid(original, "replaced")
     if original.status not in VOIDABLE or original.status is ClaimStatus.DRAFT:
         raise Conflict(
