@@ -35,6 +35,7 @@ def init_app(app) -> None:
         reconciliation_views,
         review_views,
         suspect_views,
+        void_views,
     )
     from medcover.events import subscribe
     from medcover.navigation import INSURER, add_lookup, add_nav, add_panel

@@ -77,6 +77,15 @@ class Claim(db.Model):
             sqlite_where=text("invoice_id IS NOT NULL AND status != 'void'"),
             postgresql_where=text("invoice_id IS NOT NULL AND status != 'void'"),
         ),
+        #: one replacement per original: a voided replacement makes room for another
+        Index(
+            "uq_claims_one_replacement",
+            "replaces_id",
+            unique=True,
+            sqlite_where=text("replaces_id IS NOT NULL AND status != 'void'"),
+            postgresql_where=text("replaces_id IS NOT NULL AND status != 'void'"),
+        ),
+        CheckConstraint("replaces_id IS NULL OR replaces_id <> id", name="replaces_another"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,6 +129,12 @@ class Claim(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: the claim this one replaces (ADJUDICATION.md, "Voids and replacements"): submitting this one voids it
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    #: why the provider voided the claim, who and when (null unless void)
+    void_reason: Mapped[str | None] = mapped_column(String(300))
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(Integer)
     #: bumped by every change; two adjudicators deciding at once: the second finds it moved (409)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -338,7 +338,7 @@ def test_intake_saves_a_draft_that_is_edited_then_submitted(cw, client, login):
     edit_again = client.post(f"/claims/{claim_id}/edit", data=_intake(cw), headers=HTMX)
     assert edit_again.status_code == 409 and "only drafts change" in _html(edit_again)
     # ADJUDICATION.md: still voidable by its provider while no payment stands against it
-    voided = client.post(f"/claims/{claim_id}/void", data={"reason": "wrong patient"})
+    voided = client.post(f"/claims/{claim_id}/void", data={"reason": "wrong patient", "confirmed": "yes"})
     assert voided.status_code == 303
     db.session.expire_all()
     assert db.session.get(Claim, claim_id).status is ClaimStatus.VOID
@@ -348,7 +348,7 @@ def test_a_draft_is_voided_with_a_reason(cw, client, login):
     claim = _draft(cw, [("CONSULT", 1, "2500.00")])
     _commit()
     login(cw.clerk)
-    response = client.post(f"/claims/{claim.id}/void", data={"reason": "entered twice"})
+    response = client.post(f"/claims/{claim.id}/void", data={"reason": "entered twice", "confirmed": "yes"})
     assert response.status_code == 303
     html = _html(client.get(f"/claims/{claim.id}"))
     assert "Void" in html and "entered twice" in html

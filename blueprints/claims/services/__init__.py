@@ -20,7 +20,6 @@ from blueprints.claims.services.intake import (
     claim_from_invoice,
     create_claim,
     update_draft,
-    void_claim,
 )
 from blueprints.claims.services.payments import record_payment_event, record_refund_event
 from blueprints.claims.services.reading import (
@@ -58,6 +57,7 @@ from blueprints.claims.services.summaries import (
 )
 from blueprints.claims.services.transitions import move_claim
 from blueprints.claims.services.usage import register, usage_for
+from blueprints.claims.services.voids import Chain, chain_of, chains, void_claim
 from blueprints.claims.services.waiting import work_waiting
 
 __all__ = [
@@ -71,6 +71,9 @@ __all__ = [
     "TO_PAY",
     "UNSENT",
     "BulkResult",
+    "Chain",
+    "chain_of",
+    "chains",
     "ClaimInput",
     "ClaimSummary",
     "ItemInput",

@@ -1,5 +1,5 @@
 """Claim intake: a draft filed by hand or by an integration, or made from an invoice's insurer part in one click;
-drafts changed and voided (a submitted claim no longer changes)."""
+drafts changed (a submitted claim no longer changes); a replacement names the claim it replaces (``voids``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.billing import services as billing
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus, ClaimStatusChange
+from blueprints.claims.services import voids
 from blueprints.claims.services.access import provider_check
 from blueprints.claims.services.reading import claim_row
-from blueprints.claims.services.transitions import audit, move_claim
+from blueprints.claims.services.transitions import audit
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import clock, fields
@@ -44,6 +45,8 @@ class ClaimInput:
     diagnosis_codes: list[str] = field(default_factory=list)
     invoice_id: int | None = None
     patient_id: int | None = None
+    #: the claim this one replaces (the same provider's and member's); submitting this one voids it
+    replaces_id: int | None = None
 
 
 def _diagnoses(values) -> list[str]:
@@ -102,7 +105,14 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
     items = _items(values.items)
     cover = insurance.member_covers([number]).get(number)
     invoice = None
-    if values.invoice_id:
+    original = None
+    if values.replaces_id:
+        original = voids.replaceable(
+            actor, replaces_id=values.replaces_id, institution_id=values.institution_id, member_number=number
+        )
+        if values.invoice_id not in (None, original.invoice_id):
+            raise Invalid.field("invoice_id", f"A replacement bills the invoice of {original.claim_number}.")
+    elif values.invoice_id:
         invoice = billing.invoice_summary(tenant_of(actor), values.invoice_id)
         if invoice.institution_id != values.institution_id:
             raise Invalid.field("invoice_id", "That invoice belongs to another provider.")
@@ -112,8 +122,10 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
         company_id=cover.company_id if cover else None,
         member_number=number,
         member_id=cover.member_id if cover else None,
-        patient_id=values.patient_id,
-        invoice_id=values.invoice_id,
+        patient_id=values.patient_id or (original.patient_id if original else None),
+        # a replacement takes over its original's invoice when it is submitted (and the original voided)
+        invoice_id=None if original else values.invoice_id,
+        replaces_id=original.id if original else None,
         service_date=service_date,
         diagnosis_codes=_diagnoses(values.diagnosis_codes),
         status=ClaimStatus.DRAFT,
@@ -131,6 +143,10 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
     except IntegrityError:
         if invoice is not None:  # another request claimed the invoice a moment ago: name its claim
             _refuse_second_claim(invoice)
+        if original is not None:  # another request replaced the original a moment ago
+            voids.replaceable(
+                actor, replaces_id=original.id, institution_id=values.institution_id, member_number=number
+            )
         raise
     claim.claim_number = _claim_number(claim)
     db.session.add_all([ClaimItem(claim_id=claim.id, **item) for item in items])
@@ -138,7 +154,10 @@ def create_claim(*, actor, values: ClaimInput) -> Claim:
         ClaimStatusChange(claim_id=claim.id, from_status=None, to_status="draft", by_id=actor.id, at=clock.now())
     )
     db.session.flush()
-    audit(actor, "create", claim, after={"claim_number": claim.claim_number, "total_billed": str(claim.total_billed)})
+    after = {"claim_number": claim.claim_number, "total_billed": str(claim.total_billed)}
+    if original is not None:
+        after["replaces"] = original.claim_number
+    audit(actor, "create", claim, after=after)
     return claim
 
 
@@ -193,6 +212,7 @@ def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
     items = _items(values.items)
     number = fields.text(values.member_number, "member_number", 30).upper()
     service_date = fields.day(values.service_date, "service_date")
+    voids.same_member(claim, number)
     cover = insurance.member_covers([number]).get(number)
     before = {"member_number": claim.member_number, "total_billed": str(claim.total_billed)}
     db.session.execute(ClaimItem.__table__.delete().where(ClaimItem.claim_id == claim.id))
@@ -208,18 +228,4 @@ def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
     audit(
         actor, "update", claim, before=before, after={"member_number": number, "total_billed": str(claim.total_billed)}
     )
-    return claim
-
-
-def void_claim(*, actor, claim_id: int, reason: str = "") -> Claim:
-    """The provider voids its claim while no payment stands against it (ADJUDICATION.md, "Voids"): its lines
-    consume nothing any more and its invoice may be claimed again. A paid or disputed claim is a 409."""
-    claim = claim_row(tenant_of(actor), claim_id)
-    provider_check(actor, claim.institution_id)
-    note = fields.text(reason, "reason", 300, required=False) or None
-    if claim.status is ClaimStatus.PAID or claim.total_paid != 0:
-        raise Conflict(f"Claim {claim.claim_number} has a payment against it; a refund of its payment comes first.")
-    before = claim.status
-    move_claim(claim, ClaimStatus.VOID, by_id=actor.id, note=note)
-    audit(actor, "void", claim, before={"status": before.value}, after={"status": "void"})
     return claim

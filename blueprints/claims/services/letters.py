@@ -28,6 +28,7 @@ from flask import render_template
 from blueprints.billing import services as billing
 from blueprints.claims.engine import REASONS, LineOutcome
 from blueprints.claims.models import Claim, ClaimItem, ClaimStatus
+from blueprints.claims.services import voids
 from blueprints.claims.services.reading import claim_row, items_of
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
@@ -128,6 +129,9 @@ class Letter:
     lines: tuple[LetterLine, ...]
     totals: Totals
     paid: Decimal
+    #: the replacement chain by claim number: the claim this one replaces (void), and the one replacing it
+    replaces: str | None = None
+    replaced_by: str | None = None
 
 
 def audience_of(value: str | None) -> Audience:
@@ -205,7 +209,7 @@ def _member_name(claim: Claim) -> str:
     return ""
 
 
-def letter_of(claim: Claim, audience: Audience) -> Letter:
+def letter_of(claim: Claim, audience: Audience, tenant: Tenant = _EVERYONE) -> Letter:
     """What the letter says about a decided claim; a fixed number of queries however many lines it has."""
     items = items_of(claim.id)
     prices = billing.tariff_prices(claim.institution_id, {i.service_code for i in items}, claim.service_date)
@@ -215,6 +219,7 @@ def letter_of(claim: Claim, audience: Audience) -> Letter:
     provider = hospital.get_institution(_EVERYONE, claim.institution_id)
     decided_on = clock.local_date(claim.decided_at) if claim.decided_at else None
     title, sentence = STATUS_WORDS[claim.status]
+    chain = voids.chain_of(tenant, claim)
     return Letter(
         audience=audience,
         claim_number=claim.claim_number or f"claim {claim.id}",
@@ -235,13 +240,15 @@ def letter_of(claim: Claim, audience: Audience) -> Letter:
         lines=lines,
         totals=_totals(lines),
         paid=claim.total_paid,
+        replaces=chain.replaces.claim_number if chain.replaces else None,
+        replaced_by=chain.replaced_by.claim_number if chain.replaced_by else None,
     )
 
 
 def letter_html(tenant: Tenant, claim_id: int, audience: Audience | str) -> str:
     """The printable HTML of a decided claim's letter for the member or the provider."""
     audience = audience if isinstance(audience, Audience) else audience_of(audience)
-    letter = letter_of(decided_claim(tenant, claim_id), audience)
+    letter = letter_of(decided_claim(tenant, claim_id), audience, tenant)
     # A .html template: Jinja autoescapes, so a member called "<script>" prints as those characters.
     return render_template(
         TEMPLATE,

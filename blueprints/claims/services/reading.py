@@ -14,8 +14,19 @@ from medcover.errors import NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, ensure_owned, scope
 
-#: a provider's claims the insurer does not see: not yet submitted
+#: a provider's claims the insurer does not see: not yet submitted (a draft, or one voided before it was sent;
+#: a claim voided after submission stays on the insurer's books, marked void)
 UNSENT = (ClaimStatus.DRAFT, ClaimStatus.VOID)
+
+
+def _unsent_clause():
+    return (Claim.status == ClaimStatus.DRAFT) | ((Claim.status == ClaimStatus.VOID) & Claim.submitted_at.is_(None))
+
+
+def unsent(claim: Claim) -> bool:
+    return claim.status is ClaimStatus.DRAFT or (claim.status is ClaimStatus.VOID and claim.submitted_at is None)
+
+
 #: the statuses waiting for the insurer's payment, in the order the payment page offers them
 PAYABLE = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
 #: not a status of its own: the list's filter for claims approved (in full or in part) and not yet paid
@@ -39,7 +50,7 @@ def claim_row(tenant: Tenant, claim_id: int) -> Claim:
     insurer, a provider's draft) is ``NotFound``."""
     claim = db.session.get(Claim, claim_id) if claim_id else None
     ensure_owned(tenant, claim)
-    if insurer_only(tenant) and claim.status in UNSENT:
+    if insurer_only(tenant) and unsent(claim):
         raise NotFound("No such record.")
     return claim
 
@@ -88,7 +99,7 @@ def claims_query(
 ):
     stmt = scope(select(Claim), Claim, tenant)
     if insurer_only(tenant):
-        stmt = stmt.where(Claim.status.not_in(UNSENT))
+        stmt = stmt.where(~_unsent_clause())
     if status in {s.value for s in ClaimStatus}:
         stmt = stmt.where(Claim.status == ClaimStatus(status))
     elif status == TO_PAY:
@@ -126,7 +137,7 @@ def claims_numbered(tenant: Tenant, number: str) -> list[Claim]:
         return []
     stmt = scope(select(Claim), Claim, tenant).where(Claim.claim_number == number)
     if insurer_only(tenant):
-        stmt = stmt.where(Claim.status.not_in(UNSENT))
+        stmt = stmt.where(~_unsent_clause())
     return list(db.session.scalars(stmt))
 
 

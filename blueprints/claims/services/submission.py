@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimStatus
+from blueprints.claims.services import voids
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
 from blueprints.claims.services.decisions import announce, decision_of, store
 from blueprints.claims.services.facts import claim_in, gather
@@ -31,10 +32,19 @@ def decides_in_background() -> bool:
 
 
 def submit_claim(*, actor, claim_id: int) -> Claim:
-    """Lock the draft and have it decided: here and now on the embedded default, on a worker with Redis."""
+    """Lock the draft and have it decided: here and now on the embedded default, on a worker with Redis. A
+    replacement voids its original first, in the same transaction (and takes over its invoice), so it is decided
+    as if the original had never existed."""
     claim = draft_for_write(actor, claim_id)
     now = clock.now()
-    move_claim(claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=clock.local_date(now))
+    taken = {}
+    if claim.replaces_id:
+        original = voids.void_replaced(actor, claim)
+        if original.invoice_id and not claim.invoice_id:
+            taken["invoice_id"] = original.invoice_id
+    move_claim(
+        claim, ClaimStatus.SUBMITTED, by_id=actor.id, submitted_at=now, submitted_on=clock.local_date(now), **taken
+    )
     audit(actor, "submit", claim, before={"status": "draft"}, after={"status": "submitted"})
     if decides_in_background():
         requested_work.request(decide_submitted, [claim.id], about=("claim", claim.id))

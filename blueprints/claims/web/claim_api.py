@@ -28,6 +28,7 @@ from pydantic import BeforeValidator, Field, Strict, computed_field
 from blueprints.billing import services as billing
 from blueprints.claims import api_bp, engine, services
 from blueprints.claims.models import ClaimStatus
+from blueprints.claims.services.reading import claims_numbered
 from blueprints.hospital import services as hospital
 from medcover.api import (
     Day,
@@ -44,7 +45,6 @@ from medcover.api import (
     int_arg,
     jsonify_model,
     money_arg,
-    optional_body,
     page_model,
     page_response,
     parse,
@@ -73,6 +73,7 @@ Quantity = Annotated[int, Strict(), Field(ge=1, le=services.MAX_QUANTITY)]
 Code = Annotated[str, Field(min_length=1, max_length=30)]
 MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]
 Diagnosis = Annotated[str, Field(max_length=10)]
+ClaimNumber = Annotated[str, Field(min_length=1, max_length=30)]
 
 
 # --- request bodies ---------------------------------------------------------------------------------
@@ -95,6 +96,9 @@ class ClaimIn(Schema):
     diagnosis_codes: list[Diagnosis] = Field(default_factory=list, max_length=20)
     invoice_id: Id | None = None
     items: list[ClaimItemIn] = Field(min_length=1, max_length=services.MAX_ITEMS)
+    #: the claim this one replaces, by id or claim number (the same provider's and member's, not paid);
+    #: submitting this claim voids it
+    replaces: Id | ClaimNumber | None = None
 
 
 class ClaimFromInvoiceIn(Schema):
@@ -102,7 +106,9 @@ class ClaimFromInvoiceIn(Schema):
 
 
 class ClaimVoidIn(Schema):
-    reason: Annotated[str, Field(max_length=300)] = ""
+    """Why the claim is voided (required: the insurer and the timeline read it)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=300)]
 
 
 # --- answers ----------------------------------------------------------------------------------------
@@ -174,11 +180,38 @@ class ClaimSummaryOut(Out):
     created_at: datetime
     submitted_at: datetime | None
     decided_at: datetime | None
+    #: why and when the provider voided it (null unless void)
+    void_reason: str | None = None
+    voided_at: datetime | None = None
+    #: the claim this one replaces (its id), and the claim replacing this one; null when there is none
+    replaces: int | None = None
+    replaces_claim_number: str | None = None
+    replaced_by: int | None = None
+    replaced_by_claim_number: str | None = None
 
     @computed_field
     @property
     def reasons(self) -> list[str]:
         return reasons_in_words(self.reason_codes)
+
+
+def _with_chains(rows) -> list[ClaimSummaryOut]:
+    """Claims with their replacement chain, read for the whole page at once."""
+    found = services.chains(tenant(), rows)
+    out = []
+    for claim in rows:
+        chain = found[claim.id]
+        out.append(
+            ClaimSummaryOut.model_validate(claim).model_copy(
+                update={
+                    "replaces": chain.replaces.id if chain.replaces else None,
+                    "replaces_claim_number": chain.replaces.claim_number if chain.replaces else None,
+                    "replaced_by": chain.replaced_by.id if chain.replaced_by else None,
+                    "replaced_by_claim_number": chain.replaced_by.claim_number if chain.replaced_by else None,
+                }
+            )
+        )
+    return out
 
 
 class ClaimOut(ClaimSummaryOut):
@@ -189,7 +222,7 @@ ClaimPage = page_model(ClaimSummaryOut)
 
 
 def claim_out(claim) -> ClaimOut:
-    head = ClaimSummaryOut.model_validate(claim)
+    head = _with_chains([claim])[0]
     items = [
         ClaimItemOut.model_validate(item).model_copy(
             update={"waivable": WaivableOut(**item.waivable) if item.waivable and item.decision == "rejected" else None}
@@ -197,6 +230,18 @@ def claim_out(claim) -> ClaimOut:
         for item in services.items_of(claim.id)
     ]
     return ClaimOut(**dict(head), items=items)
+
+
+def _replaces_id(data: ClaimIn) -> int | None:
+    """``replaces`` by id or claim number: a claim the caller may not see is a field error, as every reference."""
+    if data.replaces is None:
+        return None
+    if isinstance(data.replaces, int):
+        return referenced("replaces", services.claim_row, tenant(), data.replaces).id
+    found = claims_numbered(tenant(), data.replaces)
+    if not found:
+        raise Invalid.field("replaces", f"No claim of yours is numbered {data.replaces.strip()[:30]}.")
+    return found[0].id
 
 
 def _claim_input(data: ClaimIn) -> services.ClaimInput:
@@ -207,6 +252,7 @@ def _claim_input(data: ClaimIn) -> services.ClaimInput:
         items=[services.ItemInput(i.service_code, i.quantity, i.unit_price, i.preauth_code) for i in data.items],
         diagnosis_codes=data.diagnosis_codes,
         invoice_id=data.invoice_id,
+        replaces_id=_replaces_id(data),
     )
 
 
@@ -250,7 +296,7 @@ def list_claims():
         submitted_before=day_arg("submitted_before"),
         sort=choice_arg("sort", services.SORTS) or "-age",
     )
-    return page_response(stmt, ClaimSummaryOut, ClaimPage)
+    return page_response(stmt, ClaimSummaryOut, ClaimPage, batch=_with_chains)
 
 
 @api_bp.get(f"/claims/<{ID}:claim_id>")
@@ -270,7 +316,9 @@ def get_claim(claim_id: int):
     tag=TAG,
     body=ClaimIn,
     responses={201: ClaimOut},
-    description="Money is a string with two decimals; a service date in the future is refused (422).",
+    description="Money is a string with two decimals; a service date in the future is refused (422). "
+    "`replaces` (a claim id or number) files a replacement: the same provider and member, 409 when that claim is "
+    "paid, disputed, void or already replaced; submitting the replacement voids it in the same transaction.",
 )
 def create_claim():
     data = parse(ClaimIn)
@@ -313,11 +361,14 @@ def update_claim(claim_id: int):
 @api_bp.post(f"/claims/<{ID}:claim_id>/void")
 @allow(FILERS)
 @documented(
-    "Void a draft claim",
+    "Void a claim (the provider), with a reason: it consumes nothing any more",
     tag=TAG,
     body=ClaimVoidIn,
     responses={200: ClaimOut, 404: None, 409: None},
+    description="A draft, submitted, pending or decided claim with no payment against it. 409 when a payment "
+    "stands (a refund comes first), or the claim is paid, disputed or void already.",
 )
 def void_claim(claim_id: int):
-    data = optional_body(ClaimVoidIn)
+    services.claim_row(tenant(), claim_id)  # another tenant's claim is a 404 whatever the body says
+    data = parse(ClaimVoidIn)
     return saved(claim_out(services.void_claim(actor=actor(), claim_id=claim_id, reason=data.reason)))

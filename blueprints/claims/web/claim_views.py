@@ -13,7 +13,8 @@ from blueprints.claims import bp, services
 from blueprints.claims.engine import REASONS
 from blueprints.claims.models import Claim, ClaimStatus
 from blueprints.claims.services import submission
-from blueprints.claims.web.forms import ApproveForm, ClaimForm, DraftActionForm, RejectForm
+from blueprints.claims.services.transitions import VOIDABLE
+from blueprints.claims.web.forms import ApproveForm, ClaimForm, DraftActionForm, RejectForm, VoidForm
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
@@ -157,6 +158,33 @@ def _timeline(history, decisions, users) -> list[dict]:
     return sorted(entries, key=lambda e: (e["at"], e["kind"] == "decision"))
 
 
+def may_void(claim: Claim) -> bool:
+    """The provider's billing staff void (or replace) a claim the table lets become void, with no payment."""
+    viewer = tenant()
+    return (
+        claim.status in VOIDABLE
+        and claim.total_paid == 0
+        and current_user.role in PROVIDERS
+        and (viewer.is_global or viewer.institution_id == claim.institution_id)
+    )
+
+
+def void_question(claim) -> dict:
+    """What voiding says before it happens (the claim page's dialog and the confirmation page)."""
+    if claim.status is ClaimStatus.DRAFT:
+        consequence = "The draft is never sent; its charges stay billable. This can't be undone."
+    else:
+        consequence = (
+            f"The insurer pays nothing on it (KES {claim.total_approved:,.2f} approved now), and what it used of the "
+            "member's cover is freed. This can't be undone; to correct the claim instead, replace it."
+        )
+    return {
+        "question": f"Void claim {claim.claim_number}, billed KES {claim.total_billed:,.2f}?",
+        "consequence": consequence,
+        "button": "Void the claim",
+    }
+
+
 def approve_question(claim) -> dict:
     """What approving says before it happens (the claim page's dialog and the confirmation page)."""
     return {
@@ -179,7 +207,9 @@ def reject_question(claim) -> dict:
 def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **extra):
     items = services.items_of(claim.id)
     history, decisions = services.history_of(claim.id), services.decisions_of(claim.id)
-    users = core.users_by_id(({h.by_id for h in history} | {d.by_id for d in decisions}) - {None})
+    users = core.users_by_id(
+        ({h.by_id for h in history} | {d.by_id for d in decisions} | {claim.voided_by_id}) - {None}
+    )
     may_decide, may_edit = _may_decide(claim), _may_edit(claim)
     patient = hospital.patients_by_id([claim.patient_id]).get(claim.patient_id) if claim.patient_id else None
     return render(
@@ -212,6 +242,11 @@ def claim_page(claim: Claim, status: int = 200, partial: str | None = None, **ex
         reject_question=reject_question(claim),
         suspect=services.suspects.suspect_of(tenant(), claim) if current_user.role in DECIDERS else None,
         duplicate_form=extra.pop("duplicate_form", None),
+        may_void=may_void(claim),
+        void_form=extra.pop("void_form", None) or VoidForm(formdata=None, version=claim.version),
+        void_question=void_question(claim),
+        chain=services.chain_of(tenant(), claim),
+        voided_by=users.get(claim.voided_by_id),
         **extra,
     )
 
@@ -242,16 +277,18 @@ def line_errors(form, exc: DomainError) -> DomainError:
     return Invalid("Check the lines marked below.", rest) if moved else exc
 
 
-def claim_action(claim_id: int, form, action, message: str, form_name: str, question=None):
+def claim_action(claim_id: int, form, action, message: str, form_name: str, question=None, may_act=None):
     """Every change made on the claim page: one service call; HTMX gets the claim panel back (the form with its
     messages at 422; the claim as it now stands at 409, when someone else moved it first), others a 303. A
-    decision (``question(claim)`` says what will happen) is confirmed first (medcover/confirm.py)."""
+    decision (``question(claim)`` says what will happen) is confirmed first (medcover/confirm.py), once ``may_act``
+    (by default: may decide it) has refused whoever may not act on it."""
     claim = services.claim_row(tenant(), claim_id)
     opened = getattr(getattr(form, "version", None), "data", None)
     if not form.validate_on_submit():
         return claim_page(claim, 422, "claims/_claim_panel.html", **{form_name: form})
     if question is not None and not confirm.confirmed():
-        services.for_decider(actor(), claim_id)  # someone who may not decide it is refused, not asked
+        # someone who may not act on it is refused, not asked
+        may_act() if may_act else services.for_decider(actor(), claim_id)
         return confirm.ask(question(claim))
     try:
         result = action()

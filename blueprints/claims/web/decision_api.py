@@ -219,7 +219,9 @@ def claim_history(claim_id: int):
     body=ClaimActionIn,
     responses={200: ClaimOut, 404: None, 409: None},
     description="Where decisions run on a worker the answer is `submitted`; GET shows the decision once made. "
-    "A claim reaching its scheme's review threshold answers `pending_review` with the engine's proposal.",
+    "A claim reaching its scheme's review threshold answers `pending_review` with the engine's proposal. "
+    "A replacement (filed with `replaces`) voids the claim it replaces in the same transaction and is decided as if "
+    "that claim had never existed; 409, changing neither, when that claim has been paid or disputed since.",
 )
 def submit_claim(claim_id: int):
     optional_body(ClaimActionIn)

@@ -146,6 +146,7 @@ def _dispute_page(dispute, *, resolve_form=None, override_errors=None, status: i
         claim=claim,
         items=items,
         disputed=set(dispute.line_nos or []) or {i.line_no for i in items},
+        chain=services.chain_of(tenant(), claim),
         attachments=attachments,
         timeline=_timeline(dispute, claim, attachments, users),
         users=users,

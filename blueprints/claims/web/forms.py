@@ -83,6 +83,17 @@ class DraftActionForm(Form):
     reason = StringField("Reason", validators=[Optional(), Length(max=300)])
 
 
+class VoidForm(Form):
+    """Void a claim: the reason is required (the insurer and the timeline read it)."""
+
+    version = HiddenField("Version")
+    reason = StringField(
+        "Reason for voiding",
+        validators=[DataRequired("Say why the claim is voided."), Length(max=300)],
+        id="void-reason",  # the reject form on the same page has its own "reason"
+    )
+
+
 class OverrideForm(SubForm):
     line_no = HiddenField("Line")
     amount = _amount("Approve instead")

@@ -1,5 +1,5 @@
 """Claim intake on pages: a draft keyed in by the provider's billing staff, made from an invoice in one click (and
-the invoice page's claim panel), edited, submitted to the insurer or voided."""
+the invoice page's claim panel), edited and submitted to the insurer (voids and replacements: ``void_views``)."""
 
 from __future__ import annotations
 
@@ -119,19 +119,6 @@ def claim_submit(claim_id: int):
         return services.submit_claim(actor=actor(), claim_id=claim_id)
 
     return claim_action(claim_id, form, save_and_submit, "Claim {number} submitted: {status}.", "draft_form")
-
-
-@bp.post("/claims/<id:claim_id>/void")
-@allow(PROVIDERS)
-def claim_void(claim_id: int):
-    form = DraftActionForm()
-    return claim_action(
-        claim_id,
-        form,
-        lambda: services.void_claim(actor=actor(), claim_id=claim_id, reason=form.reason.data or ""),
-        "Claim {number} is void.",
-        "action_form",
-    )
 
 
 @bp.post("/claims/from-invoice/<id:invoice_id>")
