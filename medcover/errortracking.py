@@ -80,7 +80,6 @@ def init_app(app: Flask) -> None:
         dsn=dsn,
         environment=app.config.get("SENTRY_ENVIRONMENT"),
         traces_sample_rate=app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0.0,
-        send_default_pii=False,
         include_local_variables=False,
         include_source_context=True,
         max_request_body_size="never",

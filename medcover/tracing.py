@@ -48,7 +48,8 @@ def init_app(app: Flask) -> None:
     # Both patch libraries process-wide: once per process (a second app in the same process shares them).
     sqlalchemy = SQLAlchemyInstrumentor()
     if not sqlalchemy.is_instrumented_by_opentelemetry:
-        sqlalchemy.instrument(engine=engine, tracer_provider=provider, enable_commenter=False)
+        # The instrumentation declares SQLAlchemy < 2.1; 2.1 keeps the engine events it listens to.
+        sqlalchemy.instrument(engine=engine, tracer_provider=provider, enable_commenter=False, skip_dep_check=True)
     redis = RedisInstrumentor()
     if not redis.is_instrumented_by_opentelemetry:
         redis.instrument(tracer_provider=provider)
