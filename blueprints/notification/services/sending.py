@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from blueprints.core import services as core
 from blueprints.notification.models import Channel, Notification, Status
-from blueprints.notification.services import delivery_log, rendering, templates, user_preferences
+from blueprints.notification.services import delivery_log, push, rendering, templates, user_preferences
 from medcover import clock, jobs
 from medcover.errors import Invalid
 from medcover.extensions import db
@@ -121,7 +121,7 @@ def send(
             if row.status is Status.QUEUED:
                 enqueue_delivery(row.id)
             written.append(row)
-    return written
+    return written + push.push_copies(written)
 
 
 def _address(channel: Channel, recipient: Recipient, user) -> str | None:
