@@ -26,6 +26,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
@@ -36,6 +37,27 @@ from medcover.rbac import public
 log = logging.getLogger(__name__)
 disable_created_metrics()  # the *_created series only double what a dashboard reads
 bp = Blueprint("metrics", __name__)
+#: set by ``flask worker`` to its own pid: the work horses it forks (one per job) count under it
+WORKER_PID = "MEDCOVER_METRICS_PID"
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def _process_identifier() -> int:
+    """RQ runs every job in a work horse forked from the worker; counted under the worker's pid, the horses share
+    its file instead of each leaving one behind for every scrape to read."""
+    return int(os.environ.get(WORKER_PID) or os.getpid())
+
+
+def count_forks_as_this_process() -> None:
+    """Called by the worker before it forks work horses."""
+    os.environ[WORKER_PID] = str(os.getpid())
+
+
+if multiprocess_dir():  # before the first metric below is made
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
 
 REQUESTS = Counter("medcover_http_requests", "HTTP requests answered", ["method", "rule", "endpoint", "status"])
 ERRORS = Counter(
@@ -62,10 +84,6 @@ REFUNDS_RECORDED = Counter("medcover_refunds_recorded", "Refunds paid out (appro
 
 #: the outcomes of a notification worth counting (its intermediate steps are not)
 OUTCOMES = frozenset({"sent", "delivered", "failed", "dead", "skipped", "unsure"})
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 # --- hooks the domains and the chassis call -------------------------------------------------------------------

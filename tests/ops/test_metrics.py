@@ -153,3 +153,17 @@ def test_with_nothing_configured_nobody_may_scrape(app, client, monkeypatch):
 def test_metrics_are_not_in_the_api_documentation(client):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     assert not any("metrics" in path for path in document["paths"])
+
+
+def test_the_grafana_dashboard_reads_only_metrics_medcover_exports():
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "docs" / "grafana-medcover.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", n) for e in exprs for n in re.findall(r"medcover_[a-z_]+", e)}
+    source = (root / "medcover" / "metrics.py").read_text()
+    assert len(used) >= 15
+    assert {name for name in used if f'"{name}"' not in source} == set()

@@ -234,3 +234,12 @@ def test_the_service_worker_is_served_from_our_origin_under_the_csp(client):
     assert response.mimetype == "text/javascript"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "showNotification" in response.get_data(as_text=True)
+
+
+def test_the_vapid_keys_command_prints_a_pair_pywebpush_can_sign_with(app):
+    result = app.test_cli_runner().invoke(args=["notifications", "vapid-keys"])
+    assert result.exit_code == 0, result.output
+    settings = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    signer = Vapid.from_string(settings["VAPID_PRIVATE_KEY"])
+    public = signer.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    assert b64(public) == settings["VAPID_PUBLIC_KEY"]
