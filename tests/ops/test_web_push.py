@@ -243,3 +243,13 @@ def test_the_vapid_keys_command_prints_a_pair_pywebpush_can_sign_with(app):
     signer = Vapid.from_string(settings["VAPID_PRIVATE_KEY"])
     public = signer.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     assert b64(public) == settings["VAPID_PUBLIC_KEY"]
+
+
+def test_push_is_only_ever_a_copy_of_in_app(app, cw, vapid, push_service):
+    from blueprints.notification import services
+    from medcover.errors import Invalid
+
+    with pytest.raises(Invalid) as refused:
+        services.save_template(actor=cw.clerk, code="claim.decided", channel="push", subject="x", body="y")
+    assert "channel" in refused.value.errors
+    assert services.send("claim.decided", [services.Recipient(user_id=cw.clerk.id)], {}, [Channel.PUSH]) == []

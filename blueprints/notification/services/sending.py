@@ -65,7 +65,8 @@ def send(
 
     ``dedupe`` makes the call idempotent: a second call with the same key writes nothing new.
     """
-    channels = list(channels) if channels else templates.channels_for(template_code)
+    # web push is never asked for: it copies in-app notifications to the browsers of those who opted in
+    channels = [c for c in (channels or templates.channels_for(template_code)) if c is not Channel.PUSH]
     users = core.users_by_id(r.user_id for r in recipients if r.user_id)
     opted_out = user_preferences.opted_out({r.user_id for r in recipients if r.user_id}, template_code)
     written: list[Notification] = []

@@ -136,7 +136,7 @@ def send():
     responses={200: NotificationPage},
     query={
         "status": "queued, sending, sent, delivered, failed, dead, skipped, unsure (may have been sent: check)",
-        "channel": "email, sms, in_app",
+        "channel": "email, sms, in_app, push",
         "page": "page number",
         "per_page": "at most 200",
     },
