@@ -3,6 +3,7 @@ path), business counters from domain events, notification outcomes, and the guar
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,45 @@ def test_the_grafana_dashboard_reads_only_metrics_medcover_exports():
     source = (root / "medcover" / "metrics.py").read_text()
     assert len(used) >= 15
     assert {name for name in used if f'"{name}"' not in source} == set()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs Redis: set TEST_REDIS_URL")
+def test_rq_queue_depth_and_failed_jobs_are_read_per_queue_at_scrape_time(app, client, monkeypatch):
+    from redis import Redis
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry
+
+    connection = Redis.from_url(os.environ["TEST_REDIS_URL"])
+    monkeypatch.setitem(app.config, "REDIS_URL", os.environ["TEST_REDIS_URL"])
+    pdf, notifications = Queue("pdf", connection=connection), Queue("notifications", connection=connection)
+    for queue in (pdf, notifications):
+        queue.empty()
+        FailedJobRegistry(queue=queue).cleanup(0)
+    try:
+        for _ in range(2):
+            pdf.enqueue("medcover.events:dispatch_pending")
+        failed = Job.create("medcover.events:dispatch_pending", connection=connection, origin="notifications")
+        failed.save()
+        FailedJobRegistry(queue=notifications).add(failed, ttl=60, exc_string="boom")
+        samples = scrape(client)
+        assert value(samples, "medcover_rq_queue_jobs", queue="pdf") == 2
+        assert value(samples, "medcover_rq_queue_jobs", queue="notifications") == 0
+        assert value(samples, "medcover_rq_failed_jobs", queue="notifications") == 1
+        assert value(samples, "medcover_rq_failed_jobs", queue="pdf") == 0
+    finally:
+        for queue in (pdf, notifications):
+            queue.empty()
+            for job_id in FailedJobRegistry(queue=queue).get_job_ids():
+                FailedJobRegistry(queue=queue).remove(job_id, delete_job=True)
+
+
+def test_the_database_pool_is_read_at_scrape_time_where_there_is_one(app, client):
+    from medcover.extensions import db
+
+    samples = scrape(client)
+    if not hasattr(db.engine.pool, "checkedout"):  # SQLite's single-connection pool: nothing to tell
+        assert not any(name.startswith("medcover_db_pool") for name, _ in samples)
+        return
+    assert value(samples, "medcover_db_pool_size") == db.engine.pool.size()
+    assert value(samples, "medcover_db_pool_connections", state="checked_out") >= 1  # the test's own connection
