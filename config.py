@@ -124,6 +124,22 @@ class Config:
     #: time shown or typed on a page; stored instants stay UTC. Production must set it; elsewhere the demo's zone.
     MEDCOVER_TIMEZONE = os.environ.get("MEDCOVER_TIMEZONE") or "Africa/Nairobi"
 
+    # Operating it (README "Operating MedCover"). /metrics answers a bearer METRICS_TOKEN or an address inside
+    # METRICS_ALLOW (comma-separated CIDRs); with neither set it answers nobody.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW = _list("METRICS_ALLOW")
+    #: traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset: no tracing at all
+    OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "medcover")
+    #: errors go to Sentry (scrubbed of patient data) when set
+    SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
+    SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT") or None
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+    #: web push to staff who opt in; all three set, or push is off
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+    VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY") or None
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or None
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the Werkzeug debugger stays off: it executes code for whoever reaches it

@@ -72,5 +72,13 @@ def worker_exit(server, worker):
         server.log.info("Worker %s served %d waiting connection(s) before exiting", worker.pid, served)
 
 
+def child_exit(server, worker):
+    """A worker is gone: its live gauges leave the metrics (prometheus-client's multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server):
     _clear_marker()

@@ -97,6 +97,11 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     security.init_app(app)
     _install_error_handlers(app)
     _install_template_helpers(app)
+    from medcover import errortracking, metrics, tracing  # operating it: README "Operating MedCover"
+
+    metrics.init_app(app)
+    tracing.init_app(app)
+    errortracking.init_app(app)
     _register_domains(app)
     _register_cli(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from medcover.context import Origin, new_request_id, reset_origin, set_origin
+from medcover import tracing
+from medcover.context import Origin, current_origin, new_request_id, reset_origin, set_origin
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class JobRequest:
     delay: int = 0
     #: run in-process when Redis cannot take it: for work nothing else could redo later
     inline_fallback: bool = False
+    #: the trace context of the request that asked (``traceparent``), continued by the job
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 def _path_of(fn: Any) -> str:
@@ -68,7 +72,7 @@ def enqueue(fn, *args, queue: str = "default", delay: int = 0, inline_fallback: 
     # Remember the innermost transaction that asked: a savepoint that rolls back takes its jobs with it.
     asked_in = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append(
-        (asked_in, JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback))
+        (asked_in, JobRequest(_path_of(fn), args, kwargs, queue, delay, inline_fallback, tracing.carrier()))
     )
 
 
@@ -116,9 +120,11 @@ def _send_to_rq(job: JobRequest) -> None:
     queue = Queue(job.queue, connection=redis_connection())
     retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
     if job.delay:
-        queue.enqueue_in(timedelta(seconds=job.delay), execute, job.path, job.args, job.kwargs, retry=retry)
+        queue.enqueue_in(
+            timedelta(seconds=job.delay), execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry
+        )
     else:
-        queue.enqueue(execute, job.path, job.args, job.kwargs, retry=retry)
+        queue.enqueue(execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry)
 
 
 def install(session_class=Session) -> None:
@@ -164,34 +170,41 @@ def run_ready() -> int:
         for job in ready:
             ran += 1
             try:
-                _run(job.path, job.args, job.kwargs)
+                _run(job.path, job.args, job.kwargs, job.trace)
             except Exception:
                 log.exception("inline job %s failed", job.path)
 
 
-def _run(path: str, args, kwargs) -> Any:
+def _run(path: str, args, kwargs, trace: dict | None = None) -> Any:
+    from medcover import metrics
     from medcover.extensions import db
 
-    try:
-        result = _resolve(path)(*args, **kwargs)
-        db.session.commit()
-        return result
-    except Exception:
-        db.session.rollback()
-        raise
+    started = time.perf_counter()
+    origin = current_origin()
+    with tracing.job_span(path, trace, origin.request_id if origin else ""):
+        try:
+            result = _resolve(path)(*args, **kwargs)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            metrics.job_ran(path, "failed", time.perf_counter() - started)
+            raise
+    metrics.job_ran(path, "done", time.perf_counter() - started)
+    return result
 
 
-def execute(path: str, args=(), kwargs=None) -> Any:
-    """The function RQ runs: the job inside an app context, committed once, rolled back on error."""
+def execute(path: str, args=(), kwargs=None, trace: dict | None = None) -> Any:
+    """The function RQ runs: the job inside an app context, committed once, rolled back on error, continuing the
+    trace of the request that queued it."""
     kwargs = kwargs or {}
     token = set_origin(Origin(request_id=new_request_id(), channel="job"))
     try:
         if has_app_context():
-            return _run(path, args, kwargs)
+            return _run(path, args, kwargs, trace)
         from medcover.app import create_app
 
         with create_app().app_context():
-            result = _run(path, args, kwargs)
+            result = _run(path, args, kwargs, trace)
             run_ready()
             return result
     finally:

@@ -163,3 +163,17 @@ def read_together(columns: Mapping[str, object]) -> dict[str, object]:
     names = list(columns)
     row = db.session.execute(select(*(columns[name].label(name) for name in names))).one()
     return dict(zip(names, row, strict=True))
+
+
+def platform_waiting() -> dict[tuple[str, str], int]:
+    """Every registered count, platform wide ({(source, key): count}), for the metrics scrape: one read per domain."""
+    everyone = Tenant(None, None)
+    wanted: dict[str, set[str]] = {}
+    for item in _items:
+        if item.source in _sources:
+            wanted.setdefault(item.source, set()).add(item.key)
+    counts: dict[tuple[str, str], int] = {}
+    for source, keys in wanted.items():
+        for key, value in _sources[source](everyone, frozenset(keys)).items():
+            counts[source, key] = value.count if isinstance(value, Waiting) else int(value or 0)
+    return counts

@@ -59,6 +59,9 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
     names = queues or QUEUES
+    from medcover import metrics
+
+    metrics.count_forks_as_this_process()
 
     def run() -> bool:
         connection = redis_connection()

@@ -16,13 +16,14 @@ api_bp = api_blueprint("api_notification", __name__)
 
 def init_app(app) -> None:
     from blueprints.notification import subscribers  # noqa: F401 - subscribes to domain events
-    from blueprints.notification.web import api, views  # noqa: F401 - registers routes
+    from blueprints.notification.web import api, push_views, views  # noqa: F401 - registers routes
     from medcover import jobs
     from medcover.navigation import add_nav
     from medcover.rbac import Role
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+    app.jinja_env.globals["push_settings"] = _push_settings
     jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications", setting="SWEEP_SECONDS")
     _add_work()
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
@@ -69,3 +70,11 @@ def _add_work() -> None:
         params={"status": "unsure"},
         order=915,
     )
+
+
+def _push_settings(user_id: int) -> dict:
+    """For the profile page's push toggle: whether push is on for the site, its key, the person's browsers."""
+    from blueprints.notification import services
+
+    key = services.public_key()
+    return {"key": key, "browsers": services.subscription_count(user_id) if key else 0}

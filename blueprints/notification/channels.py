@@ -1,4 +1,5 @@
-"""Delivery channels: email over SMTP (medcover.mail), SMS through a provider adapter, in-app (stored only)."""
+"""Delivery channels: email over SMTP (medcover.mail), SMS through a provider adapter, in-app (stored only), and web
+push to the browsers of staff who opted in (pywebpush, VAPID keys from config)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 class DeliveryError(Exception):
     """The channel could not hand the message over; the attempt is retried later."""
+
+
+class Undeliverable(Exception):
+    """There is nowhere to deliver the message any more (every push subscription expired): not retried."""
 
 
 @dataclass(frozen=True)
@@ -117,3 +122,52 @@ def send_sms(message: Outgoing) -> str:
     if message.before_handover:
         message.before_handover()
     return provider.send(message.address, message.body, reference=f"n{message.notification_id}")
+
+
+def send_push(message: Outgoing) -> str:
+    """Push to every browser the recipient subscribed; an expired subscription (404/410) is removed. Only the title
+    goes out (a lock screen is no place for a patient's details): the text stays in the in-app inbox."""
+    from pywebpush import WebPushException, webpush
+    from requests import RequestException
+
+    from blueprints.notification import services
+
+    config = current_app.config
+    if not services.push_enabled():
+        raise DeliveryError("web push is not set up (VAPID keys)")
+    subscriptions = services.subscriptions_for(message.notification_id)
+    if not subscriptions:
+        raise Undeliverable("no browser is subscribed to push any more")
+    payload = json.dumps(
+        {"title": message.subject or "MedCover", "body": "Open MedCover to read it.", "url": "/notifications"}
+    )
+    if message.before_handover:
+        message.before_handover()
+    delivered, errors = 0, []
+    for subscription in subscriptions:
+        info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
+        try:
+            webpush(
+                info,
+                data=payload,
+                vapid_private_key=config["VAPID_PRIVATE_KEY"],
+                vapid_claims={"sub": config["VAPID_SUBJECT"]},
+                ttl=24 * 3600,
+                timeout=10,
+            )
+        except WebPushException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (404, 410):
+                services.expired(subscription.id)
+                continue
+            errors.append(f"push service answered {status or 'nothing'}")
+        except (RequestException, OSError) as exc:
+            errors.append(f"push service unreachable: {type(exc).__name__}")
+        else:
+            services.pushed(subscription.id)
+            delivered += 1
+    if delivered:
+        return f"push to {delivered} browser(s)"
+    if errors:
+        raise DeliveryError("; ".join(errors)[:300])
+    raise Undeliverable("every browser's push subscription had expired")

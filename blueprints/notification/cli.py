@@ -30,3 +30,19 @@ def test_email_command(address: str):
     db.session.commit()
     jobs.run_ready()
     click.echo(f"queued {len(rows)} message(s); see /admin/notifications")
+
+
+@notifications_cli.command("vapid-keys")
+def vapid_keys_command():
+    """Print a new VAPID key pair for web push (set VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY from it, once)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid
+
+    key = Vapid()
+    key.generate_keys()
+    private = key.private_key.private_numbers().private_value.to_bytes(32, "big")
+    public = key.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    click.echo(f"VAPID_PRIVATE_KEY={base64.urlsafe_b64encode(private).decode().rstrip('=')}")
+    click.echo(f"VAPID_PUBLIC_KEY={base64.urlsafe_b64encode(public).decode().rstrip('=')}")

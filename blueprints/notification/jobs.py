@@ -14,7 +14,7 @@ from blueprints.notification.models import Channel
 from medcover.extensions import db
 
 log = logging.getLogger(__name__)
-SENDERS = {Channel.EMAIL: channels.send_email, Channel.SMS: channels.send_sms}
+SENDERS = {Channel.EMAIL: channels.send_email, Channel.SMS: channels.send_sms, Channel.PUSH: channels.send_push}
 
 
 def deliver_notification(notification_id: int) -> str:
@@ -36,6 +36,10 @@ def deliver_notification(notification_id: int) -> str:
         if sender is None:
             raise channels.DeliveryError(f"no sender for {row.channel.value}")
         provider_id = sender(message)
+    except channels.Undeliverable as exc:
+        services.record_skipped(notification_id, str(exc))
+        db.session.commit()
+        return f"skipped: {exc}"
     except channels.DeliveryError as exc:
         delay = services.record_failure(notification_id, str(exc))
         db.session.commit()

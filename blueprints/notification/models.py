@@ -26,10 +26,12 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
     SMS = "sms"
     IN_APP = "in_app"
+    #: a web push copy of an in-app notification, to the browsers of a staff member who opted in
+    PUSH = "push"
 
     @property
     def label(self) -> str:
-        return {"email": "Email", "sms": "SMS", "in_app": "In-app"}[self.value]
+        return {"email": "Email", "sms": "SMS", "in_app": "In-app", "push": "Web push"}[self.value]
 
 
 class Status(enum.StrEnum):
@@ -52,7 +54,8 @@ class Status(enum.StrEnum):
 #: status -> statuses it may move to
 TRANSITIONS: dict[Status, set[Status]] = {
     Status.QUEUED: {Status.SENDING, Status.SKIPPED},
-    Status.SENDING: {Status.SENT, Status.FAILED, Status.DEAD, Status.SENDING, Status.UNSURE},
+    #: sending -> skipped: nowhere left to send it (every push subscription had expired)
+    Status.SENDING: {Status.SENT, Status.FAILED, Status.DEAD, Status.SENDING, Status.UNSURE, Status.SKIPPED},
     Status.FAILED: {Status.SENDING, Status.QUEUED},
     Status.SENT: {Status.DELIVERED, Status.FAILED},
     Status.DELIVERED: set(),
@@ -166,3 +169,23 @@ class NotificationPreference(db.Model):
     template_code: Mapped[str] = mapped_column(String(80))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "notification_channel", validate_strings=True))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PushSubscription(db.Model):
+    """One browser of a staff member that accepts web push (the Push API's subscription); gone when the push
+    service says it expired (404/410) or the person turns push off."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: core's user id
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: the push service's URL for this browser (a capability: whoever has it can push to the browser)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    #: the browser's P-256 public key and auth secret (base64url) that encrypt every message
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    #: the browser, in words, for the profile page ("Firefox on Linux")
+    browser: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -91,6 +91,8 @@ AUDITOR_SELF_SERVICE = {
     ("/notifications/<id:notification_id>/read", "POST"),
     ("/notifications/read-all", "POST"),
     ("/notifications/preferences", "POST"),
+    ("/notifications/push", "POST"),
+    ("/notifications/push/off", "POST"),
 }
 
 _CONVERTER = re.compile(r"<(?:(?P<kind>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")

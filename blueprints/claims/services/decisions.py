@@ -124,7 +124,10 @@ def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None
             clerks[claim.institution_id] = core.user_ids_with_role(
                 Role.BILLING_CLERK, Tenant(claim.institution_id, None)
             )
-        payloads.append(_decided_payload(claim, clerks[claim.institution_id]))
+        payload = _decided_payload(claim, clerks[claim.institution_id])
+        decision = decisions.get(claim.id)
+        payload["reason_codes"] = sorted(decision.reason_codes) if decision is not None else []  # for the metrics
+        payloads.append(payload)
     publish_many("claim.decided", payloads)
 
 

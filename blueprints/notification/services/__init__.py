@@ -17,6 +17,17 @@ from blueprints.notification.services.delivery import (
 )
 from blueprints.notification.services.delivery_log import history
 from blueprints.notification.services.inbox import get_inbox_item, inbox_query, mark_read, unread_count
+from blueprints.notification.services.push import (
+    expired,
+    public_key,
+    push_enabled,
+    pushed,
+    record_skipped,
+    subscribe,
+    subscription_count,
+    subscriptions_for,
+    unsubscribe,
+)
 from blueprints.notification.services.sending import EMAIL, PHONE, Recipient, enqueue_delivery, send
 from blueprints.notification.services.templates import (
     CODE,
@@ -36,6 +47,15 @@ from blueprints.notification.services.waiting import work_waiting
 from blueprints.notification.services.workers import Overview, failed_jobs, jobs_overview, retry_failed_job
 
 __all__ = [
+    "expired",
+    "public_key",
+    "push_enabled",
+    "pushed",
+    "record_skipped",
+    "subscribe",
+    "subscription_count",
+    "subscriptions_for",
+    "unsubscribe",
     "CODE",
     "ADMIN_ALERTS",
     "CODES",

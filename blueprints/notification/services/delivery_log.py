@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from blueprints.notification.models import TRANSITIONS, Notification, NotificationLog, Status
-from medcover import clock
+from blueprints.notification.models import TRANSITIONS, Channel, Notification, NotificationLog, Status
+from medcover import clock, metrics
 from medcover.errors import Conflict
 from medcover.extensions import db
 
 
 def log_step(row: Notification, status: Status | str, detail: str | None = None) -> None:
+    metrics.notification_outcome(Channel(row.channel).value, str(status))
     db.session.add(
         NotificationLog(
             notification_id=row.id, at=clock.now(), status=str(status), detail=(detail or None) and detail[:2000]

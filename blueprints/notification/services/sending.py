@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from blueprints.core import services as core
 from blueprints.notification.models import Channel, Notification, Status
-from blueprints.notification.services import delivery_log, rendering, templates, user_preferences
+from blueprints.notification.services import delivery_log, push, rendering, templates, user_preferences
 from medcover import clock, jobs
 from medcover.errors import Invalid
 from medcover.extensions import db
@@ -65,7 +65,8 @@ def send(
 
     ``dedupe`` makes the call idempotent: a second call with the same key writes nothing new.
     """
-    channels = list(channels) if channels else templates.channels_for(template_code)
+    # web push is never asked for: it copies in-app notifications to the browsers of those who opted in
+    channels = [c for c in (channels or templates.channels_for(template_code)) if c is not Channel.PUSH]
     users = core.users_by_id(r.user_id for r in recipients if r.user_id)
     opted_out = user_preferences.opted_out({r.user_id for r in recipients if r.user_id}, template_code)
     written: list[Notification] = []
@@ -121,7 +122,7 @@ def send(
             if row.status is Status.QUEUED:
                 enqueue_delivery(row.id)
             written.append(row)
-    return written
+    return written + push.push_copies(written)
 
 
 def _address(channel: Channel, recipient: Recipient, user) -> str | None:

@@ -84,6 +84,8 @@ def save_template(
         channel = Channel(channel)
     except ValueError:
         raise Invalid.field("channel", "Choose email, sms or in_app.") from None
+    if channel is Channel.PUSH:
+        raise Invalid.field("channel", "Web push sends the in-app text: choose email, sms or in_app.")
     current = active_template(code, channel)
     if variables is None:
         variables = dict(current.variables) if current else {}

@@ -40,11 +40,15 @@ class RecipientIn(Schema):
     name: str | None = Field(default=None, max_length=120)
 
 
+#: the channels a template writes for; web push copies in-app notifications and is never asked for
+TemplateChannel = Literal[Channel.EMAIL, Channel.SMS, Channel.IN_APP]
+
+
 class SendIn(Schema):
     template_code: str = Field(max_length=80)
     recipients: list[RecipientIn] = Field(min_length=1, max_length=500)
     context: dict[str, Any] = Field(default_factory=dict)
-    channels: list[Channel] | None = None
+    channels: list[TemplateChannel] | None = None
 
 
 class NotificationOut(Out):
@@ -77,7 +81,7 @@ VariableName = Annotated[str, WithJsonSchema({"type": "string"})]
 
 class TemplateIn(Schema):
     code: str = Field(max_length=80, pattern=services.CODE.pattern)
-    channel: Channel
+    channel: TemplateChannel
     subject: str = Field(default="", max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
     variables: dict[VariableName, Text] | None = None
@@ -136,7 +140,7 @@ def send():
     responses={200: NotificationPage},
     query={
         "status": "queued, sending, sent, delivered, failed, dead, skipped, unsure (may have been sent: check)",
-        "channel": "email, sms, in_app",
+        "channel": "email, sms, in_app, push",
         "page": "page number",
         "per_page": "at most 200",
     },

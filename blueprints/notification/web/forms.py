@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.notification.models import Channel
 
-CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel]
+CHANNEL_CHOICES = [SelectChoice(c.value, c.label) for c in Channel if c is not Channel.PUSH]  # push copies in-app
 
 
 class TemplateForm(FlaskForm):
