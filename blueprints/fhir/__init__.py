@@ -11,7 +11,7 @@ def init_app(app) -> None:
     from blueprints.fhir import gateway
 
     # Importing the route modules registers their routes on the blueprint.
-    from blueprints.fhir.web import metadata  # noqa: F401
+    from blueprints.fhir.web import claims, metadata, settlements  # noqa: F401
 
     gateway.init_app(app)
     app.register_blueprint(bp)

@@ -62,6 +62,7 @@ from blueprints.payment.services.refunds import (
 from blueprints.payment.services.rules import APPROVERS, CASHIERS
 from blueprints.payment.services.settlements import (
     SettlementLine,
+    find_settlements,
     get_settlement,
     paid_claims,
     settle,
@@ -123,5 +124,6 @@ __all__ = [
     "settlement_pdf",
     "settlement_preview",
     "settlements_query",
+    "find_settlements",
     "work_waiting",
 ]
