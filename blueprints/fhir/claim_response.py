@@ -22,6 +22,8 @@ PROCESS_PRIORITY = "http://terminology.hl7.org/CodeSystem/processpriority"
 #: statuses still waiting for a decision: ClaimResponse.outcome ``queued``; every other one is ``complete``
 QUEUED = ("draft", "submitted", "pending_review")
 #: the adjudication categories of a line, in order, with the line's amount each one carries
+#: reasons that concern the claim as a whole: who and when (R01-R03) and what sent it to review
+CLAIM_LEVEL = ("R01", "R02", "R03", "V01", "V02", "V03", "S01")
 CATEGORIES = (("submitted", "billed"), ("eligible", "allowed"), ("deductible", "deductible"), ("copay", "copay"))
 
 
@@ -71,10 +73,11 @@ def outcome_of(status: str) -> str:
 
 
 def disposition(view: ClaimView) -> str:
+    """The status in words, with the claim-level reasons (R01-R03, review triggers); line reasons are the items'."""
     claim = view.claim
     words = label(str(claim.status))
-    reasons = [view.reasons.get(code, code) for code in claim.reason_codes or ()]
-    return f"{words}: {'; '.join(reasons)}" if reasons else words
+    reasons = [view.reasons.get(code, code) for code in claim.reason_codes or () if code in CLAIM_LEVEL]
+    return f"{words}: {' '.join(reasons)}" if reasons else words
 
 
 def reason_concept(codes, reasons: dict[str, str]) -> dict | None:
