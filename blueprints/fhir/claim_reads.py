@@ -62,16 +62,22 @@ def claim_views(rows) -> list[ClaimView]:
             currency=currencies.get(row.scheme_id) or DEFAULT_CURRENCY,
             reasons=words,
             paid_on=paid.get(row.id),
-            notes=claim_notes(row.id),
+            notes=claim_notes(row.id, items.get(row.id, [])),
             sent_as=sent.get(row.id),
         )
         for row in rows
     ]
 
 
-def claim_notes(claim_id: int) -> list[str]:
-    """The adjudicators' notes on the claim as a whole (a manual rejection's reason, a resolution), oldest first."""
-    return [d.note for d in claims.decisions_of(claim_id) if d.source in MANUAL_SOURCES and d.note]
+def claim_notes(claim_id: int, items) -> list[str]:
+    """The adjudicators' notes on the claim as a whole (a manual rejection's reason, a resolution), oldest first;
+    a decision's note that only sums up its lines' notes is left to the lines."""
+    line_notes = [item.note for item in items if item.note]
+    return [
+        d.note
+        for d in claims.decisions_of(claim_id)
+        if d.source in MANUAL_SOURCES and d.note and not any(note in d.note for note in line_notes)
+    ]
 
 
 def claim_view(tenant: Tenant, claim_id: int) -> ClaimView:
