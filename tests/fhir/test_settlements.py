@@ -86,7 +86,7 @@ def test_payment_reconciliations_are_searched_by_requestor_and_created(settled, 
 
 def test_another_insurers_settlement_is_a_404_and_an_adjudicator_may_not_read_settlements(
     settled,
-    client,
+    client,  # noqa: F811
     api_token,
     cw,  # noqa: F811
 ):
