@@ -12,6 +12,8 @@ from blueprints.fhir import systems
 from medcover.money import money
 
 USES = ("claim", "preauthorization")
+#: the longest provider's Claim identifier kept (``claim_ids``)
+MAX_SYSTEM, MAX_VALUE = 255, 120
 #: the claims domain's field names (``Invalid`` errors) as FHIRPath into the Claim sent
 FIELD_PATHS = {
     "member_number": "Claim.patient.identifier",
@@ -171,6 +173,9 @@ def read_claim(claim) -> ClaimRequest:
     for n, ident in enumerate(claim.identifier or []):
         if not ident.system or not (ident.value or "").strip():
             raise ClaimRefused(400, f"Claim.identifier[{n}]", "An identifier has a system and a value.")
+        if len(ident.system) > MAX_SYSTEM or len(ident.value.strip()) > MAX_VALUE:
+            message = f"An identifier's system has at most {MAX_SYSTEM} characters, its value {MAX_VALUE}."
+            raise ClaimRefused(422, f"Claim.identifier[{n}]", message)
         identifier = identifier or (ident.system, ident.value.strip())
     member_number = _identified(claim.patient, systems.MEMBER_NUMBER, "Claim.patient", "patient")
     provider = claim.provider.identifier if claim.provider is not None else None

@@ -27,7 +27,7 @@ def preauth_id(view: PreauthView) -> str:
 def parse_preauth_id(resource_id: str) -> int | None:
     """The pre-authorisation's id in ``pa-<id>``, or None when the id is a claim's."""
     rest = resource_id[len(PREFIX) :] if resource_id.startswith(PREFIX) else ""
-    return int(rest) if rest.isdigit() and len(rest) <= 10 else None
+    return int(rest) if rest.isascii() and rest.isdigit() and 1 <= int(rest[:11]) <= 2**31 - 1 else None
 
 
 def _period(view: PreauthView) -> dict:

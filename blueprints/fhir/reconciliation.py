@@ -48,8 +48,8 @@ def payment_reconciliation(view: SettlementView) -> PaymentReconciliation:
         "paymentIssuer": view.insurer.ref(),
         "requestor": view.provider.ref(),
         "outcome": "complete",
-        "disposition": f"{row.claims} claim(s) of {row.period_start.isoformat()} to {row.period_end.isoformat()} "
-        f"paid by {method}",
+        "disposition": f"{row.claims} {'claim' if row.claims == 1 else 'claims'} of {row.period_start.isoformat()} "
+        f"to {row.period_end.isoformat()} paid by {method}",
         "paymentDate": row.paid_on.isoformat(),
         "paymentAmount": money(row.total, view.currency),
         "paymentIdentifier": {"value": row.reference} if row.reference else None,

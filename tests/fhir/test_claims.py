@@ -272,3 +272,17 @@ def test_the_capability_statement_lists_the_claim_resources(client):  # noqa: F8
     assert {p.name for p in found["ClaimResponse"].searchParam} == {"request", "identifier", "patient", "outcome"}
     assert {p.name for p in found["ExplanationOfBenefit"].searchParam} == {"patient", "claim"}
     assert {p.name for p in found["PaymentReconciliation"].searchParam} == {"requestor", "created"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/fhir/ClaimResponse/99999999999", "/fhir/ClaimResponse/0", "/fhir/Claim/pa-99999999999", "/fhir/Claim/١٢"],
+)
+def test_ids_out_of_range_are_404(clerk, path):
+    assert_outcome(clerk.get(path), 404)
+
+
+def test_an_overlong_identifier_is_refused_and_nothing_written(clerk, cw):  # noqa: F811
+    claim = fhir_claim([("CONSULT", 1, "2500.00")], day=yesterday(cw), ident="X" * 121)
+    outcome = assert_outcome(clerk.post_claim(claim), 422)
+    assert expressions(outcome) == ["Claim.identifier[0]"] and counts()["Claim"] == 0

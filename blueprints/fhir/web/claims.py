@@ -187,8 +187,12 @@ def submit_claim():
 # --- reading --------------------------------------------------------------------------------------------
 
 
+#: ids are 1 .. 2**31-1, as /api/v1's paths; anything else names nothing
+MAX_ID = 2**31 - 1
+
+
 def _claim_id(resource_id: str) -> int:
-    if not resource_id.isdigit() or len(resource_id) > 10:
+    if not resource_id.isascii() or not resource_id.isdigit() or not 1 <= int(resource_id[:11]) <= MAX_ID:
         raise NotFound("No such record.")
     return int(resource_id)
 
@@ -217,7 +221,7 @@ def claim_reference(name: str) -> list[int] | None:
     if value is None:
         return None
     found = value.rpartition("Claim/")[2] if "/" in value else value
-    if not found.isdigit() or len(found) > 10:
+    if not found.isascii() or not found.isdigit() or not 1 <= int(found[:11]) <= MAX_ID:
         raise FhirError(400, f"{name}: give a claim as Claim/<id>.", code="value", expression=[name])
     return [int(found)]
 
