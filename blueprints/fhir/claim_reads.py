@@ -18,8 +18,6 @@ from blueprints.payment import services as payment
 from medcover.rbac import Tenant
 
 DEFAULT_CURRENCY = "KES"
-#: how the claims domain names a decision's source; adjudicators' claim-level notes come from these
-MANUAL_SOURCES = ("adjudicator", "dispute")
 
 
 def providers(institution_ids) -> dict[int, Party]:
@@ -49,6 +47,7 @@ def claim_views(rows) -> list[ClaimView]:
     insurer = insurers(row.company_id for row in rows)
     currencies = insurance.scheme_currencies(row.scheme_id for row in rows)
     paid = claims.last_paid_on(ids)
+    notes = claims.adjudicators_notes(ids)
     sent = identifiers_of(SentAs.CLAIM, ids)
     codes = {code for row in rows for code in row.reason_codes or ()}
     codes |= {code for lines in items.values() for line in lines for code in line.reason_codes or ()}
@@ -62,22 +61,18 @@ def claim_views(rows) -> list[ClaimView]:
             currency=currencies.get(row.scheme_id) or DEFAULT_CURRENCY,
             reasons=words,
             paid_on=paid.get(row.id),
-            notes=claim_notes(row.id, items.get(row.id, [])),
+            notes=claim_notes(notes.get(row.id, []), items.get(row.id, [])),
             sent_as=sent.get(row.id),
         )
         for row in rows
     ]
 
 
-def claim_notes(claim_id: int, items) -> list[str]:
+def claim_notes(notes: list[str], items) -> list[str]:
     """The adjudicators' notes on the claim as a whole (a manual rejection's reason, a resolution), oldest first;
     a decision's note that only sums up its lines' notes is left to the lines."""
     line_notes = [item.note for item in items if item.note]
-    return [
-        d.note
-        for d in claims.decisions_of(claim_id)
-        if d.source in MANUAL_SOURCES and d.note and not any(note in d.note for note in line_notes)
-    ]
+    return [note for note in notes if not any(line in note for line in line_notes)]
 
 
 def claim_view(tenant: Tenant, claim_id: int) -> ClaimView:

@@ -286,3 +286,18 @@ def test_an_overlong_identifier_is_refused_and_nothing_written(clerk, cw):  # no
     claim = fhir_claim([("CONSULT", 1, "2500.00")], day=yesterday(cw), ident="X" * 121)
     outcome = assert_outcome(clerk.post_claim(claim), 422)
     assert expressions(outcome) == ["Claim.identifier[0]"] and counts()["Claim"] == 0
+
+
+def test_a_page_of_claim_responses_costs_the_same_queries_for_2_or_6_claims(clerk, adjudicator, cw, count_queries):  # noqa: F811
+    def search_cost() -> int:
+        with count_queries() as counter:
+            bundle = resource(adjudicator.get("/fhir/ClaimResponse?patient=ACM-001"), 200, "Bundle")
+        return bundle.total, counter.count
+
+    for _ in range(2):
+        clerk.post_claim(fhir_claim([("CONSULT", 1, "2500.00")], day=yesterday(cw)))
+    two = search_cost()
+    for _ in range(4):
+        clerk.post_claim(fhir_claim([("LAB-FBC", 1, "1200.00")], day=yesterday(cw)))
+    six = search_cost()
+    assert (two[0], six[0]) == (2, 6) and two[1] == six[1]

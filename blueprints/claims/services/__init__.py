@@ -12,7 +12,7 @@ pages and API page it); no other domain filters on it. The claims domain's own c
 from blueprints.claims.services import dashboard, disputes, letters, reconciliation
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS, for_decider
 from blueprints.claims.services.decisions import record_decision
-from blueprints.claims.services.finding import find_claims, last_paid_on, reason_words
+from blueprints.claims.services.finding import adjudicators_notes, find_claims, last_paid_on, reason_words
 from blueprints.claims.services.intake import (
     MAX_ITEMS,
     MAX_QUANTITY,
@@ -64,6 +64,7 @@ from blueprints.claims.services.waiting import work_waiting
 
 __all__ = [
     "BATCH",
+    "adjudicators_notes",
     "DECIDERS",
     "find_claims",
     "for_decider",

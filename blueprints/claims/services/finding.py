@@ -1,5 +1,6 @@
 """Finding claims by what an integrator knows of them (the FHIR interface's searches): the claim number, the
-member, decided or still waiting, one page at a time; and the day each claim was last paid."""
+member, decided or still waiting, one page at a time; the day each claim was last paid and the adjudicators' notes,
+for a page of claims in one query each."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from blueprints.claims.engine import REASONS
-from blueprints.claims.models import Claim, ClaimPayment, ClaimStatus
+from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimPayment, ClaimStatus
 from blueprints.claims.services.reading import claims_query
 from medcover.extensions import db
 from medcover.rbac import Tenant
@@ -58,3 +59,23 @@ def last_paid_on(claim_ids) -> dict[int, date]:
         .group_by(ClaimPayment.claim_id)
     )
     return dict(rows.all())
+
+
+def adjudicators_notes(claim_ids) -> dict[int, list[str]]:
+    """The notes of the manual decisions (an adjudicator's, a dispute's) on each of these claims, oldest first."""
+    ids = [int(i) for i in claim_ids]
+    if not ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(ClaimAuditTrail.claim_id, ClaimAuditTrail.note)
+        .where(
+            ClaimAuditTrail.claim_id.in_(ids),
+            ClaimAuditTrail.source.in_(("adjudicator", "dispute")),
+            ClaimAuditTrail.note.is_not(None),
+        )
+        .order_by(ClaimAuditTrail.id)
+    )
+    for claim_id, note in rows:
+        found.setdefault(claim_id, []).append(note)
+    return found
