@@ -128,24 +128,33 @@ def preauth_view(tenant: Tenant, preauthorization_id: int) -> PreauthView:
 
 
 def settlement_views(rows) -> list[SettlementView]:
-    """The views of settlements the caller sees: the claims each paid, read as the settlement's insurer."""
+    """The views of settlements the caller sees: the claims each paid, read as the settlement's insurer (a fixed
+    number of queries per insurer on the page)."""
     rows = list(rows)
     provider = providers(row.institution_id for row in rows)
     insurer = insurers(row.company_id for row in rows)
+    payments = payment.payments_of_settlements(row.id for row in rows)
+    paid_ids: dict[int, set[int]] = {}
+    for row in rows:
+        paid_ids.setdefault(row.company_id, set()).update(p.reference_id for p in payments[row.id])
+    paid_claims = {}
+    for company_id, ids in paid_ids.items():
+        found, _ = claims.find_claims(Tenant(None, company_id), claim_ids=ids, limit=max(len(ids), 1))
+        paid_claims.update({c.id: c for c in found})
+    currencies = insurance.scheme_currencies({c.scheme_id for c in paid_claims.values()})
     views = []
     for row in rows:
-        found = payment.settlement_payments(row.id)
-        ids = [p.reference_id for p in found]
-        paid_claims, _ = claims.find_claims(Tenant(None, row.company_id), claim_ids=ids, limit=max(len(ids), 1))
-        numbers = {c.id: c.claim_number for c in paid_claims}
-        currencies = insurance.scheme_currencies(c.scheme_id for c in paid_claims)
+        found = payments[row.id]
+        mine = [paid_claims[p.reference_id] for p in found if p.reference_id in paid_claims]
+        schemes = [c.scheme_id for c in mine]
+        numbers = {c.id: c.claim_number for c in mine}
         views.append(
             SettlementView(
                 settlement=row,
                 paid=[PaidClaim(p.reference_id, numbers.get(p.reference_id), p.number, p.amount) for p in found],
                 provider=provider[row.institution_id],
                 insurer=insurer[row.company_id],
-                currency=next(iter(currencies.values()), DEFAULT_CURRENCY),
+                currency=next((currencies[s] for s in schemes if s in currencies), DEFAULT_CURRENCY),
             )
         )
     return views

@@ -65,6 +65,7 @@ from blueprints.payment.services.settlements import (
     find_settlements,
     get_settlement,
     paid_claims,
+    payments_of_settlements,
     settle,
     settlement_payments,
     settlement_preview,
@@ -125,5 +126,6 @@ __all__ = [
     "settlement_preview",
     "settlements_query",
     "find_settlements",
+    "payments_of_settlements",
     "work_waiting",
 ]

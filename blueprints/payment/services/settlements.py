@@ -174,6 +174,17 @@ def settlement_payments(settlement_id: int) -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(Payment.settlement_id == settlement_id).order_by(Payment.id)))
 
 
+def payments_of_settlements(settlement_ids) -> dict[int, list[Payment]]:
+    """The payments of many settlements, by settlement id, in one query (a page of settlements)."""
+    ids = [int(i) for i in settlement_ids]
+    found: dict[int, list[Payment]] = {i: [] for i in ids}
+    if ids:
+        stmt = select(Payment).where(Payment.settlement_id.in_(ids)).order_by(Payment.id)
+        for payment in db.session.scalars(stmt):
+            found[payment.settlement_id].append(payment)
+    return found
+
+
 def paid_claims(settlement: FinancialSettlement, claim_ids) -> dict[int, claims.ClaimSummary]:
     """The claims a settlement paid, by id, in one query. Read as the settlement's insurer: whoever may see the
     settlement (its provider too) sees the claims it paid."""
