@@ -301,3 +301,20 @@ def test_a_page_of_claim_responses_costs_the_same_queries_for_2_or_6_claims(cler
         clerk.post_claim(fhir_claim([("LAB-FBC", 1, "1200.00")], day=yesterday(cw)))
     six = search_cost()
     assert (two[0], six[0]) == (2, 6) and two[1] == six[1]
+
+
+def test_a_draft_filed_on_api_v1_is_queued_for_its_provider_and_unseen_by_the_insurer(clerk, adjudicator, cw):  # noqa: F811
+    draft = clerk.api(
+        "POST",
+        "/claims",
+        {
+            "member_number": "ACM-001",
+            "institution_id": cw.hospital.id,
+            "service_date": yesterday(cw).isoformat(),
+            "items": [{"service_code": "CONSULT", "quantity": 1, "unit_price": "2500.00"}],
+        },
+    )
+    answer = resource(clerk.get(f"/fhir/ClaimResponse/{draft['id']}"), 200, "ClaimResponse")
+    assert (answer.outcome, answer.disposition) == ("queued", "Draft")
+    assert [[a.category.coding[0].code for a in item.adjudication] for item in answer.item] == [["submitted"]]
+    assert_outcome(adjudicator.get(f"/fhir/ClaimResponse/{draft['id']}"), 404)
