@@ -20,6 +20,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from flask import Response, request
 from pydantic import ValidationError
 
+from blueprints.fhir.answers import FHIR_JSON, dump, respond
 from blueprints.fhir.capability import register_capability  # noqa: F401 - part of the gateway's face
 from blueprints.fhir.types import (  # noqa: F401 - part of the gateway's face
     identifier,
@@ -35,7 +36,6 @@ from medcover.errors import DomainError
 from medcover.extensions import db
 
 PREFIX = "/fhir"
-FHIR_JSON = "application/fhir+json"
 DEFAULT_COUNT = 50
 MAX_COUNT = 200
 MAX_PAGE = 1_000_000
@@ -144,7 +144,7 @@ def as_operation_outcome(response: Response) -> Response:
     issues = [issue(code, detail or _default_detail(status))]
     issues += [issue(code, f"{name}: {message}") for name, messages in errors.items() for message in _as_list(messages)]
     body = OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": issues})
-    response.set_data(_dump(body))
+    response.set_data(dump(body))
     response.mimetype = FHIR_JSON
     response.direct_passthrough = False
     return response
@@ -186,7 +186,20 @@ def _issue_of(resource_type: str, error: dict) -> dict:
         code, message = "invalid", f"Expected a {resource_type}."
     else:
         code, message = "value", str(error["msg"]).removeprefix("Value error, ")
+        kind = message.partition(" value string does not match spec regex")[0]
+        if kind in _FORMATS:
+            message = f"Not a valid {kind.lower()}: use {_FORMATS[kind]}."
     return issue(code, message, [fhirpath(resource_type, tuple(error["loc"]))])
+
+
+#: what the model library's "<Type> value string does not match spec regex" wants, in words
+_FORMATS = {
+    "Date": "YYYY, YYYY-MM or YYYY-MM-DD",
+    "DateTime": "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone",
+    "Instant": "YYYY-MM-DDThh:mm:ss with a time zone",
+    "Time": "hh:mm:ss",
+    "Decimal": "a decimal number",
+}
 
 
 def parse_resource(model_cls: type[M], data: Any = None) -> M:
@@ -217,18 +230,6 @@ def parse_resource(model_cls: type[M], data: Any = None) -> M:
 
 
 # --- answering ---------------------------------------------------------------------------------------
-
-
-def _dump(resource) -> str:
-    return resource.model_dump_json(exclude_none=True, by_alias=True)
-
-
-def respond(resource, status: int = 200, headers=None) -> Response:
-    """A fhir.resources model as ``application/fhir+json`` (empty elements left out)."""
-    response = Response(_dump(resource), status=status, mimetype=FHIR_JSON)
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
 
 
 def page_args() -> tuple[int, int]:

@@ -31,6 +31,7 @@ STAFF = ALL - {Role.INTEGRATION}
 ADMIN = frozenset({Role.ADMIN})
 AUDIT = frozenset({Role.ADMIN, Role.AUDITOR})
 PUBLIC = "public"
+FHIR = "/fhir/"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 #: Who may call each core route, written out by hand: a declaration that drifts from this is a bug.
@@ -103,7 +104,12 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return self.rule.startswith(PREFIX)
+        return self.rule.startswith((PREFIX, FHIR))
+
+    @property
+    def error_type(self) -> str:
+        """The media type of an API route's errors: problem+json, an OperationOutcome under /fhir."""
+        return "application/fhir+json" if self.rule.startswith(FHIR) else "application/problem+json"
 
     def __str__(self) -> str:
         return f"{self.method} {self.rule}"
@@ -308,7 +314,7 @@ def test_api_answers_each_role_as_declared(app, client, api_token, world, role):
         if role in want:
             if response.status_code in (401, 403):
                 wrong.append(f"{route} ({url}): {response.status_code}, expected access")
-        elif response.status_code != 403 or response.mimetype != "application/problem+json":
+        elif response.status_code != 403 or response.mimetype != route.error_type:
             wrong.append(f"{route} ({url}): {response.status_code}, expected 403 problem")
     assert wrong == []
 
@@ -322,7 +328,7 @@ def test_anonymous_pages_redirect_to_sign_in_and_api_answers_401(app, client, wo
         url = _url(route, ids)
         response = _request(client, route, url)
         if route.is_api:
-            if response.status_code != 401 or response.mimetype != "application/problem+json":
+            if response.status_code != 401 or response.mimetype != route.error_type:
                 wrong.append(f"{route}: {response.status_code}, expected 401 problem")
         elif url == "/":  # the start page is where one signs in: no "next", no prompt
             if response.status_code not in (302, 303) or response.headers["Location"] != "/auth/login":

@@ -24,6 +24,7 @@ from blueprints.hospital.services.institutions import (
     InstitutionSummary,
     create_institution,
     get_institution,
+    institution_directory,
     institution_id_for_code,
     institution_names,
     institutions_of,
@@ -43,6 +44,7 @@ from blueprints.hospital.services.orders import (
     stock_on_hand,
     stock_query,
 )
+from blueprints.hospital.services.patient_lookup import PatientDemographics, find_patients, patient_demographics
 from blueprints.hospital.services.patients import (
     PatientDetails,
     PatientSummary,
@@ -90,6 +92,7 @@ __all__ = [
     "WEEKDAYS",
     "InstitutionDetails",
     "InstitutionSummary",
+    "PatientDemographics",
     "PatientDetails",
     "PatientSummary",
     "add_attachment",
@@ -111,6 +114,7 @@ __all__ = [
     "first_patients",
     "get_appointment",
     "get_institution",
+    "institution_directory",
     "get_order",
     "audit_patient_read",
     "get_patient",
@@ -125,6 +129,8 @@ __all__ = [
     "may_access_records",
     "may_use_queues",
     "merge_patients",
+    "find_patients",
+    "patient_demographics",
     "open_attachment",
     "orders_query",
     "patient_by_number",

@@ -121,6 +121,11 @@ def institutions_of(tenant: Tenant) -> list[InstitutionSummary]:
     return [InstitutionSummary(id=i, code=code, name=name) for i, code, name in db.session.execute(stmt)]
 
 
+def institution_directory(tenant: Tenant) -> list[InstitutionDetails]:
+    """The institutions the tenant may see, with their details, by name (one query)."""
+    return [_details(row) for row in db.session.scalars(institutions_query(tenant))]
+
+
 def get_institution(tenant: Tenant, institution_id: int) -> InstitutionDetails:
     row = db.session.get(MedicalInstitution, institution_id) if institution_id else None
     if row is None:

@@ -17,6 +17,7 @@ from blueprints.insurance.services.companies import (
     benefits_query,
     categories,
     categories_query,
+    companies_of,
     companies_query,
     company_id_for_code,
     company_name,
@@ -33,6 +34,7 @@ from blueprints.insurance.services.coverages import (
     change_coverage_status,
     coverage_summaries,
     coverages_of,
+    coverages_page,
     coverages_query,
     create_coverage,
     get_coverage,
@@ -67,6 +69,12 @@ from blueprints.insurance.services.preauthorizations import (
     request_preauthorization,
 )
 from blueprints.insurance.services.premiums import FREQUENCIES, Quote, add_rate, quote, rates_query
+from blueprints.insurance.services.scheme_details import (
+    BenefitTermsDetails,
+    SchemeDetails,
+    scheme_details,
+    schemes_page,
+)
 from blueprints.insurance.services.schemes import (
     SCHEME_FIELDS,
     TERM_FIELDS,
@@ -91,6 +99,12 @@ from blueprints.insurance.services.verification import Verification, register_us
 from blueprints.insurance.services.waiting import work_waiting
 
 __all__ = [
+    "BenefitTermsDetails",
+    "SchemeDetails",
+    "companies_of",
+    "coverages_page",
+    "scheme_details",
+    "schemes_page",
     "CODE",
     "COVERAGE_FIELDS",
     "FREQUENCIES",

@@ -75,6 +75,11 @@ def companies_query(tenant: Tenant):
     return stmt if tenant.is_global else stmt.where(Company.id == tenant.company_id)
 
 
+def companies_of(tenant: Tenant) -> list[CompanySummary]:
+    """The insurers the tenant may see, by name: a platform user's all, an insurer's own, a hospital's none."""
+    return [CompanySummary(c.id, c.code, c.name, c.active) for c in db.session.scalars(companies_query(tenant))]
+
+
 def company_names() -> dict[int, str]:
     return dict(db.session.execute(select(Company.id, Company.name)).all())
 

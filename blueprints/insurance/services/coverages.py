@@ -16,6 +16,7 @@ from blueprints.insurance.services.periods import anniversary
 from medcover.audit import snapshot
 from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.paging import fetch_page
 from medcover.rbac import Tenant, scope, tenant_of
 
 COVERAGE_FIELDS = ("member_id", "scheme_id", "start_date", "end_date", "status")
@@ -237,15 +238,28 @@ def coverage_summaries(tenant: Tenant, ids) -> dict[int, CoverageSummary]:
     return {c.id: c for c in _summaries(scope(select(Coverage), Coverage, tenant).where(Coverage.id.in_(ids)))}
 
 
-def coverages_query(tenant: Tenant, member_number: str = "", status: str = ""):
+def coverages_query(tenant: Tenant, member_number: str = "", status: str | tuple[str, ...] = ""):
+    """The tenant's coverages, latest first; ``status`` one status or several (any of them)."""
     stmt = scope(select(Coverage), Coverage, tenant).order_by(Coverage.id.desc())
     if member_number:
         stmt = stmt.join(Member, Member.id == Coverage.member_id).where(
             Member.member_number == member_number.strip().upper()
         )
-    if status in {s.value for s in CoverageStatus}:
+    known = {s.value for s in CoverageStatus}
+    if isinstance(status, tuple):
+        stmt = stmt.where(Coverage.status.in_([CoverageStatus(s) for s in status if s in known]))
+    elif status in known:
         stmt = stmt.where(Coverage.status == CoverageStatus(status))
     return stmt
+
+
+def coverages_page(
+    tenant: Tenant, page: int, per_page: int, member_number: str = "", status: str | tuple[str, ...] = ""
+) -> tuple[list[CoverageSummary], int]:
+    """One page of ``coverages_query``'s coverages with their members, and how many there are (two queries)."""
+    rows, total = fetch_page(coverages_query(tenant, member_number, status), page, per_page)
+    found = coverage_summaries(tenant, [row.id for row in rows])
+    return [found[row.id] for row in rows], total
 
 
 def members_per_scheme(tenant: Tenant, *, start: date | None, end: date | None) -> dict[int, int]:

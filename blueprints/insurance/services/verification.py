@@ -61,6 +61,8 @@ class CoverOnDay:
     status: str
     period_start: date
     period_end: date
+    #: the scheme's currency: the limits' and amounts'
+    currency: str = "KES"
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ def verify(member_number: str, service_date: date, benefit_code: str | None = No
         coverage.status.value,
         period_start,
         period_end,
+        scheme.currency,
     )
     terms = db.session.execute(
         select(SchemeBenefit, Benefit)
