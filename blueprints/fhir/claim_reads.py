@@ -25,7 +25,7 @@ def providers(institution_ids) -> dict[int, Party]:
     found = {}
     for institution_id in {int(i) for i in institution_ids if i}:
         row = hospital.get_institution(Tenant(institution_id, None), institution_id)
-        found[institution_id] = Party(systems.INSTITUTION_CODE, row.code, row.name)
+        found[institution_id] = Party(systems.INSTITUTION_CODE, institution_id, row.code, row.name)
     return found
 
 
@@ -33,7 +33,7 @@ def insurers(company_ids) -> dict[int, Party]:
     found = {}
     for company_id in {int(i) for i in company_ids if i}:
         row = insurance.get_company(Tenant(None, company_id), company_id)
-        found[company_id] = Party(systems.INSURER_CODE, row.code, row.name)
+        found[company_id] = Party(systems.INSURER_CODE, company_id, row.code, row.name)
     return found
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from blueprints.fhir import systems
+from blueprints.fhir import refs, systems
 from blueprints.fhir.types import identifier, literal_ref, logical_ref, money
 from medcover.labels import label
 
@@ -29,14 +29,18 @@ CATEGORIES = (("submitted", "billed"), ("eligible", "allowed"), ("deductible", "
 
 @dataclass(frozen=True)
 class Party:
-    """An organisation named in a resource: the provider (institution code) or the insurer (insurer code)."""
+    """An organisation named in a resource: the provider (an institution) or the insurer, referred to as this
+    server's ``Organization`` with its code as identifier."""
 
     system: str
+    id: int
     code: str
     name: str
 
     def ref(self):
-        return logical_ref(self.system, self.code, self.name)
+        if self.system == systems.INSURER_CODE:
+            return refs.insurer_ref(self.id, self.code, self.name)
+        return refs.institution_ref(self.id, self.code, self.name)
 
 
 @dataclass(frozen=True)

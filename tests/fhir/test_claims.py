@@ -75,6 +75,8 @@ def test_a_claim_is_decided_and_answered_201_with_its_adjudication(clerk, cw):  
     assert answer.disposition == "Approved"
     assert answer.request.reference == f"Claim/{answer.id}"
     assert answer.insurer.identifier.value == "ACME" and answer.requestor.identifier.value == "HA"
+    assert answer.insurer.reference == f"Organization/insurer-{cw.company.id}"
+    assert answer.requestor.reference == f"Organization/institution-{cw.hospital.id}"
     first, second = answer.item
     assert adjudication(first) == {
         "submitted": Decimal("2500.00"),
