@@ -1,7 +1,8 @@
 """The FHIR R4 interface under /fhir (FHIR.md): a skin over the domains' public services, like /api/v1.
 
-Owns no table. ``gateway`` holds the blueprint, auth, errors, parsing and answering; each route module in
-``web`` builds its resources with fhir.resources' R4B models and registers them in the CapabilityStatement.
+Owns one table, the providers' Claim identifiers (``claim_ids``). ``gateway`` holds the blueprint, auth, errors,
+parsing and answering; each route module in ``web`` builds its resources with fhir.resources' R4B models and
+registers them in the CapabilityStatement.
 """
 
 from blueprints.fhir.gateway import bp

@@ -12,6 +12,7 @@ pages and API page it); no other domain filters on it. The claims domain's own c
 from blueprints.claims.services import dashboard, disputes, letters, reconciliation, suspects
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS, for_decider
 from blueprints.claims.services.decisions import record_decision
+from blueprints.claims.services.finding import adjudicators_notes, find_claims, last_paid_on, reason_words
 from blueprints.claims.services.intake import (
     MAX_ITEMS,
     MAX_QUANTITY,
@@ -31,6 +32,7 @@ from blueprints.claims.services.reading import (
     claims_query,
     decisions_of,
     history_of,
+    items_by_claim,
     items_of,
     next_pending,
 )
@@ -62,7 +64,9 @@ from blueprints.claims.services.waiting import work_waiting
 
 __all__ = [
     "BATCH",
+    "adjudicators_notes",
     "DECIDERS",
+    "find_claims",
     "for_decider",
     "MAX_ITEMS",
     "MAX_QUANTITY",
@@ -97,13 +101,16 @@ __all__ = [
     "decisions_of",
     "disputes",
     "history_of",
+    "items_by_claim",
     "items_of",
+    "last_paid_on",
     "letters",
     "move_claim",
     "next_pending",
     "payable",
     "payable_claims",
     "process_claim",
+    "reason_words",
     "reconciliation",
     "record_decision",
     "record_payment_event",

@@ -283,6 +283,14 @@ def _term_values(terms: BenefitTerms) -> dict:
     }
 
 
+def scheme_currencies(scheme_ids) -> dict[int, str]:
+    """The currency each of these schemes pays in (ISO 4217), by id, in one query."""
+    ids = [int(i) for i in scheme_ids if i]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Scheme.id, Scheme.currency).where(Scheme.id.in_(ids))).all())
+
+
 def scheme_benefits(scheme_id: int) -> list[SchemeBenefit]:
     return list(
         db.session.scalars(

@@ -62,8 +62,10 @@ from blueprints.payment.services.refunds import (
 from blueprints.payment.services.rules import APPROVERS, CASHIERS
 from blueprints.payment.services.settlements import (
     SettlementLine,
+    find_settlements,
     get_settlement,
     paid_claims,
+    payments_of_settlements,
     settle,
     settlement_payments,
     settlement_preview,
@@ -123,5 +125,7 @@ __all__ = [
     "settlement_pdf",
     "settlement_preview",
     "settlements_query",
+    "find_settlements",
+    "payments_of_settlements",
     "work_waiting",
 ]

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from blueprints.claims import services as claims
 from blueprints.payment.models import FinancialSettlement, Payment, PaymentKind
@@ -174,6 +174,17 @@ def settlement_payments(settlement_id: int) -> list[Payment]:
     return list(db.session.scalars(select(Payment).where(Payment.settlement_id == settlement_id).order_by(Payment.id)))
 
 
+def payments_of_settlements(settlement_ids) -> dict[int, list[Payment]]:
+    """The payments of many settlements, by settlement id, in one query (a page of settlements)."""
+    ids = [int(i) for i in settlement_ids]
+    found: dict[int, list[Payment]] = {i: [] for i in ids}
+    if ids:
+        stmt = select(Payment).where(Payment.settlement_id.in_(ids)).order_by(Payment.id)
+        for payment in db.session.scalars(stmt):
+            found[payment.settlement_id].append(payment)
+    return found
+
+
 def paid_claims(settlement: FinancialSettlement, claim_ids) -> dict[int, claims.ClaimSummary]:
     """The claims a settlement paid, by id, in one query. Read as the settlement's insurer: whoever may see the
     settlement (its provider too) sees the claims it paid."""
@@ -188,3 +199,24 @@ def get_settlement(tenant: Tenant, settlement_id: int) -> FinancialSettlement:
 
 def settlements_query(tenant: Tenant):
     return scope(select(FinancialSettlement), FinancialSettlement, tenant).order_by(FinancialSettlement.id.desc())
+
+
+def find_settlements(
+    tenant: Tenant,
+    *,
+    institution_id: int | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[FinancialSettlement], int]:
+    """One page of the tenant's settlements, newest first, by provider and time made; and how many match."""
+    stmt = settlements_query(tenant)
+    if institution_id is not None:
+        stmt = stmt.where(FinancialSettlement.institution_id == institution_id)
+    if created_from is not None:
+        stmt = stmt.where(FinancialSettlement.created_at >= created_from)
+    if created_before is not None:
+        stmt = stmt.where(FinancialSettlement.created_at < created_before)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return list(db.session.scalars(stmt.offset(offset).limit(limit))), total or 0
