@@ -163,9 +163,7 @@ class OAuthClient(db.Model):
     """An external system (a hospital's or an insurer's) that gets API tokens with OAuth 2.0 client credentials."""
 
     __tablename__ = "oauth_clients"
-    __table_args__ = (
-        CheckConstraint("(institution_id IS NULL) <> (company_id IS NULL)", name="one_tenant"),
-    )
+    __table_args__ = (CheckConstraint("(institution_id IS NULL) <> (company_id IS NULL)", name="one_tenant"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: the public identifier the integrator sends (``mcc_`` and 16 hex digits)

@@ -211,9 +211,7 @@ class WebhookDelivery(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
-    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
     #: the outbox event it carries (the dedupe key: an event redelivered to the subscriber adds nothing)
     event_id: Mapped[int] = mapped_column(Integer)
     event_type: Mapped[str] = mapped_column(String(80))
