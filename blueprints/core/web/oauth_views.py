@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, make_response, redirect, render_template, url_for
+from wtforms.fields.choices import SelectChoice
 
 from blueprints.core import bp, services
 from blueprints.core.web.forms import OAuthClientForm
@@ -42,7 +43,9 @@ def _role_label(value: str) -> str:
 @allow(Role.ADMIN)
 def oauth_client_new():
     form = OAuthClientForm()
-    form.organisation.choices = [("", "Choose a hospital or an insurer")] + tenants.choices()
+    form.organisation.choices = [
+        SelectChoice(value, words) for value, words in [("", "Choose a hospital or an insurer"), *tenants.choices()]
+    ]
     done = submit(
         form,
         lambda: services.oauth_clients.register_client(
