@@ -224,7 +224,9 @@ def test_an_integration_sees_only_its_own_organisations_subscriptions(client, ap
     assert other.status_code == 403
     assert client.get(f"/api/v1/webhooks/{theirs['id']}", headers=a_headers).status_code == 404
     assert client.get("/api/v1/webhooks", headers=a_headers).get_json()["total"] == 0
-    assert client.delete(f"/api/v1/webhooks/{theirs['id']}", headers=a_headers).status_code == 404
+    assert client.post(f"/api/v1/webhooks/{theirs['id']}/disable", headers=a_headers).status_code == 404
+    stopped = client.post(f"/api/v1/webhooks/{theirs['id']}/disable", headers=b_headers)
+    assert stopped.status_code == 200 and stopped.get_json()["active"] is False
 
 
 def test_staff_other_than_admins_cannot_manage_webhooks(client, api_token):

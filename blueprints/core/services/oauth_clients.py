@@ -57,6 +57,8 @@ class ClientPrincipal:
         return str(self._user.id)
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "_user":
+            raise AttributeError(name)
         return getattr(self._user, name)
 
     def __eq__(self, other) -> bool:

@@ -11,7 +11,6 @@ from blueprints.notification import api_bp
 from blueprints.notification.models import WebhookStatus
 from blueprints.notification.services import webhooks
 from medcover.api import Id, Out, Schema, actor, created, documented, jsonify_model, page_response, parse, saved, tenant
-from medcover.extensions import db
 from medcover.rbac import allow
 
 TAG = "Webhooks"
@@ -129,13 +128,15 @@ def webhook_rotate(subscription_id: int):
     return response
 
 
-@api_bp.delete("/webhooks/<id:subscription_id>")
+@api_bp.post("/webhooks/<id:subscription_id>/disable")
 @allow(webhooks.MANAGERS)
-@documented("Stop a subscription (its delivery log stays)", tag=TAG, responses={204: None, 404: None, 409: None})
+@documented(
+    "Stop a subscription: no more deliveries; it and its delivery log stay readable",
+    tag=TAG,
+    responses={200: SubscriptionOut, 404: None, 409: None},
+)
 def webhook_disable(subscription_id: int):
-    webhooks.disable(actor=actor(), subscription_id=subscription_id)
-    db.session.commit()
-    return "", 204
+    return saved(SubscriptionOut.model_validate(webhooks.disable(actor=actor(), subscription_id=subscription_id)))
 
 
 @api_bp.get("/webhooks/<id:subscription_id>/deliveries")
