@@ -263,3 +263,24 @@ def test_a_refused_url_on_the_page_is_a_field_error(client, login_as):
         },
     )
     assert page.status_code == 422 and "link-local" in page.get_data(as_text=True)
+
+
+def test_the_delivery_log_page_resends_a_dead_letter(client, login_as, receiver, app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_MAX_ATTEMPTS", 1)
+    hospital = make_institution()
+    login_as(Role.ADMIN)
+    client.post(
+        "/admin/webhooks/new",
+        data={"url": receiver.url, "organisation": f"institution:{hospital.id}", "events": ["invoice.issued"]},
+    )
+    receiver.status = 503
+    _issue_invoice(client, hospital)
+    row = db_session.scalars(select(WebhookDelivery)).one()
+    assert row.status is WebhookStatus.DEAD
+    page = client.get(f"/admin/webhooks/{row.subscription_id}").get_data(as_text=True)
+    assert "Failed: out of attempts" in page and "HTTP 503" in page and "Resend" in page
+    receiver.status = 200
+    resent = client.post(f"/admin/webhook-deliveries/{row.id}/resend")
+    assert resent.status_code == 303
+    db_session.refresh(row)
+    assert row.status is WebhookStatus.DELIVERED and len(receiver.received) == 2

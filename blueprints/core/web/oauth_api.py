@@ -45,11 +45,19 @@ class ClientPage(Out):
     total: int
 
 
-class TokenOut(Out):
+class OAuthTokenOut(Out):
     access_token: str
     token_type: str
     expires_in: int
+    #: the one scope granted: the role the token acts as
     scope: str
+
+
+class OAuthErrorOut(Out):
+    """RFC 6749 section 5.2's error answer (not problem+json: OAuth clients read this shape)."""
+
+    error: str
+    error_description: str | None = None
 
 
 def client_out(row, secret: str | None = None) -> Out:
@@ -71,7 +79,7 @@ def client_out(row, secret: str | None = None) -> Out:
 @documented(
     "Get an access token with OAuth 2.0 client credentials",
     tag=TAG,
-    responses={200: TokenOut, 400: None, 401: None},
+    responses={200: OAuthTokenOut, 400: OAuthErrorOut, 401: OAuthErrorOut},
     description=(
         "RFC 6749 section 4.4: a form body with `grant_type=client_credentials` and an optional `scope` (one of "
         "the client's scopes; each is a role the token acts as). The client authenticates with HTTP Basic "
