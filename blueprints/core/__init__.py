@@ -41,8 +41,19 @@ def init_app(app) -> None:
     gateway.register_token_authenticator(services.oauth_clients.principal_for_bearer)
     audit.on_denied(services.record_denial)
     from blueprints.core.web import oauth_server
+    from medcover import labels
+    from medcover.naming import add_namer
 
     oauth_server.init_app(app)
+    add_namer("oauth_client", oauth_views.oauth_client_names)
+    labels.register(
+        {
+            "oauth_client": "OAuth client",
+            "token_issued": "Token issued",
+            "rotate_secret": "Secret replaced",
+            "revoke": "Revoked",
+        }
+    )
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     add_nav("Home", "core.dashboard", STAFF, order=0)

@@ -29,6 +29,19 @@ def init_app(app) -> None:
         60, "blueprints.notification.services.webhook_delivery:sweep", queue="notifications", setting="SWEEP_SECONDS"
     )
     _add_work()
+    from medcover import labels
+    from medcover.naming import add_namer
+
+    add_namer("webhook_subscription", webhook_views.webhook_names)
+    add_namer("webhook_delivery", webhook_views.webhook_delivery_names)
+    labels.register(
+        {
+            "webhook_subscription": "Webhook",
+            "webhook_delivery": "Webhook delivery",
+            "resend": "Sent again",
+            "disable": "Stopped",
+        }
+    )
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
     add_nav("Webhooks", "notification.webhooks_page", {Role.ADMIN}, group="Administration", order=925)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, group="Administration", order=930)

@@ -4,6 +4,7 @@ accepts with the client's tenant and role, revocation, rotation, audit, and the 
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from sqlalchemy import select
@@ -250,3 +251,22 @@ def test_the_rate_limiter_counts_every_token_of_a_client_as_that_client(app):
     assert keys == {"client:mcc_00112233aabbccdd"}
     with app.test_request_context("/api/v1/patients", headers={"Authorization": "Bearer mcc_99112233aabbccdd.x"}):
         assert client_key() == "client:mcc_99112233aabbccdd"
+
+
+def test_replacing_a_secret_on_the_page_asks_then_shows_the_new_one_and_the_audit_log_names_the_client(
+    client, login_as, admin_headers
+):
+    hospital = make_institution()
+    registered = _register(client, admin_headers, name="Feed", scopes=["integration"], institution_id=hospital.id)
+    login_as(Role.ADMIN)
+    asked = client.post(f"/admin/oauth-clients/{registered['id']}/rotate")
+    assert asked.status_code == 200 and "Replace the secret of OAuth client Feed?" in asked.get_data(as_text=True)
+    assert _token(client, registered).status_code == 200  # nothing changed yet
+    shown = client.post(f"/admin/oauth-clients/{registered['id']}/rotate", data={"confirmed": "yes"})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'id="client-secret">(mcs_[^<]+)<', shown.get_data(as_text=True)).group(1)
+    assert _token(client, registered).status_code == 401
+    assert _token(client, {**registered, "client_secret": secret}).status_code == 200
+    audit = client.get("/admin/audit").get_data(as_text=True)
+    assert "OAuth client Feed" in audit and "Secret replaced" in audit and "Token issued" in audit
+    assert ">oauth_client<" not in audit and "rotate_secret" not in audit  # words, not stored values

@@ -284,3 +284,14 @@ def test_the_delivery_log_page_resends_a_dead_letter(client, login_as, receiver,
     assert resent.status_code == 303
     db_session.refresh(row)
     assert row.status is WebhookStatus.DELIVERED and len(receiver.received) == 2
+
+
+def test_the_audit_log_names_webhooks_in_words(client, login_as, api_token, monkeypatch):
+    monkeypatch.setattr(webhook_targets, "resolve", lambda host, port: ["93.184.216.34"])
+    headers = api_token(make_user(Role.INTEGRATION, institution_id=make_institution().id))
+    created = _subscribe(client, headers, "https://erp.example.com/hooks", ["invoice.issued"]).get_json()
+    client.post(f"/api/v1/webhooks/{created['id']}/disable", headers=headers)
+    login_as(Role.ADMIN)
+    audit = client.get("/admin/audit").get_data(as_text=True)
+    assert "Webhook to https://erp.example.com/hooks" in audit and "Stopped" in audit
+    assert ">webhook_subscription<" not in audit and ">disable<" not in audit

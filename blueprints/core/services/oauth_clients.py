@@ -168,6 +168,10 @@ def clients_query(actor):
     return scope(select(OAuthClient), OAuthClient, tenant_of(actor)).order_by(OAuthClient.id.desc())
 
 
+def client_names(ids: set[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(OAuthClient.id, OAuthClient.name).where(OAuthClient.id.in_(ids))).all())
+
+
 def get_client(tenant: Tenant, client_pk: int) -> OAuthClient:
     client = db.session.get(OAuthClient, client_pk)
     ensure_owned(tenant, client)

@@ -10,6 +10,7 @@ from blueprints.core.web.forms import OAuthClientForm
 from medcover import confirm, tenants
 from medcover.errors import DomainError
 from medcover.extensions import db
+from medcover.naming import Named, whole_ids
 from medcover.pages import actor, page_of, render, submit, tenant
 from medcover.rbac import Role, allow
 
@@ -109,3 +110,10 @@ def oauth_client_revoke(client_pk: int):
     db.session.commit()
     flash(f"OAuth client {client.name} is revoked.", "success")
     return redirect(url_for("core.oauth_clients"), 303)
+
+
+def oauth_client_names(ids: set[str]) -> dict[str, Named]:
+    """The audit log's words for clients: "OAuth client Lab gateway", linking to the list."""
+    wanted = whole_ids(ids)
+    rows = services.oauth_clients.client_names(wanted) if wanted else {}
+    return {str(pk): Named(f"OAuth client {name}", url_for("core.oauth_clients")) for pk, name in rows.items()}

@@ -216,3 +216,24 @@ def resend(*, actor, delivery_id: int) -> WebhookDelivery:
 
     enqueue(row.id)
     return row
+
+
+def subscription_urls(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.url).where(WebhookSubscription.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
+def delivery_names(ids: set[int]) -> dict[int, tuple[str, str, int]]:
+    """Each delivery's event, its subscription's URL and the subscription's id."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.event_type, WebhookSubscription.url, WebhookSubscription.id)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.id.in_(ids))
+    )
+    return {pk: (event, url, sub) for pk, event, url, sub in rows.all()}

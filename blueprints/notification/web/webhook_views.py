@@ -13,6 +13,7 @@ from blueprints.notification.web.forms import WebhookForm
 from medcover import confirm, tenants
 from medcover.errors import DomainError
 from medcover.extensions import db
+from medcover.naming import Named, whole_ids
 from medcover.pages import actor, page_of, render, submit, tenant
 from medcover.rbac import Role, allow
 
@@ -129,3 +130,21 @@ def webhook_resend(delivery_id: int):
     subscription = webhooks.get_subscription(tenant(), delivery.subscription_id)
     _act(subscription, lambda: webhooks.resend(actor=actor(), delivery_id=delivery_id), "Sent again.")
     return redirect(url_for("notification.webhook_detail", subscription_id=subscription.id), 303)
+
+
+def webhook_names(ids: set[str]) -> dict[str, Named]:
+    """The audit log's words for subscriptions: "Webhook to https://...", linking to its delivery log."""
+    return {
+        str(pk): Named(f"Webhook to {url}", url_for("notification.webhook_detail", subscription_id=pk))
+        for pk, url in webhooks.subscription_urls(whole_ids(ids)).items()
+    }
+
+
+def webhook_delivery_names(ids: set[str]) -> dict[str, Named]:
+    return {
+        str(pk): Named(
+            f"{webhooks.EVENTS.get(event, event)}: webhook to {url}",
+            url_for("notification.webhook_detail", subscription_id=subscription_id),
+        )
+        for pk, (event, url, subscription_id) in webhooks.delivery_names(whole_ids(ids)).items()
+    }
