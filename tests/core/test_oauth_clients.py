@@ -270,3 +270,19 @@ def test_replacing_a_secret_on_the_page_asks_then_shows_the_new_one_and_the_audi
     audit = client.get("/admin/audit").get_data(as_text=True)
     assert "OAuth client Feed" in audit and "Secret replaced" in audit and "Token issued" in audit
     assert ">oauth_client<" not in audit and "rotate_secret" not in audit  # words, not stored values
+
+
+def test_an_expired_token_is_refused_and_cleared_when_the_client_gets_a_new_one(client, admin_headers, app):
+    from datetime import timedelta
+
+    from medcover import clock
+
+    hospital = make_institution()
+    registered = _register(client, admin_headers, name="Feed", scopes=["integration"], institution_id=hospital.id)
+    old = _bearer(_token(client, registered))
+    minutes = app.config["OAUTH_TOKEN_MINUTES"]
+    with clock.travel(timedelta(minutes=minutes, seconds=1)):
+        assert client.get("/api/v1/auth/profile", headers=old).status_code == 401
+        fresh = _bearer(_token(client, registered))
+        assert client.get("/api/v1/auth/profile", headers=fresh).status_code == 200
+        assert len(_tokens()) == 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from blueprints.core.models import OAuthAccessToken, OAuthClient, User
 from blueprints.core.passwords import hash_password
@@ -226,6 +226,11 @@ def issue_token(client: OAuthClient, role: str) -> tuple[str, int]:
     # The client id leads the token so the rate limiter can count per client without a database read.
     token = f"{client.client_id}.{secrets.token_urlsafe(32)}"
     now = clock.now()
+    # The client's expired tokens go as it gets a new one: the table holds live tokens, not a history.
+    db.session.execute(
+        delete(OAuthAccessToken).where(OAuthAccessToken.client_id == client.id, OAuthAccessToken.expires_at <= now),
+        execution_options={"synchronize_session": False},
+    )
     db.session.add(
         OAuthAccessToken(
             client_id=client.id,
