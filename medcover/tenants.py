@@ -73,9 +73,3 @@ def from_choice(value: str | None) -> tuple[int | None, int | None]:
     if kind not in KINDS or not ident.isdigit() or not 0 < int(ident) < 2**31:
         return None, None
     return (int(ident), None) if kind == "institution" else (None, int(ident))
-
-
-def to_choice(institution_id: int | None, company_id: int | None) -> str:
-    return (
-        f"institution:{institution_id}" if institution_id is not None else f"company:{company_id}" if company_id else ""
-    )
