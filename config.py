@@ -67,6 +67,17 @@ class Config:
     JWT_ACCESS_MINUTES = _int("JWT_ACCESS_MINUTES", 15)
     JWT_REFRESH_DAYS = _int("JWT_REFRESH_DAYS", 14)
 
+    # OAuth 2.0 client credentials (core/services/oauth_clients.py): access token lifetime in minutes.
+    OAUTH_TOKEN_MINUTES = _int("OAUTH_TOKEN_MINUTES", 60)
+    # Signed webhooks (notification/webhooks): attempts before a delivery is dead-lettered, the first retry's
+    # wait (doubling each time), the receiver's timeout, how long a rotated-out secret still signs, and whether
+    # targets on private, loopback or link-local addresses are allowed (never in production).
+    WEBHOOK_MAX_ATTEMPTS = _int("WEBHOOK_MAX_ATTEMPTS", 6)
+    WEBHOOK_RETRY_BASE_SECONDS = _int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+    WEBHOOK_TIMEOUT_SECONDS = _int("WEBHOOK_TIMEOUT_SECONDS", 10)
+    WEBHOOK_SECRET_GRACE_HOURS = _int("WEBHOOK_SECRET_GRACE_HOURS", 24)
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE", False)
+
     # Outgoing mail: smtp, or file (one .eml per message in MAIL_FILE_DIR, for development).
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

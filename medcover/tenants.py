@@ -48,3 +48,28 @@ def id_for_code(kind: str, code: str) -> int | None:
     if resolver is not None:
         return resolver(code)
     return int(code) if code.isdigit() else None
+
+
+def exists(institution_id: int | None, company_id: int | None) -> bool:
+    """Whether the institution or company named exists (before its domain is wired in, any id is taken)."""
+    for kind, ident in (("institution", institution_id), ("company", company_id)):
+        if ident is not None:
+            return kind not in _directories or ident in _names(kind)
+    return False
+
+
+def choices() -> list[tuple[str, str]]:
+    """Every hospital and insurer as a pick list: ("institution:3", "Riverside Hospital (hospital)") ..."""
+    found = []
+    for kind, word in (("institution", "hospital"), ("company", "insurer")):
+        for ident, name in sorted(_names(kind).items(), key=lambda item: item[1].lower()):
+            found.append((f"{kind}:{ident}", f"{name} ({word})"))
+    return found
+
+
+def from_choice(value: str | None) -> tuple[int | None, int | None]:
+    """A pick list's value as (institution_id, company_id); (None, None) for anything else."""
+    kind, _, ident = (value or "").partition(":")
+    if kind not in KINDS or not ident.isdigit() or not 0 < int(ident) < 2**31:
+        return None, None
+    return (int(ident), None) if kind == "institution" else (None, int(ident))

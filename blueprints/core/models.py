@@ -157,3 +157,42 @@ class AuditLog(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     summary: Mapped[str | None] = mapped_column(Text)
+
+
+class OAuthClient(db.Model):
+    """An external system (a hospital's or an insurer's) that gets API tokens with OAuth 2.0 client credentials."""
+
+    __tablename__ = "oauth_clients"
+    __table_args__ = (CheckConstraint("(institution_id IS NULL) <> (company_id IS NULL)", name="one_tenant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the public identifier the integrator sends (``mcc_`` and 16 hex digits)
+    client_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: SHA-256 of the secret, which is shown once and never stored
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    #: space-separated scopes it may ask for; each scope is a role its tokens act as
+    scopes: Mapped[str] = mapped_column(String(200))
+    institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: the service account its tokens act through (audit entries and records name the client)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: set when revoked: its tokens stop working at once
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OAuthAccessToken(db.Model):
+    """An access token issued to a client; only its hash is kept."""
+
+    __tablename__ = "oauth_access_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the one scope granted: the role the token acts as
+    scope: Mapped[str] = mapped_column(String(40))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

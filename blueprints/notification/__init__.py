@@ -1,9 +1,10 @@
-"""Notification domain: templates, email/SMS/in-app notifications, delivery tracking, and the jobs page.
+"""Notification domain: templates, email/SMS/in-app notifications, delivery tracking, signed webhooks, the jobs page.
 
-Owns ``notification_templates``, ``notifications``, ``notification_logs``, ``delivery_status`` and
-``notification_preferences``. Other domains reach people by publishing events (see subscribers.py)
-or by calling ``services.send``. ``services/`` is the public face; ``web/`` holds the pages and the
-JSON endpoints; ``jobs.py`` delivers through ``channels.py``; ``cli.py`` is ``flask notifications``.
+Owns ``notification_templates``, ``notifications``, ``notification_logs``, ``delivery_status``,
+``notification_preferences``, ``webhook_subscriptions`` and ``webhook_deliveries``. Other domains reach people
+(and integrators' webhooks) by publishing events (see subscribers.py) or by calling ``services.send``.
+``services/`` is the public face; ``web/`` holds the pages and the JSON endpoints; ``jobs.py`` delivers through
+``channels.py``; ``cli.py`` is ``flask notifications``.
 """
 
 from flask import Blueprint
@@ -16,7 +17,7 @@ api_bp = api_blueprint("api_notification", __name__)
 
 def init_app(app) -> None:
     from blueprints.notification import subscribers  # noqa: F401 - subscribes to domain events
-    from blueprints.notification.web import api, push_views, views  # noqa: F401 - registers routes
+    from blueprints.notification.web import api, push_views, views, webhook_api, webhook_views  # noqa: F401 - registers routes
     from medcover import jobs
     from medcover.navigation import add_nav
     from medcover.rbac import Role
@@ -25,8 +26,25 @@ def init_app(app) -> None:
     app.register_blueprint(api_bp)
     app.jinja_env.globals["push_settings"] = _push_settings
     jobs.every(60, "blueprints.notification.jobs:sweep", queue="notifications", setting="SWEEP_SECONDS")
+    jobs.every(
+        60, "blueprints.notification.services.webhook_delivery:sweep", queue="notifications", setting="SWEEP_SECONDS"
+    )
     _add_work()
+    from medcover import labels
+    from medcover.naming import add_namer
+
+    add_namer("webhook_subscription", webhook_views.webhook_names)
+    add_namer("webhook_delivery", webhook_views.webhook_delivery_names)
+    labels.register(
+        {
+            "webhook_subscription": "Webhook",
+            "webhook_delivery": "Webhook delivery",
+            "resend": "Sent again",
+            "disable": "Stopped",
+        }
+    )
     add_nav("Deliveries", "notification.deliveries", {Role.ADMIN}, group="Administration", order=920)
+    add_nav("Webhooks", "notification.webhooks_page", {Role.ADMIN}, group="Administration", order=925)
     add_nav("Templates", "notification.templates", {Role.ADMIN}, group="Administration", order=930)
     add_nav("Jobs", "notification.jobs_page", {Role.ADMIN}, group="Administration", order=940)
     from blueprints.notification.cli import notifications_cli

@@ -189,3 +189,66 @@ class PushSubscription(db.Model):
     browser: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebhookStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its first attempt, or for a retry
+    DELIVERED = "delivered"
+    DEAD = "dead"  # out of attempts (or its target refused): dead-lettered, an admin may resend
+
+    @property
+    def label(self) -> str:
+        return {"pending": "Waiting", "delivered": "Delivered", "dead": "Failed: out of attempts"}[self.value]
+
+
+class WebhookSubscription(db.Model):
+    """An integrator's URL that receives one tenant's domain events, signed per Standard Webhooks."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (CheckConstraint("(institution_id IS NULL) <> (company_id IS NULL)", name="one_tenant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    #: event names it receives (a list of strings)
+    events: Mapped[list] = mapped_column(JSON)
+    institution_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: ``whsec_`` + base64 key; kept whole because every delivery is signed with it
+    secret: Mapped[str] = mapped_column(String(100))
+    #: the secret before the last rotation, still signing alongside the new one until ``previous_until``
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One event for one subscription: its attempts, its outcome (the delivery log)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
+    #: the outbox event it carries (the dedupe key: an event redelivered to the subscriber adds nothing)
+    event_id: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(80))
+    #: the ``webhook-id`` header: the same on every attempt and resend, so receivers can drop duplicates
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[WebhookStatus] = mapped_column(
+        enum_column(WebhookStatus, "webhook_status", validate_strings=True), index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: the receiver's HTTP status on the last attempt (null when none came back)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

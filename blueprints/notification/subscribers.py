@@ -10,6 +10,7 @@ outbox event id is the dedupe key, so a redelivered event writes nothing new.
 from __future__ import annotations
 
 from blueprints.notification import services
+from blueprints.notification.services import webhook_delivery
 from medcover import clock
 from medcover.events import subscribe
 
@@ -56,3 +57,8 @@ def _handler(event_name: str):
 # Registered once, at import: the registry is per process, not per app.
 for _name in EVENTS:
     subscribe(_name)(_handler(_name))
+
+
+# Signed webhooks: the same events, to integrators' subscriptions of the event's tenant.
+for _name in webhook_delivery.EVENT_NAMES:
+    subscribe(_name)(webhook_delivery.subscriber(_name))

@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0019_push_subscriptions"
-down_revision = "0017_claim_replacements"
+down_revision = "0018_oauth_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0020_fhir_claim_ids"
-down_revision = "0015_invoice_numbers"
+down_revision = "0019_push_subscriptions"
 branch_labels = None
 depends_on = None
 

@@ -76,6 +76,17 @@ CORE_EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     (f"{PREFIX}/users", "POST"): ADMIN,
     (f"{PREFIX}/users/<id:user_id>", "GET"): ADMIN,
     (f"{PREFIX}/openapi.json", "GET"): PUBLIC,
+    ("/admin/oauth-clients", "GET"): ADMIN,
+    ("/admin/oauth-clients/new", "GET"): ADMIN,
+    ("/admin/oauth-clients/new", "POST"): ADMIN,
+    ("/admin/oauth-clients/<id:client_pk>/rotate", "POST"): ADMIN,
+    ("/admin/oauth-clients/<id:client_pk>/revoke", "POST"): ADMIN,
+    (f"{PREFIX}/oauth/token", "POST"): PUBLIC,
+    (f"{PREFIX}/oauth/clients", "GET"): ADMIN,
+    (f"{PREFIX}/oauth/clients", "POST"): ADMIN,
+    (f"{PREFIX}/oauth/clients/<id:client_pk>", "GET"): ADMIN,
+    (f"{PREFIX}/oauth/clients/<id:client_pk>/rotate-secret", "POST"): ADMIN,
+    (f"{PREFIX}/oauth/clients/<id:client_pk>/revoke", "POST"): ADMIN,
     (f"{PREFIX}/docs", "GET"): PUBLIC,
 }
 CORE_BLUEPRINTS = {"core", "api_core", "health", "api_docs"}

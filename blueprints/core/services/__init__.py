@@ -4,7 +4,7 @@ audit log. Other domains (and core's own web package and CLI) import from here.
 Services take the acting user as an argument, flush, and leave the commit to the edge.
 """
 
-from blueprints.core.services import api_tokens
+from blueprints.core.services import api_tokens, oauth_clients
 from blueprints.core.services.api_tokens import TokenPair, access_token_for, user_for_access_token
 from blueprints.core.services.audit import (
     AuditFilter,
@@ -61,6 +61,7 @@ __all__ = [
     "access_token_for",
     "active_sessions",
     "api_tokens",
+    "oauth_clients",
     "audit_entity_types",
     "audit_query",
     "authenticate",

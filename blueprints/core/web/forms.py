@@ -1,8 +1,18 @@
 """Core forms. Length limits here match the columns, so oversized input is a field error, not a crash."""
 
-from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from medcover.forms import Form
 from medcover.rbac import Role
@@ -71,3 +81,15 @@ class AuditFilterForm(Form):
     action = StringField("Action", validators=[Optional(), Length(max=40)])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+
+
+class OAuthClientForm(Form):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    organisation = SelectField("Organisation", choices=[], validators=[DataRequired()])
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=[SelectChoice(role.value, role.label) for role in Role if role is not Role.ADMIN],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired()],
+    )
