@@ -11,7 +11,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from medcover.api import PREFIX, Doc, documented, text_pattern
 from medcover.openapi_links import add_links
-from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
+from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_a_file, takes_no_body
 from medcover.rbac import access_of, public
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
@@ -32,6 +32,20 @@ _ERRORS = {
     "429": "Rate limited: see Retry-After",
 }
 
+#: an upload: one ``file`` part whose content (not its name or declared type) must be a PDF, PNG or JPEG; the
+#: pattern states the PDF signature, the one a JSON schema can spell
+UPLOAD = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "pattern": "^%PDF-",
+            "description": "a PDF (%PDF-), PNG or JPEG file, at most the upload limit",
+        }
+    },
+    "required": ["file"],
+}
 PROBLEM_SCHEMA = {
     "type": "object",
     "properties": {
@@ -121,6 +135,8 @@ def build_spec(app) -> dict:
             params += query_parameters(view, doc.query)
             if params:
                 operation["parameters"] = params
+            if takes_a_file(view):
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD}}}
             if doc.body is not None:
                 operation["requestBody"] = {
                     "required": not takes_no_body(view),
