@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind
@@ -22,6 +22,7 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
+    reference_rules,
 )
 from medcover import api
 from medcover.api import (
@@ -80,6 +81,8 @@ class AssignmentIn(Schema):
 
 
 class CommissionPaymentIn(Schema):
+    model_config = ConfigDict(json_schema_extra=reference_rules)
+
     method: MethodKind
     reference: Reference | None = None
     paid_on: Day | None = None

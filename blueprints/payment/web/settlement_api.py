@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from pydantic import ConfigDict
+
 from blueprints.hospital import services as hospital
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind
@@ -19,6 +21,7 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
+    reference_rules,
 )
 from medcover import api
 from medcover.api import (
@@ -43,6 +46,8 @@ from medcover.rbac import allow
 
 
 class SettlementIn(Schema):
+    model_config = ConfigDict(json_schema_extra=reference_rules)
+
     institution_id: Id
     #: the insurer that pays: an insurer's staff pay for their own and leave it out; a platform admin names it
     company_id: Id | None = None
