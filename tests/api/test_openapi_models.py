@@ -52,3 +52,12 @@ def _path(rule: str) -> str:
     import re
 
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule[len(PREFIX) :]) or "/"
+
+
+def test_the_reference_page_lists_every_body_including_uploads(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="api_hospital_upload_medical_record_attachment_post"' in text
+    upload = text.split('id="api_hospital_upload_medical_record_attachment_post"', 1)[-1].split("</article>", 1)[0]
+    assert "<code>file</code>" in upload
