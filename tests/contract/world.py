@@ -84,9 +84,23 @@ DATE_FIELDS = {
     "period_end": (0, -1),
     "effective_from": (0, 1, 2, 3, 4, 5, 6, 7),
     "effective_to": (364, 365),
+    "principal_date_of_birth": (-12000, -9000),
+    "dependant_dates_of_birth[*]": (-3000, -5000),
+}
+#: other body fields a rule ties to another field or to stored state, and values that keep it
+VALUES = {
+    "reason": ["Agreed with the provider on the phone.", "The board approved new terms."],
+    "age_from": [0, 18],
+    "age_to": [64, 99],
 }
 #: query parameters that name a record no list names: the world key ``grow`` filled
-QUERY_FIELDS = {"run_id": "run_ids", "agent_id": ("/agents", "id"), "claim_id": ("/claims", "id")}
+QUERY_FIELDS = {
+    "run_id": "run_ids",
+    "agent_id": ("/agents", "id"),
+    "claim_id": ("/claims", "id"),
+    "institution_id": ("/institutions", "id"),
+    "company_id": ("/companies", "id"),
+}
 PER_PAGE = 200
 
 
@@ -219,10 +233,20 @@ def grow(api: Api, finance: Api) -> dict[str, list]:
 
 
 def _values(api: Api, source, made: dict[str, list]) -> list:
+    """The values of ``source``; records of one insurer and one hospital (the first of each), so that the records
+    one body names belong together (a member and a scheme of the same insurer, a patient of the invoicing
+    hospital), as far as that leaves any."""
     if isinstance(source, str):
         return made[source]
     path, field = source
-    return [item[field] for item in api.items(path) if item.get(field) is not None]
+    items = api.items(path)
+    tenant = made.get("tenant", {})
+    if path in ("/companies", "/institutions"):
+        key = "company_id" if path == "/companies" else "institution_id"
+        ours = [item for item in items if item["id"] == tenant.get(key)]
+    else:
+        ours = [item for item in items if all(item.get(k, v) in (v, None) for k, v in tenant.items())]
+    return [item[field] for item in (ours or items) if item.get(field) is not None]
 
 
 def bindings(
@@ -246,14 +270,57 @@ def bindings(
             bound = _path_bindings(api, path, made, dictionaries, dictionary, deleting=method == "delete")
             per_operation[f"{method.upper()} {path}"] = {k: v for k, v in bound.items() if v}
     made["files"] = ["%PDF-1.4\n% contract evidence\n%%EOF\n"]
+    made["tenant"] = {
+        "company_id": api.items("/companies")[0]["id"],
+        "institution_id": api.items("/institutions")[0]["id"],
+    }
     today = date.today()
     for field, days in DATE_FIELDS.items():
         made[f"date_{field}"] = [(today + timedelta(days=d)).isoformat() for d in days]
-    fields = {f"body.{field}": source for field, source in BODY_FIELDS.items()}
-    fields |= {f"body.{field}": f"date_{field}" for field in DATE_FIELDS}
-    fields |= {f"query.{field}": source for field, source in QUERY_FIELDS.items()}
-    named = {key: dictionary(re.sub(r"\W+", "_", key), _values(api, source, made)) for key, source in fields.items()}
-    return dictionaries, per_operation, {k: v for k, v in named.items() if v}
+    for field, values in VALUES.items():
+        made[f"value_{field}"] = values
+    sources = {f"body.{field}": source for field, source in BODY_FIELDS.items()}
+    sources |= {f"body.{field}": f"date_{field}" for field in DATE_FIELDS}
+    sources |= {f"body.{field}": f"value_{field}" for field in VALUES}
+    sources |= {f"query.{field}": source for field, source in QUERY_FIELDS.items()}
+    named = {key: dictionary(re.sub(r"\W+", "_", key), _values(api, source, made)) for key, source in sources.items()}
+    for label, bound in per_operation.items():
+        method, path = label.split(" ", 1)
+        taken = _fields_of(spec, spec["paths"][path][method.lower()])
+        for key, name in named.items():
+            source = sources[key]
+            # a create's own new key (POST /members' member_number), not a reference to another record
+            own = method == "POST" and isinstance(source, tuple) and source[0] == path and key.endswith(f".{source[1]}")
+            if name and key in taken and not own:
+                bound[key] = name
+    return dictionaries, per_operation
+
+
+def _fields_of(spec: dict, operation: dict) -> set[str]:
+    """The binding keys of an operation's query parameters and JSON body fields (``body.items[*].service_code``)."""
+    keys = {f"query.{p['name']}" for p in operation.get("parameters", []) if p["in"] == "query"}
+    body = operation.get("requestBody", {}).get("content", {})
+    schema = (body.get("application/json") or body.get("multipart/form-data") or {}).get("schema", {})
+
+    def walk(schema: dict, prefix: str, depth: int) -> None:
+        schema = _resolved(spec, schema)
+        for option in schema.get("anyOf", []):
+            walk(option, prefix, depth)
+        for name, prop in schema.get("properties", {}).items():
+            keys.add(f"{prefix}{name}")
+            prop = _resolved(spec, prop)
+            for option in [prop, *prop.get("anyOf", [])]:
+                if option.get("type") == "array" and depth < 2:
+                    walk(option.get("items", {}), f"{prefix}{name}[*].", depth + 1)
+                    keys.add(f"{prefix}{name}[*]")
+
+    walk(schema, "body.", 0)
+    return keys
+
+
+def _resolved(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref", "")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
 
 
 def _path_bindings(api: Api, path: str, made: dict, dictionaries: dict, dictionary, *, deleting: bool) -> dict:
