@@ -27,6 +27,7 @@ import json
 import re
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 #: a 1x1 PNG: the smallest evidence the upload endpoints take
@@ -92,6 +93,16 @@ VALUES = {
     "reason": ["Agreed with the provider on the phone.", "The board approved new terms."],
     "age_from": [0, 18],
     "age_to": [64, 99],
+}
+#: fields of one operation that a rule ties to stored state no schema can state (what is still owed or
+#: refundable, which kind of record a reference_id names): values that keep the rule, "tenant.x" for the
+#: insurer or hospital the run works in
+OPERATION_VALUES = {
+    "POST /payments": {"body.kind": ["invoice"], "body.reference_id": "open_invoices", "body.amount": ["1.00"]},
+    "POST /refunds": {"body.amount": ["1.00", "0.50"]},
+    "POST /invoices/{invoice_id}/credit-notes": {"body.amount": ["1.00"]},
+    "POST /settlements": {"body.company_id": "tenant.company_id"},
+    "POST /personnel": {"body.institution_id": "tenant.institution_id"},
 }
 #: query parameters that name a record no list names: the world key ``grow`` filled
 QUERY_FIELDS = {
@@ -284,6 +295,19 @@ def bindings(
     sources |= {f"body.{field}": f"value_{field}" for field in VALUES}
     sources |= {f"query.{field}": source for field, source in QUERY_FIELDS.items()}
     named = {key: dictionary(re.sub(r"\W+", "_", key), _values(api, source, made)) for key, source in sources.items()}
+    made["open_invoices"] = [
+        i["id"]
+        for i in api.items("/invoices")
+        if i["status"] in ("issued", "partially_paid") and Decimal(i["balance"]) >= 2
+    ]
+    for key, value in made["tenant"].items():
+        made[f"tenant.{key}"] = [value]
+    for label, values in OPERATION_VALUES.items():
+        for key, source in values.items():
+            name = dictionary(
+                re.sub(r"\W+", "_", f"{label} {key}"), source if isinstance(source, list) else made[source]
+            )
+            per_operation[label][key] = name
     for label, bound in per_operation.items():
         method, path = label.split(" ", 1)
         taken = _fields_of(spec, spec["paths"][path][method.lower()])
@@ -291,7 +315,7 @@ def bindings(
             source = sources[key]
             # a create's own new key (POST /members' member_number), not a reference to another record
             own = method == "POST" and isinstance(source, tuple) and source[0] == path and key.endswith(f".{source[1]}")
-            if name and key in taken and not own:
+            if name and key in taken and not own and key not in bound:
                 bound[key] = name
     return dictionaries, per_operation
 

@@ -49,7 +49,10 @@ class UserIn(Schema):
     email: str = Field(max_length=254, json_schema_extra={"format": "email"})
     full_name: str = Field(max_length=120)
     role: Role
-    password: str = Field(max_length=128)
+    #: at least PASSWORD_MIN_LENGTH (10 unless configured) characters, no blank at either end (core.passwords)
+    password: str = Field(
+        max_length=128, json_schema_extra={"minLength": 10, "pattern": r"^\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S$"}
+    )
     institution_id: Id | None = None
     company_id: Id | None = None
 
