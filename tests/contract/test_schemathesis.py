@@ -48,10 +48,13 @@ KNOWN_GAPS = {
         "POST /personnel": "a platform admin must name the institution its staff leave out (tied to the caller's role)",
         "POST /settlements": "a platform admin must name the paying insurer its staff leave out (the caller's role)",
         "POST /claims/{claim_id}/approve": "an override gives an amount or rejects the line (tied to the line's state)",
-        "POST /coverages/{coverage_id}/renew": "the new scheme must be the coverage's insurer's",
+        "POST /coverages/{coverage_id}/renew": "the new scheme must be the coverage's insurer's, its dates after it",
         "POST /invoices/{invoice_id}/credit-notes": "at most what the payer still owes on that invoice",
         "POST /orders/{order_id}/result": "the result's shape follows the order's kind (lab values, a report, ...)",
         "POST /schemes/{scheme_id}/benefits": "a reason once the scheme is active; a benefit added once",
+    },
+    "Missing test data:": {
+        "PUT /schemes/{scheme_id}/benefits/{scheme_benefit_id}": "another operation of the run removes them at times",
     },
 }
 #: valid data always names a real record, so it is answered (2xx) or refused for the record's state (409), never

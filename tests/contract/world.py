@@ -60,6 +60,7 @@ BODY_FIELDS = {
     "member_number": ("/members", "member_number"),
     "principal_member_number": ("/members", "member_number"),
     "patient_id": ("/patients", "id"),
+    "duplicate_id": ("/patients", "id"),  # a merge's other record, of the same hospital
     "payment_id": ("/payments", "id"),
     "personnel_id": ("/personnel", "id"),
     "record_id": "records",
@@ -275,16 +276,17 @@ def bindings(
         dictionaries[name] = values
         return name
 
+    # one insurer and one hospital: the records a path and a body name belong together
+    made["tenant"] = {
+        "company_id": api.items("/companies")[0]["id"],
+        "institution_id": api.items("/institutions")[0]["id"],
+    }
     for path, operations in spec["paths"].items():
         for method in operations:
             # a DELETE takes its records from another parent than the reads and changes, which it would empty
             bound = _path_bindings(api, path, made, dictionaries, dictionary, deleting=method == "delete")
             per_operation[f"{method.upper()} {path}"] = {k: v for k, v in bound.items() if v}
     made["files"] = ["%PDF-1.4\n% contract evidence\n%%EOF\n"]
-    made["tenant"] = {
-        "company_id": api.items("/companies")[0]["id"],
-        "institution_id": api.items("/institutions")[0]["id"],
-    }
     today = date.today()
     for field, days in DATE_FIELDS.items():
         made[f"date_{field}"] = [(today + timedelta(days=d)).isoformat() for d in days]
