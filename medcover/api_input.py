@@ -69,14 +69,20 @@ def day_arg(name: str) -> date | None:
         raise Invalid.field(name, str(exc)) from None
 
 
+#: a whole number in ASCII digits, as the document's ``integer`` reads: ``7``, or ``7.0`` (JSON Schema counts 7.0 as
+#: an integer, and clients that serialise numbers send it so)
+_WHOLE = re.compile(r"([0-9]{1,12})(?:\.0*)?")
+
+
 def int_arg(name: str) -> int | None:
     """An optional id in the query string."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+    whole = _WHOLE.fullmatch(raw)
+    if whole is None or not 1 <= int(whole.group(1)) <= 2**31 - 1:
         raise Invalid.field(name, "Use a record id (a whole number).")
-    return int(raw)
+    return int(whole.group(1))
 
 
 def choice_arg(name: str, choices) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, current_app, jsonify, render_template
@@ -10,7 +11,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from medcover.api import PREFIX, Doc, documented, text_pattern
 from medcover.openapi_links import add_links
-from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_no_body
+from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_a_file, takes_no_body
 from medcover.rbac import access_of, public
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
@@ -31,6 +32,20 @@ _ERRORS = {
     "429": "Rate limited: see Retry-After",
 }
 
+#: an upload: one ``file`` part whose content (not its name or declared type) must be a PDF, PNG or JPEG; the
+#: pattern states the PDF signature, the one a JSON schema can spell
+UPLOAD = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "pattern": "^%PDF-",
+            "description": "a PDF (%PDF-), PNG or JPEG file, at most the upload limit",
+        }
+    },
+    "required": ["file"],
+}
 PROBLEM_SCHEMA = {
     "type": "object",
     "properties": {
@@ -63,13 +78,34 @@ def _no_null_defaults(schema: dict) -> dict:
     return schema
 
 
-def _schema_ref(model: type[BaseModel], components: dict, mode: str) -> dict:
+def _schema_ref(model: type[BaseModel], components: dict, mode: str, owner: str = "") -> dict:
     generator = _RequestSchema if mode == "validation" else GenerateJsonSchema
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode, schema_generator=generator)
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = _no_null_defaults(definition)
-    components[model.__name__] = _no_null_defaults(schema)
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    found = {name: _no_null_defaults(definition) for name, definition in schema.pop("$defs", {}).items()}
+    found[model.__name__] = _no_null_defaults(schema)
+    # Two models of one name (a premium rate's RateIn, a commission rate's RateIn) must not share an entry: the
+    # later one takes its blueprint's name as a prefix (``owner``), and the references to it follow.
+    renamed = {
+        name: _qualified(name, owner)
+        for name, definition in found.items()
+        if name in components and components[name] != _renamed(definition, {})
+    }
+    for name, definition in found.items():
+        components[renamed.get(name, name)] = _renamed(definition, renamed)
+    return {"$ref": f"#/components/schemas/{renamed.get(model.__name__, model.__name__)}"}
+
+
+def _qualified(name: str, owner: str) -> str:
+    return "".join(part.title() for part in owner.removeprefix("api_").removesuffix("_api").split("_")) + name
+
+
+def _renamed(definition: dict, renamed: dict[str, str]) -> dict:
+    if not renamed:
+        return definition
+    text = json.dumps(definition)
+    for old, new in renamed.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    return json.loads(text)
 
 
 def build_spec(app) -> dict:
@@ -99,15 +135,25 @@ def build_spec(app) -> dict:
             params += query_parameters(view, doc.query)
             if params:
                 operation["parameters"] = params
+            if takes_a_file(view):
+                operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD}}}
             if doc.body is not None:
                 operation["requestBody"] = {
                     "required": not takes_no_body(view),
-                    "content": {"application/json": {"schema": _schema_ref(doc.body, components, "validation")}},
+                    "content": {
+                        "application/json": {
+                            "schema": _schema_ref(doc.body, components, "validation", rule.endpoint.partition(".")[0])
+                        }
+                    },
                 }
             for status, model in (doc.responses or {200: None}).items():
                 entry: dict = {"description": "OK" if status < 300 else "Error"}
                 if model is not None:
-                    entry["content"] = {"application/json": {"schema": _schema_ref(model, components, "serialization")}}
+                    entry["content"] = {
+                        "application/json": {
+                            "schema": _schema_ref(model, components, "serialization", rule.endpoint.partition(".")[0])
+                        }
+                    }
                 operation["responses"][str(status)] = entry
             _add_errors(operation, method, access, has_path_params="{" in path)
             if access and not access.public:

@@ -36,6 +36,7 @@ _READERS = {
 }
 _PAGED = {"page_response", "paginate", "page_params"}
 _OPTIONAL_BODY = " optional body"  # a marker among the names found, never a parameter
+_FILE_BODY = " file body"  # the view reads an uploaded file (``uploads.file_part``)
 #: an optional parameter sent empty is taken as left out (a cleared filter)
 _EMPTY = {"type": "string", "enum": [""]}
 
@@ -77,6 +78,8 @@ def _collect(fn, found: dict, required: set, seen: set) -> None:
         constant = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
         if name == "optional_body":
             found[_OPTIONAL_BODY] = {}
+        elif name == "file_part":
+            found[_FILE_BODY] = {}
         elif name in _PAGED:
             for key, schema in PAGING.items():
                 found.setdefault(key, schema)
@@ -96,6 +99,13 @@ def takes_no_body(view) -> bool:
     return _OPTIONAL_BODY in found
 
 
+def takes_a_file(view) -> bool:
+    """Whether the view reads a multipart ``file`` part (``medcover.uploads.file_part``)."""
+    found: dict[str, dict] = {}
+    _collect(view, found, set(), set())
+    return _FILE_BODY in found
+
+
 def query_parameters(view, descriptions: dict[str, str]) -> list[dict]:
     """The OpenAPI query parameters ``view`` reads, with the descriptions its ``@documented`` gives."""
     found: dict[str, dict] = {}
@@ -105,6 +115,7 @@ def query_parameters(view, descriptions: dict[str, str]) -> list[dict]:
         found.setdefault(name, {"type": "string"})
     params = []
     found.pop(_OPTIONAL_BODY, None)
+    found.pop(_FILE_BODY, None)
     for name, schema in found.items():
         if name in required and schema == {"type": "string"}:
             schema = {"type": "string", "minLength": 1, "pattern": r"\S"}  # trimmed, then required

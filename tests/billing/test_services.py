@@ -151,6 +151,7 @@ def test_an_import_with_one_bad_row_imports_nothing_and_says_which_line(world):
         (b"code,price\nX,1\n", "missing"),
         (b"\xff\xfe\x00", "UTF-8"),
         (b"service_code,description,benefit_code,unit_price,effective_from\n", "no rows"),
+        ("\u00ea,M\u00f4\r\u00b4~".encode(), "missing"),  # a bare carriage return ends a line, it is no crash
     ],
 )
 def test_an_unreadable_price_list_is_refused_with_a_reason(world, data, message):

@@ -1,12 +1,16 @@
 """The API keeps the promises of its OpenAPI document: schemathesis against the real thing.
 
-gunicorn serves a fresh SQLite database holding the demo world (``flask db upgrade``, ``flask seed-demo``) and
-schemathesis, with an admin's token, sends every /api/v1 operation what the document says it takes, and what it
-says it refuses, then chains creates to reads, changes and actions through the document's links (the stateful
-phase). Any server error, undocumented status or content type, answer off its schema, refused valid input or
-accepted invalid input, endpoint that ignores its auth, or record still there after its DELETE fails the build,
-and so does a "missing test data" or "schema validation mismatch" warning. ``make test`` runs a small number of
-examples per operation (``SCHEMATHESIS_EXAMPLES``); ``make fuzz`` many more.
+gunicorn serves a fresh SQLite database holding the demo world (``flask db upgrade``, ``flask seed-demo``);
+``world.grow`` adds through the API the records the demo lacks, and ``world.bindings`` points every path id,
+record-naming body or query field and rule-bound day of every operation at real records (schemathesis
+dictionaries, written into the run's config beside schemathesis.toml). schemathesis, with an admin's token, then
+sends every /api/v1 operation what the document says it takes, and what it says it refuses, and chains creates
+to reads, changes and actions through the document's links (the stateful phase). Any server error, undocumented
+status or content type, answer off its schema, refused valid input or accepted invalid input, endpoint that
+ignores its auth, or record still there after its DELETE fails the build, and so does a "missing test data" or
+"schema validation mismatch" warning for any operation but the named ``KNOWN_GAPS``. ``make test`` runs the
+examples, fuzzing and stateful phases with 5 examples per operation (``SCHEMATHESIS_EXAMPLES``,
+``SCHEMATHESIS_PHASES``); ``make fuzz`` 60, and the coverage phase too.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import os
 import re
 import subprocess
 import time
-import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.contract import world
 from tests.live_server import BIN, WebServer, app_env, flask
 
 pytestmark = pytest.mark.contract
@@ -33,15 +37,30 @@ CHECKS = (
     "negative_data_rejection,positive_data_acceptance,ignored_auth,use_after_free"
 )
 WEBHOOK_TOKEN = "contract-webhook-token-0123456789"
-#: warnings that mean part of the API went untested or the document disagrees with the validation
-FATAL_WARNINGS = ("Authentication failed",)
-#: operations whose well-formed data may be refused by rules no schema states (records that must exist, rules
-#: tied to stored state): the config's list, where positive_data_acceptance takes their 422
-REFUSED_BY_STATE = set(tomllib.loads(CONFIG.read_text())["operations"][0]["include-name"])
-#: Not yet a failure: operations on records the demo world does not hold (no disputes, payments, refunds,
-#: settlements, agents, medical records, orders, payment methods, templates or reconciliation runs), or holds too
-#: few of for random ids to find, answer 404 outside the stateful phase. The run prints them; growing the demo
-#: world (or this test's setup) and then failing on them is the next step.
+#: warnings that mean part of the API went untested or the document disagrees with the validation: the test fails
+#: on any of them, naming the operations (less KNOWN_GAPS)
+FATAL_WARNINGS = ("Authentication failed", "Missing test data:", "Schema validation mismatch:")
+#: Not yet stated in the document, so valid data still mostly meets a 422 (or a 404) here: each with the rule no
+#: schema states yet. The test does not fail on these operations' own warning, and prints them; every other
+#: operation's warning fails it. Shrink this list; never grow it to make a run pass.
+KNOWN_GAPS = {
+    "Schema validation mismatch:": {
+        "POST /personnel": "a platform admin must name the institution its staff leave out (tied to the caller's role)",
+        "POST /settlements": "a platform admin must name the paying insurer its staff leave out (the caller's role)",
+        "POST /claims/{claim_id}/approve": "an override gives an amount or rejects the line (tied to the line's state)",
+        "POST /coverages/{coverage_id}/renew": "the new scheme must be the coverage's insurer's, its dates after it",
+        "POST /invoices/{invoice_id}/credit-notes": "at most what the payer still owes on that invoice",
+        "POST /orders/{order_id}/result": "the result's shape follows the order's kind (lab values, a report, ...)",
+        "POST /schemes/{scheme_id}/benefits": "a reason once the scheme is active; a benefit added once",
+    },
+    "Missing test data:": {
+        "PUT /schemes/{scheme_id}/benefits/{scheme_benefit_id}": "another operation of the run removes them at times",
+    },
+}
+#: valid data always names a real record, so it is answered (2xx) or refused for the record's state (409), never
+#: for a record that is not there; ids that name nothing are still sent by the invalid data, and use_after_free and
+#: the stateful phase read deleted records
+REAL_RECORDS = 1.0
 
 
 @pytest.fixture
@@ -67,13 +86,13 @@ def server(tmp_path_factory):
     flask("db", "upgrade", env=env)
     seeded = flask("seed-demo", env=env, timeout=300)
     password = re.search(r"password for all: (\S+?)\)", seeded).group(1)
-    admin = re.search(r"^\s+admin\s+(\S+@\S+)\s*$", seeded, flags=re.MULTILINE).group(1)
+    logins = dict(re.findall(r"^\s+(\w+)\s+(\S+@\S+)\s*$", seeded, flags=re.MULTILINE))
     # one worker: SQLite takes one writer at a time, and a second would answer 503 while it waits
     # and no limit on the request line: a 414 from gunicorn is the front server's answer, not the API's
     web = WebServer(env=env, log_path=tmp / "gunicorn.log", workers=1, extra=("--limit-request-line", "0"))
     try:
         web.wait_ready(timeout=60)
-        yield web, admin, password, tmp
+        yield web, logins, password, tmp
     finally:
         web.stop()
 
@@ -91,6 +110,27 @@ def _token(base: str, email: str, password: str) -> str:
         conn.close()
 
 
+def _config(web, logins: dict, password: str, tmp: Path) -> Path:
+    """schemathesis.toml plus the dictionaries of the world's records (tests/contract/world.py)."""
+    admin = world.Api(web.url, _token(web.url, logins["admin"], password))
+    finance = world.Api(web.url, _token(web.url, logins["finance_officer"], password))
+    made = world.grow(admin, finance)
+    spec = admin.call("GET", "/openapi.json")
+    dictionaries, per_operation = world.bindings(admin, spec, made)
+    lines = [CONFIG.read_text(), "", "# --- generated by tests/contract/world.py from the live server's records ---"]
+    for name, values in dictionaries.items():
+        lines += ["", f"[dictionaries.{name}]", f"values = {json.dumps(values)}"]
+    for operation, bound in per_operation.items():
+        pairs = ", ".join(
+            f"{json.dumps(k)} = {{ dictionary = {json.dumps(v)}, probability = {REAL_RECORDS} }}"
+            for k, v in bound.items()
+        )
+        lines += ["", "[[operations]]", f"include-name = {json.dumps(operation)}", f"parameters = {{ {pairs} }}"]
+    path = tmp / "schemathesis.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def _listed(output: str, warning: str) -> list[str]:
     """The operations a warning names (each on a line "  - METHOD /path", up to the next warning)."""
     section = re.split(r"\n(?=[A-Z][a-z ]+: \d+ operations?)|= SUMMARY =", output.partition(warning)[2])[0]
@@ -98,18 +138,21 @@ def _listed(output: str, warning: str) -> list[str]:
 
 
 def test_the_api_keeps_every_promise_of_its_openapi_document(server):
-    web, admin, password, tmp = server
+    web, logins, password, tmp = server
     examples = os.environ.get("SCHEMATHESIS_EXAMPLES", "5")
+    config = _config(web, logins, password, tmp)
     argv = [
         str(BIN / "st"),
         "--config-file",
-        str(CONFIG),
+        str(config),
         "run",
         f"{web.url}/api/v1/openapi.json",
         "--checks",
         CHECKS,
         "--max-examples",
         examples,
+        "--phases",
+        os.environ.get("SCHEMATHESIS_PHASES", "examples,fuzzing,stateful"),
         "--workers",
         "2",
         "--seed",
@@ -118,7 +161,7 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(server):
         "--generation-database",
         "none",
         "--header",
-        f"Authorization: Bearer {_token(web.url, admin, password)}",
+        f"Authorization: Bearer {_token(web.url, logins['admin'], password)}",
         "--header",
         f"X-Webhook-Token: {WEBHOOK_TOKEN}",
         "--report",
@@ -133,12 +176,11 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(server):
     (tmp / "schemathesis.txt").write_text(output)
     summary = output[output.rfind("= SUMMARY =") :] if "= SUMMARY =" in output else output[-3000:]
     print(f"\nschemathesis ({examples} examples per operation, {took:.0f}s):\n{summary}")
+    listed = {warning: set(_listed(output, warning)) for warning in FATAL_WARNINGS if warning in output}
+    known = {warning: sorted(ops & set(KNOWN_GAPS.get(warning, ()))) for warning, ops in listed.items()}
+    print(f"known gaps that warned: {known}")
+    warned = {warning: sorted(ops - set(KNOWN_GAPS.get(warning, ()))) for warning, ops in listed.items()}
+    warned = {warning: ops for warning, ops in warned.items() if ops or warning == "Authentication failed"}
+    assert not warned, f"schemathesis warned: {warned}\n{summary}"
     assert done.returncode == 0, f"schemathesis found failures (full output in {tmp / 'schemathesis.txt'}):\n{output}"
-    warned = [warning for warning in FATAL_WARNINGS if warning in output]
-    assert not warned, f"schemathesis warned: {', '.join(warned)}\n{summary}"
-    mismatched = set(_listed(output, "Schema validation mismatch:")) - REFUSED_BY_STATE
-    assert not mismatched, f"the document accepts what these operations refuse: {sorted(mismatched)}"
-    starved = _listed(output, "Missing test data:")
-    if starved:
-        print(f"operations that never reached a record outside the stateful phase ({len(starved)}): {starved}")
     assert re.search(r"Tested: \d+", summary), summary

@@ -641,6 +641,26 @@ def test_a_settlement_pays_every_approved_claim_of_the_period(cw, api, approved_
     assert_problem(api.insurer("POST", "/settlements", {**period, **TRANSFER}), 409)
 
 
+def test_a_platform_admin_settles_for_the_insurer_it_names(cw, api, approved_claim):
+    admin = api.as_user(make_user(Role.ADMIN))
+    period = {
+        "institution_id": cw.hospital.id,
+        "period_start": (cw.today - timedelta(days=10)).isoformat(),
+        "period_end": cw.today.isoformat(),
+    }
+    query = "&".join(f"{k}={v}" for k, v in period.items())
+    before = counts()
+    assert set(assert_problem(admin("GET", f"/settlements/preview?{query}"), 422)["errors"]) == {"company_id"}
+    assert set(assert_problem(admin("POST", "/settlements", {**period, **TRANSFER}), 422)["errors"]) == {"company_id"}
+    assert counts() == before
+
+    preview = admin.get(f"/settlements/preview?{query}&company_id={cw.company.id}")
+    assert (preview["claims"], preview["total"]) == (1, "3450.00")
+    settled = admin.post("/settlements", {**period, **TRANSFER, "company_id": cw.company.id})
+    assert (settled["claims"], settled["total"], settled["company_id"]) == (1, "3450.00", cw.company.id)
+    assert api.insurer.get(f"/claims/{approved_claim.id}")["status"] == "paid"
+
+
 # --- Idempotency-Key ----------------------------------------------------------------------------------
 
 

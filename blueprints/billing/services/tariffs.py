@@ -250,20 +250,31 @@ def _read_csv(data: bytes | str) -> tuple[list[dict], list[str]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], ["The file is not UTF-8 text; save it as CSV UTF-8."]
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        rows = _csv_rows(text)
+    except csv.Error as exc:  # a quote left open, a stray line break: the file, not the server, is at fault
+        return [], [f"The file is not readable CSV: {exc}."]
+    if isinstance(rows, str):
+        return [], [rows]
+    if not rows:
+        return [], ["The file has no rows."]
+    return rows, []
+
+
+def _csv_rows(text: str) -> list[dict] | str:
+    """The rows of a price list, or what is wrong with its header or size."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        return [], [f"The header must name {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}."]
+        return f"The header must name {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}."
     reader.fieldnames = header
     rows = []
     for row in reader:
         if len(rows) >= MAX_IMPORT_ROWS:
-            return [], [f"At most {MAX_IMPORT_ROWS} rows per file."]
+            return f"At most {MAX_IMPORT_ROWS} rows per file."
         rows.append({k: (v or "") for k, v in row.items() if k in CSV_COLUMNS})
-    if not rows:
-        return [], ["The file has no rows."]
-    return rows, []
+    return rows
 
 
 def preview_import(*, actor, institution_id: int, data: bytes | str) -> ImportPreview:

@@ -41,7 +41,7 @@ class TariffIn(Schema):
     institution_id: Id
     service_code: Code
     description: Description
-    benefit_code: Code
+    benefit_code: Annotated[str, Field(min_length=1, max_length=30, examples=["LAB-TEST"])]
     unit_price: MoneyIn
     effective_from: Day
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from blueprints.core import api_bp, services
 from blueprints.core.web.auth_api import TAG
@@ -36,10 +36,23 @@ class UserOut(Out):
 
 
 class UserIn(Schema):
-    email: str = Field(max_length=254)
+    #: a user belongs to an institution or a company, not both
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["institution_id", "company_id"],
+                "properties": {"institution_id": {"type": "integer"}, "company_id": {"type": "integer"}},
+            }
+        }
+    )
+
+    email: str = Field(max_length=254, json_schema_extra={"format": "email"})
     full_name: str = Field(max_length=120)
     role: Role
-    password: str = Field(max_length=128)
+    #: at least PASSWORD_MIN_LENGTH (10 unless configured) characters, no blank at either end (core.passwords)
+    password: str = Field(
+        max_length=128, json_schema_extra={"minLength": 10, "pattern": r"^\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S$"}
+    )
     institution_id: Id | None = None
     company_id: Id | None = None
 

@@ -22,14 +22,17 @@ from medcover.extensions import db
 from medcover.rbac import allow
 
 RECORD_ROLES = WRITERS
-Diagnosis = Annotated[str, Field(max_length=40)]
+#: an ICD-10 code, trimmed and upper-cased before the service checks it (services.records.ICD10, whose message
+#: the caller gets): the document states the rule, the service keeps enforcing it
+ICD10 = r"^[ \t\r\n]*[A-TV-Za-tv-z][0-9][0-9ABab](\.[0-9A-TV-Za-tv-z]{1,4})?[ \t\r\n]*$"
+Diagnosis = Annotated[str, Field(max_length=40, json_schema_extra={"pattern": ICD10})]
 Procedure = Annotated[str, Field(max_length=400)]
 
 
 class MedicalRecordIn(Schema):
     patient_id: Id
     encounter_date: Day
-    diagnoses: list[Diagnosis] = Field(max_length=100)
+    diagnoses: list[Diagnosis] = Field(max_length=100, json_schema_extra={"minItems": 1})
     procedures: list[Procedure] | None = Field(None, max_length=100)
     notes: Annotated[str, Field(max_length=40_000)] | None = None
     appointment_id: Id | None = None

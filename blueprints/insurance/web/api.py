@@ -81,7 +81,7 @@ Code = Annotated[str, Field(min_length=1, max_length=30, pattern=CODE.pattern)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 PersonName = Annotated[str, Field(min_length=1, max_length=80)]
 MemberNumber = Annotated[str, Field(min_length=1, max_length=30)]
-Reason = Annotated[str, Field(max_length=500)]
+Reason = Annotated[str, Field(max_length=500, examples=["The board approved new terms on 30 November."])]
 Notes = Annotated[str, Field(max_length=2000)]
 Whole = Annotated[int, Strict()]
 

@@ -36,6 +36,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from blueprints.payment import services
+from blueprints.payment.services.methods import REFERENCE_RULES
 from medcover import idempotency
 from medcover.api import jsonify_model
 from medcover.extensions import db
@@ -58,6 +59,26 @@ IDEMPOTENT = (
 # Input types shared by the bodies: strict, so `true`, `"7"`, 12.5 or a timestamp are not taken for a number,
 # money or a date (the strict day and money types are medcover.api's Day and MoneyIn).
 Reference = Annotated[str, Field(max_length=80)]
+
+
+def reference_rules(schema: dict) -> None:
+    """The document's form of ``methods.REFERENCE_RULES``: what ``reference`` must be for each ``method`` (trimmed
+    and upper-cased before the check), for a body's ``json_schema_extra``."""
+    rules = []
+    for method, (pattern, _hint) in REFERENCE_RULES.items():
+        if pattern is None:
+            continue
+        blank = "[ \\t\\r\\n]*"
+        reference = {"type": "string", "pattern": f"^{blank}{pattern.pattern.replace('A-Z', 'A-Za-z')}{blank}$"}
+        rules.append(
+            {
+                "if": {"properties": {"method": {"const": method.value}}, "required": ["method"]},
+                "then": {"properties": {"reference": reference}, "required": ["reference"]},
+            }
+        )
+    schema["allOf"] = rules
+
+
 Reason = Annotated[str, Field(min_length=1, max_length=300)]
 Note = Annotated[str, Field(max_length=300)]
 

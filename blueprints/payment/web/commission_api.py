@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind
@@ -22,6 +22,7 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
+    reference_rules,
 )
 from medcover import api
 from medcover.api import (
@@ -54,7 +55,9 @@ def _percent(value: Any) -> Decimal:
     return Decimal(value.strip())
 
 
-PercentIn = Annotated[Decimal, BeforeValidator(_percent)]
+#: the document states the same rule (0 to 100, at most two decimals; the service refuses above 100)
+PERCENT_SCHEMA = {"type": "string", "pattern": r"^[ \t\r\n]*(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)[ \t\r\n]*$"}
+PercentIn = Annotated[Decimal, BeforeValidator(_percent), WithJsonSchema(PERCENT_SCHEMA)]
 
 
 # --- request bodies ---------------------------------------------------------------------------------
@@ -80,6 +83,8 @@ class AssignmentIn(Schema):
 
 
 class CommissionPaymentIn(Schema):
+    model_config = ConfigDict(json_schema_extra=reference_rules)
+
     method: MethodKind
     reference: Reference | None = None
     paid_on: Day | None = None

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from flask import request
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind, PaymentKind
@@ -23,6 +23,7 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
+    reference_rules,
 )
 from blueprints.payment.web.refund_api import RefundOut
 from medcover import api
@@ -65,6 +66,8 @@ class PaymentIn(Schema):
     today when left out, never in the future. ``payer`` (optional): an invoice's ``patient`` (default) or
     ``insurer`` part, a premium's ``member`` (default) or ``employer``; a claim is paid by its insurer.
     ``note``: free text kept with the payment."""
+
+    model_config = ConfigDict(json_schema_extra=reference_rules)
 
     kind: PaymentKind
     reference_id: Id

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from pydantic import ConfigDict
+
 from blueprints.hospital import services as hospital
 from blueprints.payment import api_bp, services
 from blueprints.payment.models import MethodKind
@@ -19,6 +21,7 @@ from blueprints.payment.web.api_base import (
     Reference,
     created_uncommitted,
     moving_money,
+    reference_rules,
 )
 from medcover import api
 from medcover.api import (
@@ -43,7 +46,11 @@ from medcover.rbac import allow
 
 
 class SettlementIn(Schema):
+    model_config = ConfigDict(json_schema_extra=reference_rules)
+
     institution_id: Id
+    #: the insurer that pays: an insurer's staff pay for their own and leave it out; a platform admin names it
+    company_id: Id | None = None
     period_start: Day
     period_end: Day
     method: MethodKind
@@ -139,15 +146,20 @@ def _provider(institution_id: int) -> int:
         "institution_id": "the provider (required)",
         "period_start": "first service date, YYYY-MM-DD (required)",
         "period_end": "last service date, YYYY-MM-DD (required)",
+        "company_id": "the insurer that pays (a platform admin names it; an insurer's staff see their own)",
     },
-    description="Hospital staff: 403 (settlements are the insurer's).",
+    description="Hospital staff: 403 (settlements are the insurer's). A platform admin without company_id: 422.",
 )
 def settlement_preview():
     institution_id = _provider(required("institution_id", int_arg("institution_id")))
     start = required("period_start", day_arg("period_start"))
     end = required("period_end", day_arg("period_end"))
     lines = services.settlement_preview(
-        actor=api.actor(), institution_id=institution_id, period_start=start, period_end=end
+        actor=api.actor(),
+        institution_id=institution_id,
+        period_start=start,
+        period_end=end,
+        company_id=int_arg("company_id"),
     )
     return jsonify_model(
         PreviewOut(
@@ -169,7 +181,7 @@ def settlement_preview():
     body=SettlementIn,
     responses={201: SettlementDetailOut, 409: None},
     description="One payment per claim, each marking its claim paid. Nothing left to pay in the period: 409. "
-    "Hospital staff: 403." + IDEMPOTENT,
+    "Hospital staff: 403. A platform admin names the paying insurer in company_id (else 422)." + IDEMPOTENT,
 )
 def create_settlement():
     data = parse(SettlementIn)
@@ -184,6 +196,7 @@ def create_settlement():
             method=data.method.value,
             reference=data.reference,
             paid_on=data.paid_on,
+            company_id=data.company_id,
         )
         return created_uncommitted(_settlement_detail(settlement))
 

@@ -1,0 +1,63 @@
+"""The document names each request body and answer by the model that validates or makes it, even where two
+domains give their models the same class name (a premium rate's RateIn and a commission rate's RateIn)."""
+
+from __future__ import annotations
+
+from medcover.api import PREFIX
+from medcover.openapi import build_spec
+
+
+def _component(spec: dict, ref: dict) -> dict:
+    return spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]
+
+
+def test_every_body_and_answer_in_the_document_is_its_own_models(app):
+    spec = build_spec(app)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        doc = getattr(app.view_functions[rule.endpoint], "doc", None)
+        if not rule.rule.startswith(PREFIX) or doc is None:
+            continue
+        path = spec["paths"][_path(rule.rule)]
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = path[method.lower()]
+            if doc.body is not None:
+                stated = _component(spec, operation["requestBody"]["content"]["application/json"]["schema"])
+                assert set(stated["properties"]) == set(doc.body.model_fields), (method, rule.rule)
+                checked += 1
+            for status, model in (doc.responses or {}).items():
+                if model is not None and set(model.model_fields):
+                    stated = _component(
+                        spec, operation["responses"][str(status)]["content"]["application/json"]["schema"]
+                    )
+                    fields = {f.alias or n for n, f in model.model_fields.items()} | set(model.model_computed_fields)
+                    assert set(stated["properties"]) == fields, (
+                        method,
+                        rule.rule,
+                        status,
+                    )
+                    checked += 1
+    assert checked > 100
+
+
+def test_a_commission_rate_and_a_premium_rate_are_documented_apart(app):
+    spec = build_spec(app)
+    commission = spec["paths"]["/commission-rates"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    premium = spec["paths"]["/premium-rates"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "rate_percent" in _component(spec, commission)["properties"]
+    assert "age_from" in _component(spec, premium)["properties"]
+
+
+def _path(rule: str) -> str:
+    import re
+
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule[len(PREFIX) :]) or "/"
+
+
+def test_the_reference_page_lists_every_body_including_uploads(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="api_hospital_upload_medical_record_attachment_post"' in text
+    upload = text.split('id="api_hospital_upload_medical_record_attachment_post"', 1)[-1].split("</article>", 1)[0]
+    assert "<code>file</code>" in upload
