@@ -45,6 +45,7 @@ SOURCES = {
     "/medical-records/record/{record_id}": "records",
     "/medical-records/attachments/{attachment_id}": "record_attachments",
     "/disputes/attachments/{attachment_id}": "dispute_attachments",
+    "/webhook-deliveries/{delivery_id}": "webhook_deliveries",
 }
 #: body fields (at any depth) that name a record: the list that names them, and the field of its items
 BODY_FIELDS = {
@@ -114,6 +115,8 @@ QUERY_FIELDS = {
     "company_id": ("/companies", "id"),
 }
 PER_PAGE = 200
+#: the events the run's webhooks take
+EVENTS = ["claim.decided", "invoice.issued", "payment.recorded", "refund.recorded", "dispute.opened"]
 
 
 class Api:
@@ -163,6 +166,12 @@ def grow(api: Api, finance: Api) -> dict[str, list]:
     approved = [c for c in api.items("/claims", status="approved") if c["total_approved"] != "0.00"]
     assert len(approved) >= 3, "the demo world has too few approved claims to pay, dispute and settle"
     paid = approved[1]
+    # a webhook of the paying insurer and one of the paid hospital before anything happens, so the payments, the
+    # dispute and the settlement below leave deliveries (to a closed local port: each fails, stays in the log)
+    hooks = [
+        api.call("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook", "events": EVENTS, key: paid[key]})
+        for key in ("company_id", "institution_id")
+    ]
     disputed = api.items("/claims", status="partially_approved")[0]
     dispute = api.call("POST", "/disputes", {"claim_id": disputed["id"], "reason": "The ward nights were agreed."})
     made["dispute_attachments"] = [api.upload(f"/disputes/{dispute['id']}/attachments")["id"]]
@@ -241,6 +250,10 @@ def grow(api: Api, finance: Api) -> dict[str, list]:
         api.call(
             "POST", "/orders", {"record_id": record["id"], "kind": kind, "service_code": code, "description": code}
         )
+    for name in ("Contract gateway", "Contract reader"):
+        api.call("POST", "/oauth/clients", {"name": name, "scopes": ["integration"], "company_id": paid["company_id"]})
+    made["webhook_deliveries"] = [d["id"] for hook in hooks for d in api.items(f"/webhooks/{hook['id']}/deliveries")]
+    assert made["webhook_deliveries"], "the webhooks above were sent nothing"
     return made
 
 

@@ -140,7 +140,7 @@ def test_claim_is_decided_then_reviewed_overridden_approved_and_its_letter_print
         page.evaluate("window.__marker = 'clerk'")
         _submit(page, claim)
         expect(_badge(page)).to_have_attribute("data-status", "pending_review")
-        expect(page.locator("#claim-panel .claim-facts")).to_contain_text("reached the review threshold")
+        expect(page.locator("#review-why")).to_contain_text("reached the scheme's review threshold")
         expect(page.locator("#toast")).to_contain_text(f"Claim {claim.number} submitted: pending review.")
         assert page.evaluate("window.__marker") == "clerk"
         waiting.append((claim, nights, ward))

@@ -185,7 +185,8 @@ def test_a_fhir_client_files_claims_and_reads_decisions_and_settlements(world):
     assert {"Claim", "ClaimResponse", "ExplanationOfBenefit", "PaymentReconciliation"} <= offered
 
     # a claim decided with the deductible (500.00) and the 10% copay on the rest (150.00): 1,350.00 approved
-    sent = claim([("CONSULT", 2000.00)], ident="JH-2026-0001", day=day)
+    # (two days before the MRI below: the same provider, day and diagnosis would score 65, a suspect duplicate, S01)
+    sent = claim([("CONSULT", 2000.00)], ident="JH-2026-0001", day=day - timedelta(days=2))
     decided, status = post(hospital, sent)
     assert status == 201 and decided.outcome == "complete" and decided.disposition == "Approved"
     assert amounts(decided.item[0]) == {
@@ -212,7 +213,7 @@ def test_a_fhir_client_files_claims_and_reads_decisions_and_settlements(world):
     approved = ClaimResponse.model_validate(hospital.reference("ClaimResponse", asked.id).to_resource().serialize())
     assert approved.outcome == "complete" and approved.preAuthRef
     mri, status = post(hospital, claim([("MRI-HEAD", 20000.00)], preauth=approved.preAuthRef, day=day))
-    assert status == 201 and amounts(mri.item[0])["benefit"] == Decimal("20000.00")
+    assert status == 201 and mri.outcome == "complete" and amounts(mri.item[0])["benefit"] == Decimal("20000.00")
 
     # the insurer settles the provider's approved claims: 1,350.00 + 20,000.00
     finance = Api(web.url, "finance_officer@journey.example")
