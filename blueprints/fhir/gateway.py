@@ -233,15 +233,18 @@ def parse_resource(model_cls: type[M], data: Any = None) -> M:
 
 
 def page_args() -> tuple[int, int]:
-    """``_page`` (from 1) and ``_count`` (1..200, default 50) of a search; anything else is a 400."""
+    """``_page`` (from 1) and ``_count`` (0..200, default 50; 0 asks for the total alone, as FHIR clients count) of a
+    search; anything else is a 400."""
     values = {}
-    for name, default, upper in (("_page", 1, MAX_PAGE), ("_count", DEFAULT_COUNT, MAX_COUNT)):
+    for name, default, lower, upper in (("_page", 1, 1, MAX_PAGE), ("_count", DEFAULT_COUNT, 0, MAX_COUNT)):
         raw = request.args.get(name, "").strip()
         if not raw:
             values[name] = default
             continue
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= upper:
-            raise FhirError(400, f"{name} must be a whole number from 1 to {upper}.", code="value", expression=[name])
+        if not raw.isascii() or not raw.isdigit() or not lower <= int(raw) <= upper:
+            raise FhirError(
+                400, f"{name} must be a whole number from {lower} to {upper}.", code="value", expression=[name]
+            )
         values[name] = int(raw)
     return values["_page"], values["_count"]
 
@@ -255,7 +258,7 @@ def _page_url(page: int, count: int) -> str:
 def search_links(total: int) -> tuple[str, str | None]:
     """(self, next) links of the current search page, from its ``_page``/``_count`` and the total."""
     page, count = page_args()
-    return _page_url(page, count), (_page_url(page + 1, count) if page * count < total else None)
+    return _page_url(page, count), (_page_url(page + 1, count) if count and page * count < total else None)
 
 
 def searchset(resources: list, *, total: int, self_url: str | None = None, next_url: str | None = None) -> Bundle:
@@ -315,7 +318,8 @@ def token_param(name: str, system: str | tuple[str, ...]) -> str | None:
 
 def refuse_unknown_params(known: set[str]) -> None:
     """A search with a parameter this server does not support is a 400 (not silently ignored)."""
-    unknown = sorted(set(request.args) - known - {"_count", "_page", "_format"})
+    # _total and _totalMethod ask for the total, which every searchset carries anyway
+    unknown = sorted(set(request.args) - known - {"_count", "_page", "_format", "_total", "_totalMethod"})
     if unknown:
         raise FhirError(
             400, f"Unsupported search parameter: {', '.join(unknown)}.", code="not-supported", expression=unknown

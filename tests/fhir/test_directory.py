@@ -80,7 +80,8 @@ def test_patient_search_by_patient_number_and_a_miss(fhir, world):
         ("birthdate=14-03-1990", "birthdate"),
         ("identifier=urn:other|1", "identifier"),
         ("gender=female", "gender"),
-        ("_count=0", "_count"),
+        ("_count=-1", "_count"),
+        ("_count=201", "_count"),
     ],
 )
 def test_a_bad_search_is_a_400_naming_the_parameter(fhir, world, query, expression):
@@ -96,6 +97,15 @@ def test_search_pages_with_count_and_a_next_link(fhir, world):
     second = resource(fhir(Role.ADMIN).get("/Patient?name=amani&_count=1&_page=2"), 200, "Bundle")
     assert len(second.entry) == 1 and "next" not in {link.relation for link in second.link}
     assert set(_ids(bundle) + _ids(second)) == {str(world.patient.id), str(world.stranger.id)}
+
+
+@pytest.mark.parametrize("path", ["/Patient", "/Coverage", "/Organization", "/InsurancePlan"])
+def test_a_count_of_zero_answers_the_total_alone_as_fhir_clients_count(fhir, world, path):
+    # fhirpy's and fhirclient's count() ask for _count=0 (fhirpy adds _totalMethod=count)
+    full = resource(fhir(Role.ADMIN).get(path), 200, "Bundle")
+    counted = resource(fhir(Role.ADMIN).get(f"{path}?_count=0&_totalMethod=count&_total=accurate"), 200, "Bundle")
+    assert full.total > 0 and counted.total == full.total
+    assert not counted.entry and "next" not in {link.relation for link in counted.link}
 
 
 # --- Organization ---------------------------------------------------------------------------------
