@@ -235,7 +235,11 @@ def build_world(site: Site, *, claims: int, invoices: int, issued: bool) -> Worl
         hospital = f.make_institution(code="HA", name="Hospital A")
         company = f.make_company(code="ACME", name="Acme Insurance")
         outpatient = f.make_benefit(code="OUTPATIENT", name="Outpatient", category=f.make_category(code="MED"))
-        scheme = f.make_scheme(company, code="GOLD", name="Gold", review_threshold=Decimal("50000.00"))
+        # the claims are one member's consultations on consecutive days: a suspect duplicate (S01) at the default
+        # threshold, so this scheme takes none, and every claim is decided, not sent to review
+        scheme = f.make_scheme(
+            company, code="GOLD", name="Gold", review_threshold=Decimal("50000.00"), duplicate_score_threshold=100
+        )
         f.add_benefit(scheme, outpatient, copay_percent=Decimal("10"))
         member = f.make_member(company, member_number="ACM-001", first_name="Wanjiru", last_name="Kamau")
         f.make_coverage(member, scheme, today - timedelta(days=60), today + timedelta(days=300))
