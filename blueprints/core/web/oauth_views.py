@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.core import bp, services
@@ -16,14 +16,10 @@ from medcover.rbac import Role, allow
 
 
 def _secret_page(registered, what: str):
-    """The only place a secret is ever shown; never cached, never stored."""
-    response = make_response(
-        render_template(
-            "core/oauth_client_secret.html", client=registered.client, secret=registered.client_secret, what=what
-        )
+    """The only place a secret is ever shown; never stored (and, like every page, never cached: medcover.security)."""
+    return render(
+        "core/oauth_client_secret.html", None, client=registered.client, secret=registered.client_secret, what=what
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/admin/oauth-clients")

@@ -3,7 +3,7 @@ secret rotation and disabling."""
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.notification import bp
@@ -19,13 +19,10 @@ from medcover.rbac import Role, allow
 
 
 def _secret_page(done: webhooks.WithSecret, what: str):
-    response = make_response(
-        render_template(
-            "notification/webhook_secret.html", subscription=done.subscription, secret=done.secret, what=what
-        )
+    """The signing secret, shown once (never cached, like every page: medcover.security)."""
+    return render(
+        "notification/webhook_secret.html", None, subscription=done.subscription, secret=done.secret, what=what
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/admin/webhooks")
