@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from medcover import jobs
+from medcover.bulk import insert_rows
 from medcover.dbtypes import UtcDateTime, utcnow
 from medcover.extensions import db
 
@@ -64,11 +65,19 @@ def publish(name: str, payload: dict) -> OutboxEvent:
 
 
 def publish_many(name: str, payloads: list[dict]) -> None:
-    """Many events of one name in one flush (batch jobs deciding thousands of rows)."""
-    if not payloads:
+    """Many events of one name in one statement (batch jobs deciding thousands of rows)."""
+    publish_all([(name, payload) for payload in payloads])
+
+
+def publish_all(events: list[tuple[str, dict]]) -> None:
+    """Many events, ``(name, payload)`` in the order given, in one multi-row INSERT."""
+    if not events:
         return
-    db.session.add_all([OutboxEvent(name=name, payload=payload, attempts=0) for payload in payloads])
-    db.session.flush()
+    db.session.flush()  # the rows the events are about first, as ``publish`` has them
+    insert_rows(
+        OutboxEvent.__table__,
+        [{"name": name, "payload": payload, "attempts": 0, "created_at": utcnow()} for name, payload in events],
+    )
     jobs.enqueue(dispatch_pending)
 
 

@@ -4,9 +4,11 @@ engine's value."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatus
-from blueprints.claims.services.transitions import move_claim
+from blueprints.claims.services.transitions import changed_payload, check_move, move_claim, status_change
 from blueprints.core import services as core
 from medcover import clock
 from medcover.events import publish_many
@@ -16,26 +18,41 @@ from medcover.rbac import Role, Tenant
 
 #: who the audit log says decided a claim the engine decided
 ENGINE_ACTOR = "Adjudication engine"
+#: a line's decided amounts
+AMOUNTS = ("billed", "allowed", "deductible", "copay", "approved", "member_responsibility")
 
 
-def store(
+@dataclass
+class DecisionWrites:
+    """Everything one decision writes, worked out once: ``store`` sends it statement by statement (one claim at a
+    time), ``decision_batch.send`` a whole chunk's set-based. Both send exactly these rows and values."""
+
+    claim: Claim
+    target: ClaimStatus
+    #: the claim's decided columns (its status and version apart)
+    values: dict
+    #: (line, its decided columns)
+    lines: list[tuple[ClaimItem, dict]]
+    #: the ``claim_statuses`` row; None when a pending claim re-run stays pending (no move)
+    history: dict | None
+    #: the ``claim_audit_trails`` row: the decision kept whole
+    trail: dict
+    #: the engine's audit entry (``record_audit``'s arguments); people's decisions are audited by their services
+    audit: dict | None
+    #: ``claim.changed`` when an invoiced claim moves
+    changed: dict | None
+
+
+def decision_writes(
     claim: Claim, items: list[ClaimItem], decision: engine.Decision, *, source: str, by_id, note=None, scheme_id=None
-) -> None:
-    by_line = {line.line_no: line for line in decision.lines}
-    for item in items:
-        line = by_line[item.line_no]
-        item.benefit_code = line.benefit_code
-        item.billed = line.billed
-        item.allowed = line.allowed
-        item.deductible = line.deductible
-        item.copay = line.copay
-        item.approved = line.approved
-        item.member_responsibility = line.member_responsibility
-        item.decision = line.decision.value
-        item.reason_codes = list(line.reason_codes)
-        item.note = line.note
-        item.waivable = line.waivable.as_dict() if line.waivable else None
+) -> DecisionWrites:
+    """What storing ``decision`` writes (a 409 if the claim may not move to its status)."""
+    now = clock.now()
     target = ClaimStatus(decision.status.value)
+    moves = not (claim.status is target and target is ClaimStatus.PENDING_REVIEW)
+    if moves:
+        check_move(claim, target)
+    by_line = {line.line_no: line for line in decision.lines}
     period = decision.period or (None, None)
     values = {
         "total_billed": decision.total_billed,
@@ -45,7 +62,7 @@ def store(
         "coverage_id": decision.coverage_id,
         "period_start": period[0],
         "period_end": period[1],
-        "decided_at": clock.now(),
+        "decided_at": now,
         "decided_by_id": by_id,
     }
     if scheme_id is not None:
@@ -56,65 +73,89 @@ def store(
         values["review_details"] = decision.review_details
         values["proposed_approved"] = decision.total_approved
         values["diagnosis_category"] = engine.main_category(claim.diagnosis_codes)
-    if claim.status is target and target is ClaimStatus.PENDING_REVIEW:
-        # Re-running a pending claim refreshes the proposal; it stays pending.
-        for name, value in values.items():
-            setattr(claim, name, value)
-        claim.version += 1
-    else:
-        move_claim(claim, target, by_id=by_id, note=note, **values)
-    db.session.add(
-        ClaimAuditTrail(
-            claim_id=claim.id,
-            source=source,
-            by_id=by_id,
-            at=clock.now(),
-            status=target.value,
-            total_approved=decision.total_approved,
-            reason_codes=list(decision.reason_codes),
-            lines=[
-                {
-                    "line_no": line.line_no,
-                    "service_code": line.service_code,
-                    "benefit_code": line.benefit_code,
-                    "billed": str(line.billed),
-                    "allowed": str(line.allowed),
-                    "deductible": str(line.deductible),
-                    "copay": str(line.copay),
-                    "approved": str(line.approved),
-                    "member_responsibility": str(line.member_responsibility),
-                    "decision": line.decision.value,
-                    "reason_codes": list(line.reason_codes),
-                    "note": line.note,
-                    "waivable": line.waivable.as_dict() if line.waivable else None,
-                }
-                for line in decision.lines
-            ],
-            note=note,
-        )
-    )
+    trail = {
+        "claim_id": claim.id,
+        "source": source,
+        "by_id": by_id,
+        "at": now,
+        "status": target.value,
+        "total_approved": decision.total_approved,
+        "reason_codes": list(decision.reason_codes),
+        "lines": [_line_values(line, service_code=True) for line in decision.lines],
+        "note": note,
+    }
+    audit = None
     if source == "engine":
-        # the engine's decision in the audit log too, with the engine as the actor (people's decisions are audited
-        # by the review and dispute services)
-        core.record_audit(
-            None,
-            "adjudicate",
-            "claim",
-            claim.id,
-            after={
+        # the engine's decision in the audit log too, with the engine as the actor
+        audit = {
+            "actor": None,
+            "action": "adjudicate",
+            "entity_type": "claim",
+            "entity_id": claim.id,
+            "after": {
                 "status": target.value,
                 "total_approved": str(decision.total_approved),
                 "reason_codes": list(decision.reason_codes),
             },
-            institution_id=claim.institution_id,
-            company_id=claim.company_id,
-            actor_label=ENGINE_ACTOR,
-        )
+            "institution_id": claim.institution_id,
+            "company_id": claim.company_id,
+            "actor_label": ENGINE_ACTOR,
+        }
+    return DecisionWrites(
+        claim=claim,
+        target=target,
+        values=values,
+        lines=[(item, _line_values(by_line[item.line_no])) for item in items],
+        history=status_change(claim, claim.status, target, by_id=by_id, note=note, at=now) if moves else None,
+        trail=trail,
+        audit=audit,
+        changed=changed_payload(claim, target) if moves else None,
+    )
+
+
+def _line_values(line: engine.LineDecision, *, service_code: bool = False) -> dict:
+    """A line's decided columns; with ``service_code``, as the audit trail keeps them (amounts as text)."""
+    if service_code:
+        head = {"line_no": line.line_no, "service_code": line.service_code, "benefit_code": line.benefit_code}
+        amounts = {name: str(getattr(line, name)) for name in AMOUNTS}
+    else:
+        head, amounts = {"benefit_code": line.benefit_code}, {name: getattr(line, name) for name in AMOUNTS}
+    return head | amounts | {
+        "decision": line.decision.value,
+        "reason_codes": list(line.reason_codes),
+        "note": line.note,
+        "waivable": line.waivable.as_dict() if line.waivable else None,
+    }
+
+
+def store(
+    claim: Claim, items: list[ClaimItem], decision: engine.Decision, *, source: str, by_id, note=None, scheme_id=None
+) -> None:
+    """Store one decision, statement by statement (the guarded move, its history, the trail, the audit entry)."""
+    writes = decision_writes(claim, items, decision, source=source, by_id=by_id, note=note, scheme_id=scheme_id)
+    for item, values in writes.lines:
+        for name, value in values.items():
+            setattr(item, name, value)
+    if writes.history is None:
+        # Re-running a pending claim refreshes the proposal; it stays pending.
+        for name, value in writes.values.items():
+            setattr(claim, name, value)
+        claim.version += 1
+    else:
+        move_claim(claim, writes.target, by_id=by_id, note=note, **writes.values)
+    db.session.add(ClaimAuditTrail(**writes.trail))
+    if writes.audit is not None:
+        core.record_audit(**writes.audit)
 
 
 def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None:
     """``claim.decided`` for each: the provider's billing clerks are told in-app (the notification domain's
     payload contract)."""
+    publish_many("claim.decided", decided_payloads(claims, decisions))
+
+
+def decided_payloads(claims: list[Claim], decisions: dict[int, engine.Decision]) -> list[dict]:
+    """The ``claim.decided`` payloads of those claims decided (one pending review is not yet)."""
     payloads = []
     clerks: dict[int, list[int]] = {}
     for claim in claims:
@@ -128,7 +169,7 @@ def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None
         decision = decisions.get(claim.id)
         payload["reason_codes"] = sorted(decision.reason_codes) if decision is not None else []  # for the metrics
         payloads.append(payload)
-    publish_many("claim.decided", payloads)
+    return payloads
 
 
 def _decided_payload(claim: Claim, user_ids: list[int]) -> dict:

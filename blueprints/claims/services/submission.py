@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimStatus
-from blueprints.claims.services import voids
+from blueprints.claims.services import decision_batch, voids
 from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
-from blueprints.claims.services.decisions import announce, decision_of, store
+from blueprints.claims.services.decisions import announce, decision_of, decision_writes, store
 from blueprints.claims.services.facts import claim_in, gather
 from blueprints.claims.services.intake import draft_for_write
 from blueprints.claims.services.reading import claim_row, items_by_claim, items_of
@@ -78,10 +78,11 @@ def decide_submitted(claim_ids: list[int]) -> int:
 
 
 def decide_claims(
-    claim_ids, *, statuses=(ClaimStatus.SUBMITTED, ClaimStatus.PENDING_REVIEW)
+    claim_ids, *, statuses=(ClaimStatus.SUBMITTED, ClaimStatus.PENDING_REVIEW), one_by_one: bool = False
 ) -> dict[int, engine.Decision]:
-    """The batch form: decide many claims with a fixed number of reads per chunk of ``BATCH`` claims, in
-    submission order, each seeing the usage and duplicates of those decided before it."""
+    """The batch form: decide many claims with a fixed number of reads and of writes per chunk of ``BATCH``
+    claims, in submission order, each seeing the usage and duplicates of those decided before it. ``one_by_one``
+    writes each claim's decision as it is made (``store``), the claim-by-claim path the batch must equal."""
     ids = sorted({int(i) for i in claim_ids})
     decisions: dict[int, engine.Decision] = {}
     for start in range(0, len(ids), BATCH):
@@ -98,18 +99,24 @@ def decide_claims(
             continue
         items = items_by_claim(c.id for c in claims)
         book = gather(claims, items)
+        writes = []
         for claim in claims:
             lines = items.get(claim.id, [])
             facts = book.facts_for(claim, lines)
             decision = engine.decide(claim_in(claim, lines), facts)
             cover = engine.applicable_coverage(facts.coverages, claim.service_date)
-            store(
-                claim, lines, decision, source="engine", by_id=None, scheme_id=cover.scheme.scheme_id if cover else None
-            )
+            scheme_id = cover.scheme.scheme_id if cover else None
+            if one_by_one:
+                store(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id)
+            else:
+                writes.append(decision_writes(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id))
             book.record(claim, decision)
             decisions[claim.id] = decision
-        db.session.flush()
-        announce([c for c in claims if c.id in decisions], decisions)
+        if one_by_one:
+            db.session.flush()
+            announce(claims, decisions)
+        else:
+            decision_batch.send(writes, decisions)
     return decisions
 
 

@@ -45,11 +45,7 @@ def may_move(current: ClaimStatus, target: ClaimStatus) -> bool:
 def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: str | None = None, **values) -> None:
     """One guarded transition: the UPDATE names the status and version it read, so of two people acting
     on the same claim at once one wins and the other gets a 409."""
-    if not may_move(claim.status, target):
-        raise Conflict(
-            f"Claim {claim.claim_number} is {_words(claim.status)}; it cannot become {_words(target)}.",
-            {"status": [f"A {_words(claim.status)} claim cannot become {_words(target)}."]},
-        )
+    check_move(claim, target)
     before = claim.status
     result = db.session.execute(
         update(Claim)
@@ -63,18 +59,39 @@ def move_claim(claim: Claim, target: ClaimStatus, *, by_id: int | None, note: st
     # The row now holds these values; tell the session so without reading it back (batches decide thousands).
     for name, value in {"status": target, "version": claim.version + 1, **values}.items():
         set_committed_value(claim, name, value)
-    db.session.add(
-        ClaimStatusChange(
-            claim_id=claim.id, from_status=before.value, to_status=target.value, by_id=by_id, note=note, at=clock.now()
-        )
-    )
-    if claim.invoice_id:
-        # The invoice's payer split follows its claim (billing's ``refresh_split``).
-        publish(
-            "claim.changed",
-            {"claim_id": claim.id, "invoice_id": claim.invoice_id, "status": target.value},
-        )
+    db.session.add(ClaimStatusChange(**status_change(claim, before, target, by_id=by_id, note=note, at=clock.now())))
+    if (payload := changed_payload(claim, target)) is not None:
+        publish("claim.changed", payload)
     db.session.flush()
+
+
+def check_move(claim: Claim, target: ClaimStatus) -> None:
+    """A 409 unless the table allows the claim's move to ``target``."""
+    if not may_move(claim.status, target):
+        raise Conflict(
+            f"Claim {claim.claim_number} is {_words(claim.status)}; it cannot become {_words(target)}.",
+            {"status": [f"A {_words(claim.status)} claim cannot become {_words(target)}."]},
+        )
+
+
+def status_change(claim: Claim, before: ClaimStatus, target: ClaimStatus, *, by_id, note, at) -> dict:
+    """The history row of a move (``claim_statuses``)."""
+    return {
+        "claim_id": claim.id,
+        "from_status": before.value,
+        "to_status": target.value,
+        "by_id": by_id,
+        "note": note,
+        "at": at,
+    }
+
+
+def changed_payload(claim: Claim, target: ClaimStatus) -> dict | None:
+    """``claim.changed`` for a move of an invoiced claim: the invoice's payer split follows its claim (billing's
+    ``refresh_split``)."""
+    if not claim.invoice_id:
+        return None
+    return {"claim_id": claim.id, "invoice_id": claim.invoice_id, "status": target.value}
 
 
 def _words(status: ClaimStatus) -> str:

@@ -11,6 +11,7 @@ from blueprints.core.services.audit import (
     audit_entity_types,
     audit_query,
     record_audit,
+    record_audits,
     record_denial,
 )
 from blueprints.core.services.invitations import accept_invitation, invitation_for, invite_user
@@ -75,6 +76,7 @@ __all__ = [
     "new_token",
     "normalize_email",
     "record_audit",
+    "record_audits",
     "record_denial",
     "record_logout",
     "request_password_reset",

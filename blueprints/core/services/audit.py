@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from blueprints.core.models import AuditLog, User
 from medcover import clock
+from medcover.bulk import insert_rows
 from medcover.audit import DENIED, READ, read_recorded
 from medcover.context import current_origin
 from medcover.extensions import db
@@ -30,29 +31,65 @@ def record_audit(
 ) -> AuditLog:
     """Write one audit entry in the current transaction, with where the request came from. ``actor_label`` names
     an actor that is not a person ("Adjudication engine")."""
-    origin = current_origin()
     entry = AuditLog(
-        occurred_at=clock.now(),
-        actor_id=actor.id if actor is not None else None,
-        actor_label=actor.email if actor is not None else actor_label,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        institution_id=institution_id,
-        company_id=company_id,
-        ip_address=origin.ip_address,
-        request_id=origin.request_id,
-        channel=origin.channel,
-        route=origin.route,
-        before=before,
-        after=after,
-        summary=summary,
+        **_entry(
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            before=before,
+            after=after,
+            summary=summary,
+            institution_id=institution_id,
+            company_id=company_id,
+            actor_label=actor_label,
+        )
     )
     db.session.add(entry)
     db.session.flush()
     if action == READ:
         read_recorded()
     return entry
+
+
+def record_audits(entries: list[dict]) -> None:
+    """Many entries in one multi-row INSERT (a batch job's): each a dict of ``record_audit``'s arguments."""
+    insert_rows(AuditLog.__table__, [_entry(**entry) for entry in entries])
+    if any(entry["action"] == READ for entry in entries):
+        read_recorded()
+
+
+def _entry(
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id=None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    summary: str | None = None,
+    institution_id: int | None = None,
+    company_id: int | None = None,
+    actor_label: str | None = None,
+) -> dict:
+    origin = current_origin()
+    return {
+        "occurred_at": clock.now(),
+        "actor_id": actor.id if actor is not None else None,
+        "actor_label": actor.email if actor is not None else actor_label,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "institution_id": institution_id,
+        "company_id": company_id,
+        "ip_address": origin.ip_address,
+        "request_id": origin.request_id,
+        "channel": origin.channel,
+        "route": origin.route,
+        "before": before,
+        "after": after,
+        "summary": summary,
+    }
 
 
 def record_denial(user: User, *, status: int, why: str, kind: str, ident: str | None) -> AuditLog:

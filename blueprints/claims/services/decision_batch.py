@@ -1,0 +1,68 @@
+"""A chunk of decisions written set-based: the same rows ``decisions.store`` and ``announce`` write claim by claim
+(``decision_writes`` works them out for both), sent in a fixed number of statements whatever the chunk's size.
+
+One executemany UPDATE of the claims, each guarded by the status and version it was read with (as ``move_claim``
+guards one): if any of them changed meanwhile, nothing of the chunk is written and the batch gets a 409 (its
+transaction rolls back, the job runs again). Then one executemany UPDATE of the lines, and one multi-row INSERT
+each of the status history, the decision records (``claim_audit_trails``), the audit entries and the outbox events
+(``claim.changed`` then ``claim.decided``, in the order the claim-by-claim path publishes them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from blueprints.claims import engine
+from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatusChange
+from blueprints.claims.services.decisions import DecisionWrites, decided_payloads
+from blueprints.core import services as core
+from medcover.bulk import insert_rows, update_rows
+from medcover.errors import Conflict
+from medcover.events import publish_all
+from medcover.extensions import db
+
+
+def send(writes: list[DecisionWrites], decisions: dict[int, engine.Decision]) -> None:
+    """Write a chunk's decisions (claims not yet flushed elsewhere in this session's state)."""
+    if not writes:
+        return
+    db.session.flush()
+    _claims(writes)
+    _lines(writes)
+    insert_rows(ClaimStatusChange.__table__, [w.history for w in writes if w.history is not None])
+    insert_rows(ClaimAuditTrail.__table__, [w.trail for w in writes])
+    core.record_audits([w.audit for w in writes if w.audit is not None])
+    events = [("claim.changed", w.changed) for w in writes if w.changed is not None]
+    claims = [w.claim for w in writes]
+    events += [("claim.decided", payload) for payload in decided_payloads(claims, decisions)]
+    publish_all(events)
+
+
+def _claims(writes: list[DecisionWrites]) -> None:
+    """The guarded UPDATE of every claim, then the session told the values without reading them back."""
+    # every row sets the same columns: a column one decision leaves alone (a scheme not known) keeps its value
+    names = list(dict.fromkeys(name for w in writes for name in w.values))
+    matches, rows = [], []
+    for w in writes:
+        claim = w.claim
+        values = {name: w.values[name] if name in w.values else getattr(claim, name) for name in names}
+        matches.append({"id": claim.id, "status": claim.status, "version": claim.version})
+        rows.append({"status": w.target, "version": claim.version + 1, **values})
+    changed = update_rows(Claim.__table__, matches, rows)
+    if changed != len(writes):
+        raise Conflict(
+            f"Someone else changed {len(writes) - changed} of these claims a moment ago; none of them was decided."
+        )
+    for w, row in zip(writes, rows, strict=True):
+        for name, value in row.items():
+            set_committed_value(w.claim, name, value)
+
+
+def _lines(writes: list[DecisionWrites]) -> None:
+    lines = [(item, values) for w in writes for item, values in w.lines]
+    if not lines:
+        return
+    update_rows(ClaimItem.__table__, [{"id": item.id} for item, _ in lines], [values for _, values in lines])
+    for item, values in lines:
+        for name, value in values.items():
+            set_committed_value(item, name, value)
