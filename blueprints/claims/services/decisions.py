@@ -120,12 +120,16 @@ def _line_values(line: engine.LineDecision, *, service_code: bool = False) -> di
         amounts = {name: str(getattr(line, name)) for name in AMOUNTS}
     else:
         head, amounts = {"benefit_code": line.benefit_code}, {name: getattr(line, name) for name in AMOUNTS}
-    return head | amounts | {
-        "decision": line.decision.value,
-        "reason_codes": list(line.reason_codes),
-        "note": line.note,
-        "waivable": line.waivable.as_dict() if line.waivable else None,
-    }
+    return (
+        head
+        | amounts
+        | {
+            "decision": line.decision.value,
+            "reason_codes": list(line.reason_codes),
+            "note": line.note,
+            "waivable": line.waivable.as_dict() if line.waivable else None,
+        }
+    )
 
 
 def store(

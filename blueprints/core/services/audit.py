@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from blueprints.core.models import AuditLog, User
 from medcover import clock
-from medcover.bulk import insert_rows
 from medcover.audit import DENIED, READ, read_recorded
+from medcover.bulk import insert_rows
 from medcover.context import current_origin
 from medcover.extensions import db
 from medcover.rbac import scope, tenant_of
