@@ -100,9 +100,14 @@ class FactBook:
     order: dict[int, tuple] = field(default_factory=dict)
     triggers: TriggerBook = field(default_factory=lambda: TriggerBook({}, {}))
 
+    #: member number -> the engine's terms of their coverages, built once per batch (hundreds of claims share them)
+    terms: dict[str, tuple[engine.CoverageTerms, ...]] = field(default_factory=dict)
+
     def coverage_terms(self, member_number: str) -> tuple[engine.CoverageTerms, ...]:
-        cover = self.covers.get(member_number)
-        return tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
+        if member_number not in self.terms:
+            cover = self.covers.get(member_number)
+            self.terms[member_number] = tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
+        return self.terms[member_number]
 
     def facts_for(self, claim: Claim, items: list[ClaimItem], *, earlier_only: bool = False) -> engine.Facts:
         """One claim's facts. ``earlier_only``: the usage of the claims submitted before it alone, as it was

@@ -36,18 +36,23 @@ class _Nearby:
     codes: set[str] = field(default_factory=set)
     billed: Decimal = ZERO
 
+    #: the engine's value, made once the claim is read whole (``value``): many later claims compare with it
+    made: engine.NearbyClaim | None = None
+
     def value(self) -> engine.NearbyClaim:
-        return engine.NearbyClaim(
-            self.claim_id,
-            self.claim_number,
-            self.institution_id,
-            self.service_date,
-            self.status,
-            money(self.billed),
-            frozenset(self.codes),
-            self.diagnosis_codes,
-            self.order,
-        )
+        if self.made is None:
+            self.made = engine.NearbyClaim(
+                self.claim_id,
+                self.claim_number,
+                self.institution_id,
+                self.service_date,
+                self.status,
+                money(self.billed),
+                frozenset(self.codes),
+                self.diagnosis_codes,
+                self.order,
+            )
+        return self.made
 
 
 def _diagnoses(codes) -> frozenset[str]:
