@@ -1,7 +1,14 @@
 """Claims adjudication in bulk: claim lines decided per second by the batch form ``services.decide_claims`` on
-10,000 and 100,000 submitted claims (1,000 and 10,000 with --quick), and the statements it sends per claim,
-reads and writes apart, which must stay flat as the data grows. SQLite in a temporary file, and PostgreSQL
-in a scratch database when BENCH_DATABASE_URL names a server (``postgresql+psycopg://postgres@127.0.0.1/postgres``).
+10,000 and 100,000 submitted claims (1,000 and 10,000 with --quick), beside its limit measured in the same run,
+and the statements it sends per chunk, reads and writes apart, which must stay flat as the data grows. On
+PostgreSQL, in a scratch database on BENCH_DATABASE_URL's server or, by default, the local one when 127.0.0.1:5432
+answers; SQLite in a temporary file when no server answers (said on stderr), or beside it with
+BENCH_CLAIMS_SQLITE=1.
+
+``limit``: the rows the run wrote (its lines' decisions, status history, decision records, audit entries and
+outbox events), read back and inserted bare into empty tables with the same columns and indexes in the same
+database, as multi-row INSERTs of 1,000 rows and one commit; lines per second of that. ``of_limit`` is figure /
+limit; the goal (issue 16) is >= 5,000 lines/s at 100,000 claims and >= 25 % of the bare insert.
 
 The world grows with the claims: three insurers with two schemes each (deductibles, copays, benefit and scheme
 limits, per-visit limits, pre-authorised benefits, visit caps, waiting periods, review thresholds), one member
@@ -21,9 +28,11 @@ Each size runs twice, the review triggers off and on (ADJUDICATION.md, review tr
 (a window of 0 days, a score of 100; its read still happens); ``on``: a 5% random sample, outliers above 3 times
 the provider's mean for the diagnosis, suspect duplicates at the defaults (3 days, score 60). The review
 thresholds (V02) stay in both. ``reads_per_chunk`` must be the same at every size and in both modes but for the
-outlier read (one more per chunk when a scheme has a factor).
+outlier read (one more per chunk when a scheme has a factor); ``writes_per_chunk`` is six at every size (the
+claims' guarded UPDATE, the lines' UPDATE, and one INSERT each of history, decision records, audit entries and
+outbox events), a little under where the last chunk has fewer claims than the others.
 
-    .venv/bin/python -m bench claims_batch [--quick]
+    make bench    # or: .venv/bin/python -m bench claims_batch [--quick]
     BENCH_CLAIMS_SIZES=2000 BENCH_CLAIMS_TRIGGERS=off,on .venv/bin/python -m bench claims_batch
 """
 

@@ -59,19 +59,8 @@ def record_audits(entries: list[dict]) -> None:
         read_recorded()
 
 
-def _entry(
-    actor: User | None,
-    action: str,
-    entity_type: str,
-    entity_id=None,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
-    summary: str | None = None,
-    institution_id: int | None = None,
-    company_id: int | None = None,
-    actor_label: str | None = None,
-) -> dict:
+def _entry(actor: User | None, action: str, entity_type: str, entity_id=None, *, actor_label=None, **details) -> dict:
+    """An entry's columns; ``details`` are ``record_audit``'s before, after, summary, institution_id, company_id."""
     origin = current_origin()
     return {
         "occurred_at": clock.now(),
@@ -80,15 +69,12 @@ def _entry(
         "action": action,
         "entity_type": entity_type,
         "entity_id": None if entity_id is None else str(entity_id),
-        "institution_id": institution_id,
-        "company_id": company_id,
         "ip_address": origin.ip_address,
         "request_id": origin.request_id,
         "channel": origin.channel,
         "route": origin.route,
-        "before": before,
-        "after": after,
-        "summary": summary,
+        **dict.fromkeys(("institution_id", "company_id", "before", "after", "summary")),
+        **details,
     }
 
 
