@@ -30,7 +30,7 @@ the provider's mean for the diagnosis, suspect duplicates at the defaults (3 day
 thresholds (V02) stay in both. ``reads_per_chunk`` must be the same at every size and in both modes but for the
 outlier read (one more per chunk when a scheme has a factor); ``writes_per_chunk`` is six at every size (the
 claims' guarded UPDATE, the lines' UPDATE, and one INSERT each of history, decision records, audit entries and
-outbox events), a little under where the last chunk has fewer claims than the others.
+outbox events), fewer only for a chunk with nothing of a kind to write (no claim decided: no outbox event).
 
     make bench    # or: .venv/bin/python -m bench claims_batch [--quick]
     BENCH_CLAIMS_SIZES=2000 BENCH_CLAIMS_TRIGGERS=off,on .venv/bin/python -m bench claims_batch
