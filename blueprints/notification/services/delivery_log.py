@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from blueprints.notification.models import TRANSITIONS, Channel, Notification, NotificationLog, Status
 from medcover import clock, metrics
@@ -17,6 +17,21 @@ def log_step(row: Notification, status: Status | str, detail: str | None = None)
             notification_id=row.id, at=clock.now(), status=str(status), detail=(detail or None) and detail[:2000]
         )
     )
+
+
+def log_steps(steps: list[tuple[int, Channel, Status | str, str | None]]) -> None:
+    """Many notifications' steps, (id, channel, status, detail) each, written in one statement."""
+    at = clock.now()
+    for _id, channel, status, _detail in steps:
+        metrics.notification_outcome(Channel(channel).value, str(status))
+    if steps:
+        db.session.execute(
+            insert(NotificationLog),
+            [
+                {"notification_id": i, "at": at, "status": str(status), "detail": (detail or None) and detail[:2000]}
+                for i, _channel, status, detail in steps
+            ],
+        )
 
 
 def move(row: Notification, to: Status, detail: str | None = None) -> None:
