@@ -80,17 +80,7 @@ class Mailer:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
         else:
-            smtp = self._connection()
-            ready()
-            try:
-                smtp.send_message(message)
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-                if getattr(exc, "smtp_code", 0) == 421:  # the server is closing the connection
-                    self._drop()
-                raise  # smtplib reset the transaction: the connection takes the next message
-            except OSError:
-                self._drop()
-                raise
+            self._over_smtp(ready, lambda smtp: smtp.send_message(message))
         log.info("email sent", extra={"backend": self.backend, "subject_len": len(message["Subject"] or "")})
 
     def send_text(
@@ -111,19 +101,24 @@ class Mailer:
         if raw is None:
             self.send(build_message(to, subject, body, message_id=message_id), before_handover=before_handover)
             return
-        ready = before_handover or (lambda: None)
+        sender = self._envelope_sender()
+        self._over_smtp(before_handover or (lambda: None), lambda smtp: smtp.sendmail(sender, [to], raw))
+        log.info("email sent", extra={"backend": self.backend, "subject_len": len(subject)})
+
+    def _over_smtp(self, ready: Callable[[], None], transmit: Callable[[smtplib.SMTP], object]) -> None:
         smtp = self._connection()
         ready()
         try:
-            smtp.sendmail(self._envelope_sender(), [to], raw)
+            transmit(smtp)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-            if getattr(exc, "smtp_code", 0) == 421:
+            # smtplib reset the transaction, so the connection takes the next message, unless the server is
+            # closing it (421) or smtplib already closed it
+            if smtp.sock is None or getattr(exc, "smtp_code", 0) == 421:
                 self._drop()
             raise
         except OSError:
             self._drop()
             raise
-        log.info("email sent", extra={"backend": self.backend, "subject_len": len(subject)})
 
     def _envelope_sender(self) -> str:
         if self._sender is None:

@@ -56,9 +56,12 @@ def claim_row(row: Notification) -> bool:
 
 def message_id_for(notification_id: int, created_at: datetime) -> str:
     """The notification's own Message-ID: stable across attempts, so a copy that did arrive is recognisable."""
+    return f"<notification.{notification_id}.{int(created_at.timestamp())}@{message_id_domain()}>"
+
+
+def message_id_domain() -> str:
     sender = current_app.config["MAIL_SENDER"]
-    domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "medcover.local"
-    return f"<notification.{notification_id}.{int(created_at.timestamp())}@{domain}>"
+    return sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "medcover.local"
 
 
 def alert_admins(row: Notification, *, unsure: bool = False) -> None:

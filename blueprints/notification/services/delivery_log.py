@@ -25,13 +25,12 @@ def log_steps(steps: list[tuple[int, Channel, Status | str, str | None]]) -> Non
     for _id, channel, status, _detail in steps:
         metrics.notification_outcome(Channel(channel).value, str(status))
     if steps:
-        db.session.execute(
-            insert(NotificationLog),
-            [
-                {"notification_id": i, "at": at, "status": str(status), "detail": (detail or None) and detail[:2000]}
-                for i, _channel, status, detail in steps
-            ],
-        )
+        rows = [
+            {"notification_id": i, "at": at, "status": str(status), "detail": (detail or None) and detail[:2000]}
+            for i, _channel, status, detail in steps
+        ]
+        for start in range(0, len(rows), 1000):  # one multi-row INSERT per thousand (the drivers' parameter limits)
+            db.session.execute(insert(NotificationLog.__table__).values(rows[start : start + 1000]))
 
 
 def move(row: Notification, to: Status, detail: str | None = None) -> None:
