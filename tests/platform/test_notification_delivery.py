@@ -476,6 +476,7 @@ def test_a_batch_of_emails_goes_out_over_one_connection_each_exactly_once(site, 
     from medcover.extensions import db
 
     worker = workers(MAIL_PORT=str(smtp.port))
+    worker_listening(site, worker, timeout=60)
     stamp = time.monotonic_ns()
     with site.app.app_context():
         rows = services.send(
