@@ -1,10 +1,22 @@
 """``flask worker`` and ``flask scheduler``: RQ's worker and cron scheduler for the app's queues, kept running
-through Redis outages (they wait and reconnect with backoff instead of exiting), inside the app context."""
+through Redis outages (they wait and reconnect with backoff instead of exiting), inside the app context.
+
+The worker forks for some jobs and not for others, on purpose (``Worker``). RQ's own worker forks a work horse
+for every job: a crash or a leak dies with the horse, at the price of a fork, fresh database connections and
+cold caches for each job. That suits the heavy jobs (a print run's WeasyPrint layout, a month-end adjudication):
+their memory goes back with the horse, a crash in C code takes only the horse. The jobs of the ``notifications``
+queue are many, short and I/O-bound (delivery batches, the sweeps, single emails), written to survive a lost
+worker (claims under a lease, see blueprints.notification.jobs); there the fork was most of the work (the
+issue measured 4.5-8 emails/s). They run in the worker's own process, as RQ's SimpleWorker does, each in an app
+context of its own (its own database session), with the worker's connection pool and compiled templates kept
+warm; RQ's job time-out still applies (the same SIGALRM death penalty as in a horse).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -47,6 +59,45 @@ def keep_running(what: str, run: Callable[[], bool]) -> None:
         time.sleep(1)
 
 
+#: queues whose jobs run in the worker's own process (no fork per job); see the module's docstring
+IN_PROCESS_QUEUES = frozenset({"notifications"})
+
+
+def _worker_class():
+    from rq import Worker as RqWorker
+    from rq.worker import SimpleWorker, WorkerStatus
+
+    class Worker(RqWorker):
+        """RQ's forking worker, except for the jobs of ``IN_PROCESS_QUEUES``, which it runs itself."""
+
+        app = None  # set before work starts: the app whose fresh context each in-process job gets
+
+        def execute_job(self, job, queue):
+            if queue.name not in IN_PROCESS_QUEUES:
+                return super().execute_job(job, queue)
+            execution = self.prepare_execution(job)
+            with self.app.app_context():  # a session of its own, removed when the job ends
+                self.perform_job(job, queue, execution)
+            self.set_state(WorkerStatus.IDLE)
+            return None
+
+        def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+            if job.origin in IN_PROCESS_QUEUES:  # no horse monitor beats for it: cover the whole job
+                return SimpleWorker.get_heartbeat_ttl(self, job, working_time)
+            return super().get_heartbeat_ttl(job, working_time)
+
+    return Worker
+
+
+def _forget_connections_in_children() -> None:
+    """The worker now holds database connections of its own (the in-process jobs'): a forked horse must not use
+    them (two processes on one socket), so the child drops the pool it inherited and opens its own."""
+    from medcover.extensions import db
+
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+
 @click.command("worker")
 @click.option("--queue", "-q", "queues", multiple=True, help="Queues to listen on (default: all).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
@@ -54,7 +105,7 @@ def keep_running(what: str, run: Callable[[], bool]) -> None:
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run a worker: rq's own Worker on the app's queues, with this app's configuration; it outlives Redis
     outages (a worker that loses Redis mid-job starts again once Redis is back)."""
-    from rq import Queue, Worker
+    from rq import Queue
 
     if not current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed.")
@@ -62,10 +113,13 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     from medcover import metrics
 
     metrics.count_forks_as_this_process()
+    _forget_connections_in_children()
+    worker_class = _worker_class()
+    worker_class.app = current_app._get_current_object()
 
     def run() -> bool:
         connection = redis_connection()
-        worker = Worker([Queue(name, connection=connection) for name in names], connection=connection)
+        worker = worker_class([Queue(name, connection=connection) for name in names], connection=connection)
         # Round robin: a queue kept busy (the sweeps, a big print) never starves the others (notifications).
         worker.work(burst=burst, with_scheduler=True, dequeue_strategy="round_robin")
         # rq's loop ends on a stop request, on a finished burst, and on any error it meets (Redis gone).

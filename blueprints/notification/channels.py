@@ -1,14 +1,16 @@
 """Delivery channels: email over SMTP (medcover.mail), SMS through a provider adapter, in-app (stored only), and web
-push to the browsers of staff who opted in (pywebpush, VAPID keys from config)."""
+push to the browsers of staff who opted in (pywebpush, VAPID keys from config).
+
+A delivery batch opens ``Connections`` once: one SMTP connection for all its emails and one HTTP session (a
+connection pool kept alive) for all its SMS; a message sent without them opens its own."""
 
 from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import make_msgid
 from typing import Protocol
 
 from flask import current_app
@@ -36,6 +38,39 @@ class Outgoing:
     message_id: str | None = None
     #: called just before the message is handed over (records that it may now be out)
     before_handover: Callable[[], None] | None = None
+    #: the batch's open connections, when it is sent as part of one
+    via: Connections | None = None
+
+
+class Connections:
+    """The connections one delivery batch shares, each opened when its first message needs it: one SMTP connection
+    and one SMS provider (one HTTP session). Use as a context manager: they are closed at the end."""
+
+    def __init__(self) -> None:
+        self._mailer: mail.Mailer | None = None
+        self._sms: SmsProvider | None = None
+
+    @property
+    def mailer(self) -> mail.Mailer:
+        if self._mailer is None:
+            self._mailer = mail.Mailer()
+        return self._mailer
+
+    @property
+    def sms(self) -> SmsProvider:
+        if self._sms is None:
+            self._sms = sms_provider()
+        return self._sms
+
+    def __enter__(self) -> Connections:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._mailer is not None:
+            self._mailer.close()
+        close = getattr(self._sms, "close", None)
+        if close is not None:
+            close()
 
 
 class SmsProvider(Protocol):
@@ -66,28 +101,38 @@ class HttpSmsProvider:
         if not url.startswith(("https://", "http://")):
             raise DeliveryError("SMS_HTTP_URL must be an http(s) URL")
         self.url, self.token, self.sender, self.timeout = url, token, sender, timeout
+        self._session = None
 
     def send(self, to: str, text: str, reference: str) -> str:
-        body = json.dumps({"to": to, "from": self.sender, "text": text, "reference": reference}).encode()
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            self.url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()  # one connection pool, kept alive across the batch's messages
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
-                answer = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"SMS provider answered {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            response = self._session.post(
+                self.url,
+                json={"to": to, "from": self.sender, "text": text, "reference": reference},
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except (requests.RequestException, OSError) as exc:
             raise DeliveryError(f"SMS provider unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 300:
+            raise DeliveryError(f"SMS provider answered {response.status_code}")
+        try:
+            answer = response.json() if response.content else {}
         except ValueError:
             raise DeliveryError("SMS provider answered something that is not JSON") from None
-        message_id = answer.get("id") or answer.get("message_id")
+        message_id = answer.get("id") or answer.get("message_id") if isinstance(answer, dict) else None
         if not message_id:
             raise DeliveryError("SMS provider gave no message id")
         return str(message_id)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 def sms_provider() -> SmsProvider:
@@ -104,21 +149,30 @@ def sms_provider() -> SmsProvider:
 def send_email(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no email address")
+    message_id = message.message_id or make_msgid(domain="medcover.local")
     try:
-        email = mail.build_message(message.address, message.subject, message.body, message_id=message.message_id)
+        if message.via is not None:
+            message.via.mailer.send_text(
+                message.address,
+                message.subject,
+                message.body,
+                message_id=message_id,
+                before_handover=message.before_handover,
+            )
+        else:
+            email = mail.build_message(message.address, message.subject, message.body, message_id=message_id)
+            mail.deliver(email, before_handover=message.before_handover)
     except ValueError as exc:  # an address or subject the email library refuses (e.g. a line break in it)
         raise DeliveryError(f"cannot build the email: {exc}"[:300]) from None
-    try:
-        mail.deliver(email, before_handover=message.before_handover)
     except (OSError, TimeoutError) as exc:  # smtplib's errors are OSErrors
         raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}"[:300]) from None
-    return str(email["Message-ID"])
+    return message_id
 
 
 def send_sms(message: Outgoing) -> str:
     if not message.address:
         raise DeliveryError("no phone number")
-    provider = sms_provider()
+    provider = message.via.sms if message.via is not None else sms_provider()
     if message.before_handover:
         message.before_handover()
     return provider.send(message.address, message.body, reference=f"n{message.notification_id}")

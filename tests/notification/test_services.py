@@ -385,7 +385,8 @@ def test_a_message_whose_worker_was_lost_mid_send_is_marked_for_a_person_and_nev
     db.session.commit()
     db.session.info.pop("medcover_ready_jobs", None)
     taken = services.claim_for_delivery(row.id)
-    assert taken is not None and taken.status is Status.SENDING
+    db.session.refresh(row)
+    assert taken is not None and row.status is Status.SENDING
     services.record_handover(row.id)  # the worker then dies inside the SMTP exchange
     message_id = taken.provider_message_id
     assert message_id == f"<notification.{row.id}.{int(row.created_at.timestamp())}@medcover.local>"

@@ -68,6 +68,8 @@ class Mailbox:
 
     received: list[Received] = field(default_factory=list)
     data_commands: int = 0
+    #: the client end of the connection each accepted message came over
+    peers: list[str] = field(default_factory=list)
     holding: threading.Event = field(default_factory=threading.Event)
     _hold_next: bool = False
     _released: threading.Event = field(default_factory=threading.Event)
@@ -89,6 +91,7 @@ class Mailbox:
             return "451 4.3.0 Held by the test, not accepted"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.peers.append(str(session.peer))
         return "250 2.0.0 Accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -465,6 +468,39 @@ def test_a_claim_decision_reaches_the_smtp_server_and_the_recipients_inbox(site,
         assert item["subject"] == "Claim CL-2026-0042 approved" and item["read_at"] is None
     finally:
         server.stop()
+
+
+def test_a_batch_of_emails_goes_out_over_one_connection_each_exactly_once(site, smtp, workers):
+    from blueprints.notification import services
+    from blueprints.notification.models import Channel
+    from medcover.extensions import db
+
+    worker = workers(MAIL_PORT=str(smtp.port))
+    worker_listening(site, worker, timeout=60)
+    stamp = time.monotonic_ns()
+    with site.app.app_context():
+        rows = services.send(
+            "payment.received",
+            [services.Recipient(email=f"payer{n}.{stamp}@example.com") for n in range(30)],
+            {"amount": "1,000.00"},
+            [Channel.EMAIL],
+            institution_id=1,
+        )
+        ids = [row.id for row in rows]
+        db.session.commit()  # one delivery job for the thirty
+
+    def recorded():
+        assert worker.alive(), worker.log()
+        found = site.rows(
+            "SELECT status, attempts, provider_message_id FROM notifications WHERE id = ANY(:ids)", ids=ids
+        )
+        return found if all(r.status == "sent" for r in found) else None
+
+    rows = wait_until(recorded, timeout=DELIVERY_TIMEOUT, what="the batch to be recorded sent")
+    assert {r.attempts for r in rows} == {1}
+    delivered = [str(r.message["Message-ID"]) for r in smtp.box.received]
+    assert sorted(delivered) == sorted(r.provider_message_id for r in rows)  # each exactly once
+    assert len(set(smtp.box.peers)) == 1  # over one SMTP connection
 
 
 def test_with_redis_down_the_change_commits_and_the_outbox_delivers_once_redis_is_back(site, smtp, workers):

@@ -2,19 +2,21 @@
 
 ``send`` writes rows in the caller's transaction; delivery happens in a job after commit, so nothing
 is sent from inside a web request and a rolled-back change sends nothing. One module per concept:
-templates (with the built-in defaults and the rendering sandbox), sending, delivery (the job's side),
+templates (with the built-in defaults and the rendering sandbox), sending, batches and delivery (the job's side),
 delivery_log, tracking (admins), inbox, user_preferences, workers (the jobs page).
 """
 
-from blueprints.notification.services.defaults import ADMIN_ALERTS, CODES
-from blueprints.notification.services.delivery import (
+from blueprints.notification.services.batches import (
+    Claimed,
+    Outcome,
+    claim,
     claim_for_delivery,
-    due_for_retry,
-    record_failure,
+    record,
+    record_batch_handover,
     record_handover,
-    record_receipt,
-    record_sent,
 )
+from blueprints.notification.services.defaults import ADMIN_ALERTS, CODES
+from blueprints.notification.services.delivery import due_for_retry, record_receipt
 from blueprints.notification.services.delivery_log import history
 from blueprints.notification.services.inbox import get_inbox_item, inbox_query, mark_read, unread_count
 from blueprints.notification.services.push import (
@@ -22,13 +24,19 @@ from blueprints.notification.services.push import (
     public_key,
     push_enabled,
     pushed,
-    record_skipped,
     subscribe,
     subscription_count,
     subscriptions_for,
     unsubscribe,
 )
-from blueprints.notification.services.sending import EMAIL, PHONE, Recipient, enqueue_delivery, send
+from blueprints.notification.services.sending import (
+    EMAIL,
+    PHONE,
+    Recipient,
+    enqueue_deliveries,
+    enqueue_delivery,
+    send,
+)
 from blueprints.notification.services.templates import (
     CODE,
     TemplateText,
@@ -51,7 +59,6 @@ __all__ = [
     "public_key",
     "push_enabled",
     "pushed",
-    "record_skipped",
     "subscribe",
     "subscription_count",
     "subscriptions_for",
@@ -67,10 +74,16 @@ __all__ = [
     "active_template",
     "catalogue",
     "channels_for",
+    "Claimed",
+    "Outcome",
+    "claim",
+    "record",
     "claim_for_delivery",
+    "record_batch_handover",
     "record_handover",
     "delivery_query",
     "due_for_retry",
+    "enqueue_deliveries",
     "enqueue_delivery",
     "failed_jobs",
     "get_inbox_item",
@@ -83,9 +96,7 @@ __all__ = [
     "preferences",
     "preview",
     "receipts",
-    "record_failure",
     "record_receipt",
-    "record_sent",
     "mark_sent",
     "resend",
     "retry_failed_job",

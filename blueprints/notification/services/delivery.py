@@ -1,11 +1,10 @@
-"""Delivery, the job's side: take a notification, record the outcome, retry with backoff, dead-letter; receipts.
-
-The delivery job calls these and commits between them; providers' delivery reports arrive as receipts.
+"""Delivery rules, the job's side: a notification whose worker was lost, its Message-ID, the admins' alerts, what is
+due for another try; providers' delivery reports (receipts). The batch job's steps are in ``batches``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,90 +19,53 @@ from medcover.extensions import db
 from medcover.rbac import Role
 
 
-def claim_for_delivery(notification_id: int) -> Notification | None:
-    """Mark the notification as being sent, or None when there is nothing to do (sent already, or another worker
-    holds it). Idempotent: a retried or duplicated job never sends twice.
+def claim_row(row: Notification) -> bool:
+    """Whether this worker takes the notification (now "sending", under a lease).
 
     A notification still "sending" after its lease lost its worker. If the worker had begun handing the message
-    over (``record_handover``), it may have gone out and nothing here can tell: it is never sent again on its own
-    but marked "may have been sent: check" for an administrator, who marks it sent or sends it again. If not,
+    over (``batches.record_handover``), it may have gone out and nothing here can tell: it is never sent again
+    on its own but marked "may have been sent: check" for an administrator, who marks it sent or sends it again. If not,
     nothing left, and it is simply tried again."""
-    stmt = select(Notification).where(Notification.id == notification_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    row = db.session.scalar(stmt)
-    if row is None:
-        return None
     stale_sending = row.status is Status.SENDING and row.next_attempt_at and row.next_attempt_at <= clock.now()
     if stale_sending and row.handover_at is not None:
         row.next_attempt_at = None
         row.last_error = "the worker sending it was lost mid-send: it may have been sent"
         delivery_log.move(row, Status.UNSURE, f"attempt {row.attempts} lost while handing the message over")
-        _alert_admins(row, unsure=True)
-        db.session.flush()
-        return None
+        alert_admins(row, unsure=True)
+        return False
     if row.status not in (Status.QUEUED, Status.FAILED) and not stale_sending:
-        return None
+        return False
     if stale_sending and row.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
         # Every attempt was lost with its worker before anything left (a message that crashes it?): the limit
         # holds here too, or the sweeper would retry it every lease for ever.
         row.next_attempt_at = None
         row.last_error = row.last_error or "no attempt finished: the worker was lost each time"
         delivery_log.move(row, Status.DEAD, f"gave up after {row.attempts} attempts: none finished")
-        _alert_admins(row)
-        db.session.flush()
-        return None
+        alert_admins(row)
+        return False
     row.attempts += 1
     row.handover_at = None
     if row.channel is Channel.EMAIL and not row.provider_message_id:
-        row.provider_message_id = message_id_for(row)  # the same Message-ID on every attempt
+        row.provider_message_id = message_id_for(row.id, row.created_at)  # the same Message-ID on every attempt
     # If this worker dies, the sweep finds the lease over: before the handover it tries again (nothing left),
     # after it the message is marked for a person to check.
     row.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["NOTIFY_SENDING_LEASE"])
     delivery_log.move(row, Status.SENDING, f"attempt {row.attempts}")
-    db.session.flush()
-    return row
+    return True
 
 
-def record_handover(notification_id: int) -> None:
-    """The message is about to leave (the SMTP server greeted us, DATA comes next): from now on a lost worker
-    may have sent it."""
-    row = db.session.get(Notification, notification_id)
-    row.handover_at = clock.now()
-    db.session.flush()
-
-
-def message_id_for(row: Notification) -> str:
+def message_id_for(notification_id: int, created_at: datetime) -> str:
     """The notification's own Message-ID: stable across attempts, so a copy that did arrive is recognisable."""
+    return f"<notification.{notification_id}.{int(created_at.timestamp())}@{message_id_domain()}>"
+
+
+def message_id_domain() -> str:
     sender = current_app.config["MAIL_SENDER"]
-    domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "medcover.local"
-    return f"<notification.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+    return sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "medcover.local"
 
 
-def record_sent(notification_id: int, provider_message_id: str | None) -> None:
-    row = db.session.get(Notification, notification_id)
-    row.provider_message_id = (provider_message_id or "")[:120] or row.provider_message_id
-    row.sent_at, row.next_attempt_at, row.last_error = clock.now(), None, None
-    delivery_log.move(row, Status.SENT)
-
-
-def record_failure(notification_id: int, error: str) -> int | None:
-    """Schedule the next attempt with exponential backoff; returns its delay, or None when dead-lettered."""
-    config = current_app.config
-    row = db.session.get(Notification, notification_id)
-    row.last_error = error[:2000]
-    if row.attempts >= config["NOTIFY_MAX_ATTEMPTS"]:
-        row.next_attempt_at = None
-        delivery_log.move(row, Status.DEAD, f"gave up after {row.attempts} attempts: {error}")
-        _alert_admins(row)
-        return None
-    delay = config["NOTIFY_RETRY_BASE_SECONDS"] * 2 ** (row.attempts - 1)
-    row.next_attempt_at = clock.now() + timedelta(seconds=delay)
-    delivery_log.move(row, Status.FAILED, f"{error} (next try in {delay} s)")
-    return delay
-
-
-def _alert_admins(row: Notification, *, unsure: bool = False) -> None:
+def alert_admins(row: Notification, *, unsure: bool = False) -> None:
+    """Tell the administrators in-app that a message was dead-lettered, or may have been sent (a lost worker)."""
     if row.template_code in ADMIN_ALERTS:
         return
     admins = core.user_ids_with_role(Role.ADMIN)

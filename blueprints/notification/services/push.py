@@ -19,7 +19,7 @@ from sqlalchemy import select
 from blueprints.core import services as core
 from blueprints.notification.models import Channel, Notification, PushSubscription, Status
 from blueprints.notification.services import delivery_log
-from medcover import clock, jobs
+from medcover import clock
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
 
@@ -111,13 +111,6 @@ def pushed(subscription_id: int) -> None:
         row.last_sent_at = clock.now()
 
 
-def record_skipped(notification_id: int, reason: str) -> None:
-    """Nowhere left to deliver it (no subscription remains): skipped, not retried."""
-    row = db.session.get(Notification, notification_id)
-    row.next_attempt_at, row.last_error = None, reason[:2000]
-    delivery_log.move(row, Status.SKIPPED, reason)
-
-
 def push_copies(rows: list[Notification]) -> list[Notification]:
     """A push notification for each in-app one just stored for someone with a push subscription, queued for
     delivery after commit. Called by ``send``; nothing when push is off."""
@@ -148,10 +141,11 @@ def push_copies(rows: list[Notification]) -> list[Notification]:
             created_at=clock.now(),
         )
         db.session.add(row)
-        db.session.flush()
-        delivery_log.log_step(row, row.status, "a push copy of the in-app notification")
-        from blueprints.notification.jobs import deliver_notification
-
-        jobs.enqueue(deliver_notification, row.id, queue="notifications")
         copies.append(row)
+    db.session.flush()
+    for row in copies:
+        delivery_log.log_step(row, row.status, "a push copy of the in-app notification")
+    from blueprints.notification.services.sending import enqueue_deliveries
+
+    enqueue_deliveries([row.id for row in copies])
     return copies

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from jinja2 import TemplateError, Undefined, meta
+import functools
+
+from jinja2 import Template, TemplateError, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from medcover.audit import json_safe
@@ -26,9 +28,16 @@ def _plain(context: dict) -> dict:
     return safe if isinstance(safe, dict) else {}
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """A template compiled once per process: a batch renders the same few texts for every recipient. Keyed by the
+    text itself, so an edited template is a new entry (and the sandboxed environment is immutable)."""
+    return _env.from_string(source)
+
+
 def render(source: str, context: dict) -> str:
     try:
-        return _env.from_string(source).render(_plain(context))
+        return _compiled(source).render(_plain(context))
     except SecurityError as exc:
         raise RenderError(f"The template tried something not allowed: {exc}") from None
     except TemplateError as exc:
