@@ -175,7 +175,7 @@ def gunicorn(target: str, env: dict[str, str]):
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine imports slowly
         while True:
             try:
                 _get(port, "/readyz" if "wsgi" in target else "/")
