@@ -143,7 +143,18 @@ fuzz: $(DEV_STAMP)
 	MEDCOVER_ENV=test SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -m contract -p no:cacheprovider tests/contract $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
-	@if [ -f bench/__main__.py ]; then exec $(BIN)/python -m bench; fi
+	@if ! command -v wrk >/dev/null; then
+		if [ "$$(id -u)" -eq 0 ]; then sudo=()
+		elif command -v sudo >/dev/null; then sudo=(sudo)
+		else
+			echo "ERROR: the list pages' benchmark needs wrk: run 'make bench' as root, or apt-get install -y wrk" >&2
+			exit 1
+		fi
+		echo "Installing wrk ..."
+		"$${sudo[@]}" apt-get update
+		"$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
+	fi
+	if [ -f bench/__main__.py ]; then exec $(BIN)/python -m bench; fi
 	echo "No benchmarks yet: bench/__main__.py does not exist."
 
 clean:

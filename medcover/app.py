@@ -147,11 +147,16 @@ def _install_request_hooks(app: Flask) -> None:
     def _commit_read_audits(response):
         # A page or download that only reads leaves its read entry (written by the service that read).
         if request.method in ("GET", "HEAD") and response.status_code < 400 and audit.reads_to_commit():
+            # The page is rendered: what it loaded (the user, the session row) stays loaded, not read again.
+            session = db.session()
+            expiring, session.expire_on_commit = session.expire_on_commit, False
             try:
-                db.session.commit()
+                session.commit()
             except Exception:
-                db.session.rollback()
+                session.rollback()
                 log.error("a read's audit entry could not be saved", exc_info=True)
+            finally:
+                session.expire_on_commit = expiring
         return response
 
     @app.teardown_request

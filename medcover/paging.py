@@ -1,4 +1,5 @@
-"""The one paginator behind list pages and list endpoints: a count and a page, whatever the table's size."""
+"""The one paginator behind list pages and list endpoints: a page and the count of all rows in one query,
+whatever the table's size."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from medcover.extensions import db
 
 
 def fetch_page(stmt, page: int, per_page: int) -> tuple[list, int]:
-    """Page ``page`` (from 1) of ``stmt``, ``per_page`` rows, and how many rows there are in all."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
+    """Page ``page`` (from 1) of ``stmt``, ``per_page`` rows, and how many rows there are in all.
+
+    The count rides on the page's rows as an uncorrelated scalar subquery (the database works it out once);
+    only a page with no row to carry it (past the end, or of no rows: ``_count=0`` asks for the total alone) asks
+    for the count on its own; an empty first page is a count of none."""
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    found = db.session.execute(
+        stmt.add_columns(counted.scalar_subquery().label("total_rows")).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    if found:
+        return [row[0] for row in found], found[0][-1]
+    return [], (db.session.scalar(counted) if page > 1 or per_page < 1 else 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import g, has_request_context
+from medcover.memo import per_request
 
 KINDS = ("institution", "company")
 #: kind -> a function returning {id: name} for every tenant of that kind (a short list: insurers, hospitals)
@@ -19,17 +19,11 @@ def register(kind: str, *, names: Callable[[], dict[int, str]], resolver: Callab
     _directories[kind], _resolvers[kind] = names, resolver
 
 
+@per_request
 def _names(kind: str) -> dict[int, str]:
     """All names of a kind, read once per request however many rows a page labels."""
     directory = _directories.get(kind)
-    if directory is None:
-        return {}
-    if not has_request_context():
-        return directory()
-    cache = g.setdefault("_tenant_names", {})
-    if kind not in cache:
-        cache[kind] = directory()
-    return cache[kind]
+    return directory() if directory is not None else {}
 
 
 def tenant_label(institution_id: int | None, company_id: int | None) -> str:

@@ -19,6 +19,60 @@ def _numbers(n: int) -> list[int]:
     return [next(_seq) for _ in range(n)]
 
 
+def _cycle(ids, n: int) -> list:
+    """``n`` values taken in turn from ``ids`` (rows spread over that many patients or members)."""
+    return list(itertools.islice(itertools.cycle(ids), n))
+
+
+#: names the bulk patients and members take in turn: a list page shows a mix, a search finds many
+FIRST_NAMES = ("Grace", "Peter", "Lucy", "Daniel", "Joyce", "Samuel", "Amina", "Brian", "Esther", "Hassan")
+LAST_NAMES = ("Mwangi", "Otieno", "Kiptoo", "Njeri", "Ochieng", "Wanjiku", "Mutua", "Achieng", "Kamau", "Omondi")
+
+
+def patients(n: int, *, institution, first_names=FIRST_NAMES, last_names=LAST_NAMES) -> list[int]:
+    """``n`` patients of the institution, named in turn from the lists (search keys as the service sets them);
+    their ids, in order."""
+    from blueprints.hospital.models import Patient
+    from blueprints.hospital.services import search_key
+
+    rows = []
+    for i, k in enumerate(_numbers(n)):
+        first, last = first_names[i % len(first_names)], last_names[(i // len(first_names)) % len(last_names)]
+        rows.append(
+            {
+                "institution_id": institution.id,
+                "patient_number": f"{institution.code}-8{k:07d}",
+                "first_name": first,
+                "last_name": last,
+                "first_name_key": search_key(first),
+                "last_name_key": search_key(last),
+                "date_of_birth": date(1950, 1, 1) + timedelta(days=k % 25_000),
+                "gender": "female" if i % 2 else "male",
+                "phone": f"2547{k:08d}",
+                "national_id": f"BLK{k:08d}",
+            }
+        )
+    return list(db.session.scalars(insert(Patient).returning(Patient.id, sort_by_parameter_order=True), rows))
+
+
+def members(n: int, *, company, prefix: str = "BLK") -> list[int]:
+    """``n`` members of the insurer, numbered PREFIX-nnnnnnn and named in turn; their ids, in order."""
+    from blueprints.insurance.models import Member
+
+    rows = [
+        {
+            "member_number": f"{prefix}-{k:07d}",
+            "company_id": company.id,
+            "first_name": FIRST_NAMES[i % len(FIRST_NAMES)],
+            "last_name": LAST_NAMES[(i // len(FIRST_NAMES)) % len(LAST_NAMES)],
+            "date_of_birth": date(1950, 1, 1) + timedelta(days=k % 25_000),
+            "gender": "female" if i % 2 else "male",
+        }
+        for i, k in enumerate(_numbers(n))
+    ]
+    return list(db.session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), rows))
+
+
 def appointments(n: int, *, patient, personnel, day: date | None = None, status: str = "booked") -> None:
     """``n`` appointments a minute apart on ``day`` (today by default), from midnight of the business day."""
     from blueprints.hospital.models import Appointment, AppointmentStatus
@@ -67,15 +121,20 @@ def charges(n: int, *, patient, status: str = "unbilled", service_date: date | N
 def invoices(
     n: int,
     *,
-    patient,
+    patient=None,
+    patient_ids=None,
+    institution_id: int | None = None,
     status: str = "draft",
     due_on: date | None = None,
     balance: Decimal = Decimal("100.00"),
     company_id: int | None = None,
 ) -> None:
-    """Invoices of 100.00; issued ones numbered and owing ``balance`` (the rest paid), drafts unnumbered."""
+    """Invoices of 100.00; issued ones numbered and owing ``balance`` (the rest paid), drafts unnumbered. Of
+    ``patient``, or of the ``patient_ids`` in turn (patients of ``institution_id``)."""
     from blueprints.billing.models import Invoice, InvoiceStatus
 
+    if patient is not None:
+        patient_ids, institution_id = [patient.id], patient.institution_id
     status = InvoiceStatus(status)
     total = Decimal("100.00")
     draft = status is InvoiceStatus.DRAFT
@@ -83,8 +142,8 @@ def invoices(
         insert(Invoice),
         [
             {
-                "institution_id": patient.institution_id,
-                "patient_id": patient.id,
+                "institution_id": institution_id,
+                "patient_id": patient_id,
                 "company_id": company_id,
                 "number": None if draft else f"BLK-{k:07d}",
                 "status": status,
@@ -97,7 +156,7 @@ def invoices(
                 "paid": total - balance,
                 "balance": balance,
             }
-            for k in _numbers(n)
+            for k, patient_id in zip(_numbers(n), _cycle(patient_ids, n), strict=True)
         ],
     )
 
@@ -110,8 +169,11 @@ def claims(
     member_number: str = "ACM-001",
     status: str = "pending_review",
     submitted_at: datetime | None = None,
+    member_ids=(None,),
+    patient_ids=(None,),
 ) -> list[int]:
-    """Claims of 1,000.00 in that status, submitted at ``submitted_at`` (now by default); their ids."""
+    """Claims of 1,000.00 in that status, submitted at ``submitted_at`` (now by default), for the
+    ``member_ids`` and ``patient_ids`` in turn (none by default); their ids."""
     from blueprints.claims.models import Claim, ClaimStatus
 
     at = submitted_at or clock.now()
@@ -120,6 +182,8 @@ def claims(
         insert(Claim),
         [
             {
+                "member_id": member_id,
+                "patient_id": patient_id,
                 "claim_number": f"CL-BULK-{k:07d}",
                 "institution_id": institution_id,
                 "company_id": company_id,
@@ -131,7 +195,7 @@ def claims(
                 "submitted_at": None if status == "draft" else at,
                 "submitted_on": None if status == "draft" else at.date(),
             }
-            for k in numbers
+            for k, member_id, patient_id in zip(numbers, _cycle(member_ids, n), _cycle(patient_ids, n), strict=True)
         ],
     )
     wanted = [f"CL-BULK-{k:07d}" for k in numbers]

@@ -15,7 +15,7 @@ from flask_login import login_url
 from sqlalchemy import select
 from werkzeug.datastructures import CallbackDict
 
-from blueprints.core.models import UserSession
+from blueprints.core.models import User, UserSession
 from blueprints.core.services import token_hash
 from medcover import clock, outage
 from medcover.api import PREFIX
@@ -26,12 +26,15 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 
 class ServerSession(CallbackDict, SessionMixin):
-    def __init__(self, data=None, row_id: int | None = None, token: str | None = None):
+    def __init__(self, data=None, row: UserSession | None = None, token: str | None = None, user: User | None = None):
         def on_update(session):
             session.modified = True
 
         super().__init__(data or {}, on_update)
-        self.row_id = row_id
+        # Held for the request: the database session's identity map keeps rows only while something refers to
+        # them, and these are asked for again (the user by Flask-Login's loader, the row when the session is saved).
+        self.row, self.user = row, user
+        self.row_id = row.id if row is not None else None
         self.token = token
         self.modified = False
         self.rotate = False  # issue a new cookie value for the same row (after sign-in)
@@ -53,16 +56,22 @@ class ServerSessionInterface(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         try:
-            row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+            # The row and its user in one query: Flask-Login's user loader then finds the user in the identity map.
+            found = db.session.execute(
+                select(UserSession, User)
+                .outerjoin(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == token_hash(token))
+            ).first()
         except outage.OUTAGES as exc:
             outage.mark_unavailable(exc)
             return ServerSession()  # a visitor's, never saved: there is nowhere to save it
-        if row is None:
+        if found is None:
             return ServerSession()
+        row, user = found
         if not self._alive(app, row):
             g.session_expired = row.user_id is not None and row.revoked_at is None
             return ServerSession()
-        return ServerSession(dict(row.data or {}), row_id=row.id, token=token)
+        return ServerSession(dict(row.data or {}), row=row, token=token, user=user)
 
     def _alive(self, app: Flask, row: UserSession) -> bool:
         now = clock.now()
@@ -74,7 +83,9 @@ class ServerSessionInterface(SessionInterface):
         if not isinstance(session, ServerSession) or g.get("database_unavailable"):
             return
         now = clock.now()
-        row = db.session.get(UserSession, session.row_id) if session.row_id else None
+        row = session.row
+        if row is not None and row not in db.session:  # the request ended its database session
+            row = db.session.get(UserSession, session.row_id)
         if row is not None and row.revoked_at is not None:
             # Ended during this request (sign-out, password change): keep only what is not sign-in.
             row = None

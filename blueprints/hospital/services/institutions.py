@@ -13,6 +13,7 @@ from blueprints.hospital.models import MedicalInstitution
 from blueprints.hospital.services import fields
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.memo import per_request
 from medcover.rbac import Tenant, tenant_of
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
@@ -96,6 +97,7 @@ def create_institution(
     return institution
 
 
+@per_request
 def institution_names() -> dict[int, str]:
     return dict(db.session.execute(select(MedicalInstitution.id, MedicalInstitution.name)).all())
 

@@ -299,13 +299,15 @@ def search_patients(tenant: Tenant, query: str, limit: int = SEARCH_LIMIT) -> li
     else:
         words = text.split()
         if len(words) == 1:
-            # One range per index, merged here: as one OR, PostgreSQL walks ix_patients_last_key in order for
-            # the ORDER BY and filters row by row (200 ms for a rare surname among 200,000 patients).
-            found = {}
-            for column in (Patient.last_name_key, Patient.first_name_key):
-                part = stmt.where(_prefix(column, words[0])).order_by(*SEARCH_ORDER).limit(limit)
-                found.update((p.id, p) for p in db.session.scalars(part))
-            return sorted(found.values(), key=lambda p: (p.last_name_key, p.first_name_key, p.id))[:limit]
+            # One range per index, each limited, in one statement: as one OR, PostgreSQL walks
+            # ix_patients_last_key in order for the ORDER BY and filters row by row (200 ms for a rare surname
+            # among 200,000 patients).
+            ids = stmt.with_only_columns(Patient.id)
+            parts = [
+                ids.where(_prefix(column, words[0])).order_by(*SEARCH_ORDER).limit(limit).subquery()
+                for column in (Patient.last_name_key, Patient.first_name_key)
+            ]
+            stmt = select(Patient).where(Patient.id.in_(union(*(select(part.c.id) for part in parts))))
         else:
             a, b = words[0], " ".join(words[1:])
             stmt = stmt.where(

@@ -41,7 +41,8 @@ def _verdict(member_number: str | None):
 
 def _register_form(formdata: bool = True) -> RegisterForm:
     form = RegisterForm() if formdata else RegisterForm(formdata=None)
-    form.institution_id.choices = institution_choices()
+    # Only a platform admin chooses the hospital (hospital staff register at their own): no list to read for others.
+    form.institution_id.choices = institution_choices() if tenant().is_global else []
     return form
 
 

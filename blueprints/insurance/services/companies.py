@@ -13,6 +13,7 @@ from blueprints.insurance.services.checks import check_writer, valid_code, valid
 from medcover.audit import snapshot
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.memo import per_request
 from medcover.rbac import Tenant, tenant_of
 
 
@@ -80,6 +81,7 @@ def companies_of(tenant: Tenant) -> list[CompanySummary]:
     return [CompanySummary(c.id, c.code, c.name, c.active) for c in db.session.scalars(companies_query(tenant))]
 
 
+@per_request
 def company_names() -> dict[int, str]:
     return dict(db.session.execute(select(Company.id, Company.name)).all())
 
