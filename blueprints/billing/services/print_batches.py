@@ -182,7 +182,7 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
         summary=f"{count} invoice(s) issued on {day.isoformat()}",
         institution_id=institution_id,
     )
-    requested_work.request(render_batch, token, about=(PRINT_WORK, token))
+    requested_work.request(render_batch, token, about=(PRINT_WORK, token), queue="pdf")
     return _as_status(status)
 
 
