@@ -9,13 +9,13 @@ one PDF and sends the bytes back. The parent appends the parts in their order wi
 its own pages and "Page 1 of 2", and a part's failure fails the whole run (nothing is written).
 
 Progress counts pages: a child reports each document's pages as it lays them out, on a queue the parent reads
-while it waits. With one worker the parts are laid out in this process, the same way, one after another.
+while it waits. With one worker, or too few documents to be worth starting processes for (``MIN_PER_WORKER``
+each), the parts are laid out in this process, the same way, one after another.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import math
 import multiprocessing
 import os
@@ -27,10 +27,11 @@ from pypdf import PdfReader, PdfWriter
 
 from medcover import pdf
 
-log = logging.getLogger(__name__)
-
 #: the most documents one part holds: a part's pages stay in its child's memory until it writes them
 PART_SIZE = 50
+#: the fewest documents worth a process of the pool: a child takes about as long to start (importing WeasyPrint)
+#: as laying out a few invoices, so a small day is laid out in the job's own process
+MIN_PER_WORKER = 4
 #: seconds between looks at the children's progress while the parts are out
 POLL_SECONDS = 0.2
 
@@ -42,7 +43,7 @@ _child: dict = {}
 
 
 def cores() -> int:
-    """The cores this process may run on (a container's limit, not the machine's)."""
+    """The cores this process may run on (its CPU affinity, which a container's cpuset narrows)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -56,7 +57,7 @@ def render_as_one(
     ``progress`` hears of every page laid out. Must run inside an app context (for the fetcher's settings)."""
     if count < 1:
         raise ValueError("nothing to print")
-    workers = max(1, min(workers, count))
+    workers = max(1, min(workers, count // MIN_PER_WORKER))
     size = max(1, min(part_size or PART_SIZE, math.ceil(count / workers)))
     parts = _parts(documents, size)
     if workers == 1:

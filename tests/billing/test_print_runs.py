@@ -17,8 +17,9 @@ LONG = [("CONSULT", 1, None)] * 60
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    """Two invoices a part, so a handful of invoices makes several parts to merge."""
+    """Two invoices a part, and a process of the pool for as few, so a handful of invoices makes several parts."""
     monkeypatch.setattr(pdf_pool, "PART_SIZE", 2)
+    monkeypatch.setattr(pdf_pool, "MIN_PER_WORKER", 1)
 
 
 @pytest.fixture
@@ -177,7 +178,7 @@ def test_a_pool_whose_children_cannot_start_fails_the_run_cleanly(
     assert print_batches._read_status(batch.token)["state"] == "done"
 
 
-def test_the_pool_children_fetch_static_files_and_nothing_else(app, tmp_path, workers):
+def test_the_pool_children_fetch_static_files_and_nothing_else(app, tmp_path, small_parts, pool_parts):
     evil = tmp_path / "evil.css"
     evil.write_text('body::after { content: "LEAKED FROM DISK"; }')
     stylesheet = pdf.static_url("css/invoice-print.css")
@@ -188,11 +189,10 @@ def test_the_pool_children_fetch_static_files_and_nothing_else(app, tmp_path, wo
     )
     documents = [html.replace("{n}", str(n)) for n in range(4)]
     heard = []
-    data = pdf_pool.render_as_one(
-        documents, 4, workers=2, part_size=2, progress=lambda pages, done: heard.append((pages, done))
-    )
+    data = pdf_pool.render_as_one(documents, 4, workers=2, progress=lambda pages, done: heard.append((pages, done)))
     pages = _text(data)
     assert [f"Document {n}" in page for n, page in enumerate(pages)] == [True] * 4
     assert all("Page 1 of 1" in page for page in pages)  # the stylesheet came from the static folder
     assert "LEAKED" not in " ".join(pages)  # the file: URL was refused in the child
     assert heard[-1] == (4, 4)
+    assert pool_parts == {"parts": 2, "processes": 2}
