@@ -120,14 +120,21 @@ def redis_connection():
 def _send_to_rq(job: JobRequest) -> None:
     from rq import Queue, Retry
 
-    queue = Queue(job.queue, connection=redis_connection(), default_timeout=TIMEOUTS.get(job.queue))
-    retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+    queue = Queue(job.queue, connection=redis_connection())
+    retry, timeout = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS), TIMEOUTS.get(job.queue)
     if job.delay:
         queue.enqueue_in(
-            timedelta(seconds=job.delay), execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry
+            timedelta(seconds=job.delay),
+            execute,
+            job.path,
+            job.args,
+            job.kwargs,
+            job.trace or None,
+            retry=retry,
+            job_timeout=timeout,
         )
     else:
-        queue.enqueue(execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry)
+        queue.enqueue(execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry, job_timeout=timeout)
 
 
 def install(session_class=Session) -> None:
