@@ -34,6 +34,25 @@ problem() {
 }
 endef
 
+# Debian packages: install them as root or through sudo, or say what to run. WeasyPrint subsets fonts with
+# HarfBuzz's subsetting library when it finds it, with fontTools when not: an invoice PDF takes about a quarter of
+# the time with it (README, benchmarks), so `make install` adds it and `make install-test` and `make bench` need it.
+define APT
+apt_install() {
+    if [ "$$(id -u)" -eq 0 ]; then sudo=()
+    elif command -v sudo >/dev/null; then sudo=(sudo)
+    else
+        echo "ERROR: these packages are needed: $$*" >&2
+        echo "       run make as root, or install them: apt-get install -y $$*" >&2
+        return 1
+    fi
+    echo "Installing $$* ..."
+    "$${sudo[@]}" apt-get update
+    "$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$$@"
+}
+harfbuzz_subset() { $(BIN)/python -W ignore -c 'import sys; from weasyprint.text.ffi import harfbuzz_subset as hb; sys.exit(hb is None)'; }
+endef
+
 .PHONY: help run install install-test services lint test fuzz bench clean
 
 help:
@@ -60,6 +79,10 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(RUNTIME_STAMP)
 
 install: $(RUNTIME_STAMP)
+	@$(APT)
+	harfbuzz_subset && exit 0
+	command -v apt-get >/dev/null && apt_install libharfbuzz-subset0 && exit 0
+	echo "WARNING: install HarfBuzz's subsetting library (libharfbuzz-subset0): without it PDFs take about four times as long" >&2
 
 run: export MEDCOVER_ENV := development
 run: $(RUNTIME_STAMP)
@@ -69,21 +92,13 @@ run: $(RUNTIME_STAMP)
 	exec $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 install-test: $(DEV_STAMP)
-	@packages=()
+	@$(APT)
+	packages=()
 	[ -x /usr/bin/chromium ] || packages+=(chromium fonts-dejavu-core poppler-utils)
 	command -v pdftotext >/dev/null || packages+=(poppler-utils)
+	harfbuzz_subset || packages+=(libharfbuzz-subset0)
 	[ $${#packages[@]} -eq 0 ] && exit 0
-	packages=($$(printf '%s\n' "$${packages[@]}" | sort -u))
-	if [ "$$(id -u)" -eq 0 ]; then sudo=()
-	elif command -v sudo >/dev/null; then sudo=(sudo)
-	else
-		echo "ERROR: the browser and PDF tests need: $${packages[*]}" >&2
-		echo "       run 'make install-test' as root, or install them: apt-get install -y $${packages[*]}" >&2
-		exit 1
-	fi
-	echo "Installing $${packages[*]} ..."
-	"$${sudo[@]}" apt-get update
-	"$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$${packages[@]}"
+	apt_install $$(printf '%s\n' "$${packages[@]}" | sort -u)
 
 services:
 	@$(CHECKS)
@@ -143,17 +158,11 @@ fuzz: $(DEV_STAMP)
 	MEDCOVER_ENV=test SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -m contract -p no:cacheprovider tests/contract $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
-	@if ! command -v wrk >/dev/null; then
-		if [ "$$(id -u)" -eq 0 ]; then sudo=()
-		elif command -v sudo >/dev/null; then sudo=(sudo)
-		else
-			echo "ERROR: the list pages' benchmark needs wrk: run 'make bench' as root, or apt-get install -y wrk" >&2
-			exit 1
-		fi
-		echo "Installing wrk ..."
-		"$${sudo[@]}" apt-get update
-		"$${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
-	fi
+	@$(APT)
+	packages=()
+	command -v wrk >/dev/null || packages+=(wrk)
+	harfbuzz_subset || packages+=(libharfbuzz-subset0)
+	[ $${#packages[@]} -eq 0 ] || apt_install "$${packages[@]}"
 	if [ -f bench/__main__.py ]; then exec $(BIN)/python -m bench; fi
 	echo "No benchmarks yet: bench/__main__.py does not exist."
 

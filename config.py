@@ -121,6 +121,8 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
     #: where batch prints (their progress and PDF) go; web and workers must share it. Unset: instance/prints
     PRINT_DIR = os.environ.get("PRINT_DIR") or None
+    #: processes a batch print lays its invoices out on (medcover.pdf_pool); 0: one per core
+    PRINT_WORKERS = _int("PRINT_WORKERS", 0)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     #: largest JSON body the API reads (uploads, multipart, keep MAX_CONTENT_LENGTH)
     API_MAX_JSON_BYTES = _int("API_MAX_JSON_BYTES", 1024 * 1024)
@@ -173,6 +175,8 @@ class TestConfig(Config):
     PASSWORD_HASHING = "fast"  # noqa: S105 - a profile name: argon2id with cheap parameters for the suite
     LOG_JSON = True
     SERVER_NAME = None
+    # Batch prints lay out in the test's own process unless a test asks for the pool (it starts processes).
+    PRINT_WORKERS = _int("PRINT_WORKERS", 1)
 
 
 class ProductionConfig(Config):

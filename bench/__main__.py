@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # notifications: PostgreSQL, Redis
-BENCHMARKS = ["claims_batch", "core_pages", "invoice_pdf", "list_pages", "notifications", "patient_search"]
+BENCHMARKS = ["claims_batch", "core_pages", "invoice_pdf", "list_pages", "notifications", "patient_search", "print_run"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -24,6 +24,9 @@ from medcover.context import Origin, current_origin, new_request_id, reset_origi
 log = logging.getLogger(__name__)
 
 QUEUES = ("default", "notifications", "pdf", "adjudication", "reconciliation")
+#: seconds a job of the queue may run before RQ stops it (RQ's own default, 180, elsewhere): a print run of
+#: 2,000 invoices on one core takes up to twenty minutes
+TIMEOUTS = {"pdf": 3600}
 RETRY_INTERVALS = [10, 60, 300]
 _PENDING = "medcover_pending_jobs"
 _READY = "medcover_ready_jobs"
@@ -118,13 +121,20 @@ def _send_to_rq(job: JobRequest) -> None:
     from rq import Queue, Retry
 
     queue = Queue(job.queue, connection=redis_connection())
-    retry = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+    retry, timeout = Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS), TIMEOUTS.get(job.queue)
     if job.delay:
         queue.enqueue_in(
-            timedelta(seconds=job.delay), execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry
+            timedelta(seconds=job.delay),
+            execute,
+            job.path,
+            job.args,
+            job.kwargs,
+            job.trace or None,
+            retry=retry,
+            job_timeout=timeout,
         )
     else:
-        queue.enqueue(execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry)
+        queue.enqueue(execute, job.path, job.args, job.kwargs, job.trace or None, retry=retry, job_timeout=timeout)
 
 
 def install(session_class=Session) -> None:

@@ -56,13 +56,19 @@ class StaticFilesOnly(URLFetcher):
     def for_app(cls, app=None) -> StaticFilesOnly:
         """The current app's static folder; its own public host too, so ``url_for(..., _external=True)``
         links to its static files work (they are still read from disk, never fetched)."""
+        return cls(*cls.settings_for(app))
+
+    @staticmethod
+    def settings_for(app=None) -> tuple[str, str, tuple[str, ...]]:
+        """``for_app``'s arguments as plain values: a process without the app (a print run's pool) builds the
+        very same fetcher from them."""
         app = app or current_app
         hosts = []
         for setting in ("PUBLIC_BASE_URL", "SERVER_NAME"):
             value = app.config.get(setting)
             if value:
                 hosts.append(urlsplit(value if "//" in value else "//" + value).netloc)
-        return cls(app.static_folder, app.static_url_path or "/static", hosts)
+        return str(app.static_folder), app.static_url_path or "/static", tuple(hosts)
 
     def path_for(self, url: str) -> Path:
         """The static file a URL names, or ``RefusedResource``."""
@@ -119,9 +125,16 @@ def static_url(filename: str) -> str:
     return f"{current_app.static_url_path}/{filename.lstrip('/')}"
 
 
-def render_document(html: str, *, base_url: str = BASE_URL, font_config: FontConfiguration | None = None):
-    """Lay the HTML out into pages (a ``weasyprint.Document``); ``write_pdf`` writes one or several."""
-    return HTML(string=html, base_url=base_url, url_fetcher=StaticFilesOnly.for_app()).render(
+def render_document(
+    html: str,
+    *,
+    base_url: str = BASE_URL,
+    font_config: FontConfiguration | None = None,
+    fetcher: StaticFilesOnly | None = None,
+):
+    """Lay the HTML out into pages (a ``weasyprint.Document``); ``write_pdf`` writes one or several. The fetcher
+    is the current app's unless given (a process without the app passes one built from ``settings_for``)."""
+    return HTML(string=html, base_url=base_url, url_fetcher=fetcher or StaticFilesOnly.for_app()).render(
         font_config=font_config or FontConfiguration()
     )
 

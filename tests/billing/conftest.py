@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from blueprints.billing import services as billing
 from medcover import clock
 from medcover.rbac import Role
 from tests.core.conftest import RequestScopedClient
@@ -88,3 +89,28 @@ def world(db_session) -> World:
 @pytest.fixture
 def day() -> date:
     return clock.today()
+
+
+@pytest.fixture
+def letterhead(world):
+    world.hospital.address = "Hospital Road 1, Nairobi"
+    world.hospital.phone = "+254700000001"
+    billing.update_settings(
+        actor=world.clerk,
+        institution_id=world.hospital.id,
+        values=billing.SettingsInput(
+            "HA",
+            bank_name="Equity Bank",
+            bank_account="0123456789",
+            bank_branch="Upper Hill",
+            payment_instructions="M-Pesa paybill 123456, account = invoice number.",
+        ),
+    )
+    return world.hospital
+
+
+@pytest.fixture
+def prints(app, monkeypatch, tmp_path):
+    """Batch prints go to a folder of the test's own."""
+    monkeypatch.setitem(app.config, "PRINT_DIR", str(tmp_path / "prints"))
+    return tmp_path / "prints"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from blueprints.billing import services
 from blueprints.billing.services import print_batches, printing
 from blueprints.core.models import AuditLog
-from medcover import clock, pdf
+from medcover import clock, labels, pdf
 from medcover.extensions import db
 from medcover.money import format_money
 from medcover.rbac import Role, tenant_of
@@ -43,31 +43,6 @@ def _issue(world, *, patient=None, lines=(("CONSULT", 1, None), ("LAB-FBC", 2, N
         lines=[services.LineInput(code, qty, price, *description) for code, qty, price, *description in lines],
     )
     return services.issue_invoice(actor=clerk, invoice_id=invoice.id)
-
-
-@pytest.fixture
-def letterhead(world):
-    world.hospital.address = "Hospital Road 1, Nairobi"
-    world.hospital.phone = "+254700000001"
-    services.update_settings(
-        actor=world.clerk,
-        institution_id=world.hospital.id,
-        values=services.SettingsInput(
-            "HA",
-            bank_name="Equity Bank",
-            bank_account="0123456789",
-            bank_branch="Upper Hill",
-            payment_instructions="M-Pesa paybill 123456, account = invoice number.",
-        ),
-    )
-    return world.hospital
-
-
-@pytest.fixture
-def prints(app, monkeypatch, tmp_path):
-    """Batch prints go to a folder of the test's own."""
-    monkeypatch.setitem(app.config, "PRINT_DIR", str(tmp_path / "prints"))
-    return tmp_path / "prints"
 
 
 # --- what the PDF says ---------------------------------------------------------------------------
@@ -352,7 +327,7 @@ def test_a_batch_print_runs_inline_into_one_pdf_and_the_progress_widget_shows_do
     progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"})
     body = progress.get_data(as_text=True)
     assert progress.status_code == 200
-    assert "Done: 4 of 4" in body and "every 1s" not in body
+    assert "every 1s" not in body
     assert f"/billing/print/{token}.pdf" in body
 
     download = client.get(f"/billing/print/{token}.pdf")
@@ -362,6 +337,8 @@ def test_a_batch_print_runs_inline_into_one_pdf_and_the_progress_widget_shows_do
     pages = _text(download.data)
     single = [len(_text(printing.invoice_pdf(tenant_of(world.clerk), i.id))) for i in invoices]
     assert len(pages) == sum(single) > len(invoices)  # the long one runs over pages
+    # progress counts pages, and says how many invoices they print
+    assert f"Done: {len(pages)} of {len(pages)} pages, the 4 invoices issued on {labels.day(clock.today())}." in body
     joined = " ".join(pages)
     assert [n for n in (i.number for i in invoices) if n not in joined] == []
     assert "INV-HB-000001" not in joined
@@ -411,7 +388,7 @@ def test_without_htmx_a_platform_admin_picks_the_institution_and_lands_on_the_pr
     assert answer.status_code == 303
     progress = client.get(answer.headers["Location"])
     body = progress.get_data(as_text=True)
-    assert progress.status_code == 200 and "<html" in body and "Done: 1 of 1" in body
+    assert progress.status_code == 200 and "<html" in body and "Done: 1 of 1 pages, the 1 invoice issued" in body
     token = answer.headers["Location"].rsplit("/", 1)[-1]
     assert invoice.number in " ".join(_text(client.get(f"/billing/print/{token}.pdf").data))
     audit = db.session.scalars(select(AuditLog).where(AuditLog.entity_type == "invoice_batch")).all()
@@ -431,7 +408,7 @@ def test_a_batch_print_whose_worker_was_killed_shows_interrupted_retrying_and_pr
         client.post("/billing/print", data={"day": clock.today().isoformat()}, headers={"HX-Request": "true"})
     token = next(p.stem for p in prints.glob("*.json"))
     progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "0 of 3</strong> waiting to start" in progress and "Interrupted" not in progress
+    assert "0 of 3 pages</strong> waiting to start" in progress and "Interrupted" not in progress
 
     # A worker takes it, lays out one invoice, and is killed: the file says "running 1 of 3" for ever.
     work = db.session.query(RequestedWork).filter_by(about_kind="invoice_print", about_key=token).one()
@@ -440,7 +417,7 @@ def test_a_batch_print_whose_worker_was_killed_shows_interrupted_retrying_and_pr
     status = print_batches._read_status(token)
     print_batches._save_status(status, state="running", done=1)
     progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "1 of 3</strong> laid out" in progress and "Interrupted" not in progress  # under its lease
+    assert "1 of 3 pages</strong> laid out" in progress and "Interrupted" not in progress  # under its lease
 
     with clock.travel(timedelta(seconds=app.config["REQUESTED_WORK_LEASE"] + 5)):
         progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -449,7 +426,7 @@ def test_a_batch_print_whose_worker_was_killed_shows_interrupted_retrying_and_pr
         assert requested_work.sweep() == 1  # the scheduler's sweep sends it again
         jobs.run_ready()
     progress = client.get(f"/billing/print/{token}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Done: 3 of 3" in progress and "Interrupted" not in progress
+    assert "Done: 3 of 3 pages" in progress and "Interrupted" not in progress
     pages = _text(client.get(f"/billing/print/{token}.pdf").data)
     assert len(pages) == 3
     assert [sum(i.number in page for page in pages) for i in invoices] == [1, 1, 1]  # one page each, once

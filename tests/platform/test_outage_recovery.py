@@ -330,7 +330,7 @@ def test_with_redis_stopped_what_people_ask_for_through_the_pages_is_done_exactl
     assert [s.status for s in statuses] == ["submitted"] * 4
     page = clerk.get(f"/claims/{world.claim_ids[0]}").get_data(as_text=True)
     assert "Waiting to be decided since" in page
-    assert "0 of 3</strong> waiting to start" in clerk.get(progress_url).get_data(as_text=True)
+    assert "0 of 3 pages</strong> waiting to start" in clerk.get(progress_url).get_data(as_text=True)
     time.sleep(3)  # several sweeps' worth: the scheduler cannot reach Redis, the worker cannot either
     assert site.box.received == []
     assert worker.alive(), worker.log()
@@ -379,7 +379,7 @@ def test_with_redis_stopped_what_people_ask_for_through_the_pages_is_done_exactl
     assert [h.to_status for h in history if h.claim_id == world.claim_ids[0]] == ["draft", "submitted", "approved"]
 
     done = clerk.get(progress_url).get_data(as_text=True)
-    assert "Done: 3 of 3" in done
+    assert "Done: 3 of 3 pages" in done
     token = progress_url.rsplit("/", 1)[-1]
     pages = pdf_pages(clerk.get(f"/billing/print/{token}.pdf").data)
     numbers = invoice_numbers(site, world.invoice_ids)
@@ -478,7 +478,7 @@ def test_a_worker_killed_mid_print_shows_interrupted_retrying_and_the_retry_prin
 
     def finished():
         html = clerk.get(progress_url).get_data(as_text=True)
-        return html if "Done: 12 of 12" in html else None
+        return html if "Done: 12 of 12 pages" in html else None
 
     wait_alive(second, finished, what="the retried print to finish", timeout=120)
     [work] = site.rows("SELECT state, attempts, interrupted_at FROM requested_work")

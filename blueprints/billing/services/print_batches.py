@@ -1,5 +1,7 @@
 """Batch printing: every invoice issued at an institution on a day into one PDF, by a background job whose
-progress a page polls.
+progress a page polls. The job reads the day's invoices in a fixed number of queries, writes each one's HTML and
+has a pool of processes lay them out in parts (``medcover.pdf_pool``, ``PRINT_WORKERS`` of them, one per core by
+default); the parts are merged in order. Progress counts pages.
 
 A batch's progress lives in a small JSON file beside its PDF under the instance folder (``PRINT_DIR`` when
 set), so it reads the same whether the job ran inline (no Redis) or on an RQ worker sharing that folder.
@@ -26,7 +28,7 @@ from blueprints.billing.services.access import WRITERS, institution_for_write
 from blueprints.billing.services.printing import letterhead_of, printable, printed_html
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from medcover import clock, fields, pdf, requested_work
+from medcover import clock, fields, pdf_pool, requested_work
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, tenant_of
@@ -49,8 +51,12 @@ class BatchStatus:
     day: date
     #: queued, running, done or failed
     state: str
+    #: pages laid out so far
     done: int
+    #: the pages so far and at least one for each invoice still to go: exact once done
     total: int
+    #: invoices in the batch
+    invoices: int
     error: str = ""
     #: when a worker printing it was lost (killed, or cut off): the print is "interrupted, retrying"
     interrupted_at: datetime | None = None
@@ -115,6 +121,7 @@ def _as_status(raw: dict) -> BatchStatus:
         state,
         int(raw["done"]),
         int(raw["total"]),
+        int(raw.get("invoices", raw["total"])),
         raw.get("error", ""),
         interrupted_at,
     )
@@ -162,6 +169,7 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
             "state": "queued",
             "done": 0,
             "total": count,
+            "invoices": count,
             "error": "",
             "created_at": clock.now().isoformat(),
         }
@@ -174,37 +182,50 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
         summary=f"{count} invoice(s) issued on {day.isoformat()}",
         institution_id=institution_id,
     )
-    requested_work.request(render_batch, token, about=(PRINT_WORK, token))
+    requested_work.request(render_batch, token, about=(PRINT_WORK, token), queue="pdf")
     return _as_status(status)
 
 
 def render_batch(token: str) -> str:
-    """The job: lay out each invoice of the batch (each keeps its own "Page 1 of 2"), then write one PDF.
-    Idempotent: a finished batch is left alone; a retried one starts over."""
+    """The job: lay out each invoice of the batch (each keeps its own "Page 1 of 2") across the print pool, then
+    write one PDF. Idempotent: a finished batch is left alone; a retried or failed one starts over, and until the
+    whole PDF is written nothing of it is on disk."""
     status = _read_status(token)
     if status["state"] == "done" and _pdf_path(token).exists():
         return "already done"
     institution_id, day = int(status["institution_id"]), date.fromisoformat(status["day"])
     try:
         invoices = list(db.session.scalars(_issued_on(institution_id, day).limit(MAX_BATCH)))
-        status = _save_status(status, state="running", done=0, total=len(invoices), error="")
+        count = len(invoices)
+        status = _save_status(status, state="running", done=0, total=count, invoices=count, error="")
         if not invoices:
             _save_status(status, state="failed", error="No invoices were issued on that day.")
             return "nothing to print"
         letterhead = letterhead_of(institution_id)
-        fonts = pdf.shared_fonts()
-        documents = []
-        for n, printed in enumerate(printable(invoices), start=1):
-            documents.append(pdf.render_document(printed_html(printed, letterhead), font_config=fonts))
-            status = _save_status(status, done=n)
+
+        def laid_out(pages: int, documents: int) -> None:
+            nonlocal status
+            status = _save_status(status, done=pages, total=pages + count - documents)
             requested_work.heartbeat()
-        _write_atomically(_pdf_path(token), pdf.write_pdf(documents))
+
+        data = pdf_pool.render_as_one(
+            (printed_html(printed, letterhead) for printed in printable(invoices)),
+            count,
+            workers=print_workers(),
+            progress=laid_out,
+        )
+        _write_atomically(_pdf_path(token), data)
         _save_status(status, state="done", finished_at=clock.now().isoformat())
     except Exception:
         log.exception("batch print %s failed", token)
         _save_status(status, state="failed", error="Printing failed; try again or ask an administrator.")
         raise
-    return f"printed {len(invoices)}"
+    return f"printed {count} invoice(s), {status['done']} page(s)"
+
+
+def print_workers() -> int:
+    """How many processes lay a batch out: ``PRINT_WORKERS``, or one per core when it is 0."""
+    return int(current_app.config.get("PRINT_WORKERS") or 0) or pdf_pool.cores()
 
 
 def batch_status(tenant: Tenant, token: str) -> BatchStatus:
