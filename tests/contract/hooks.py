@@ -3,6 +3,8 @@ caller, and records paired with the data that needs them.
 
 - A body's ``x-platform-admin`` (``medcover.api.PLATFORM_ADMIN``) is the JSON Schema it must also meet when a
   platform administrator sends it: the run is an admin's, so it holds for every request of the run.
+- The examples phase sends the document's examples (``"1250.00"``, ``"0"``): in each, a path parameter or body
+  field that the run binds to records (world.bindings) names the first of them, as the other phases' requests do.
 - ``POST /orders/{order_id}/result``: the result's shape follows the order's kind (the document's ``oneOf``); a
   request naming one of the world's orders names one of the kind its result is for.
 """
@@ -27,6 +29,28 @@ def before_load_schema(context, raw_schema: dict) -> None:
     for schema in raw_schema.get("components", {}).get("schemas", {}).values():
         if PLATFORM_ADMIN in schema:
             schema.setdefault("allOf", []).append(schema[PLATFORM_ADMIN])
+
+
+@schemathesis.hook
+def before_add_examples(context, examples: list) -> None:
+    for case in examples:
+        for key, value in WORLD.get("examples", {}).get(case.operation.label, {}).items():
+            where, _, field = key.partition(".")
+            if where == "path" and field in case.path_parameters:
+                case.path_parameters[field] = value
+            elif where == "body" and isinstance(case.body, dict):
+                _put(case.body, field, value)
+
+
+def _put(body: dict, field: str, value) -> None:
+    """Set ``field`` (``items[*].service_code`` at most one list deep) where the example has it."""
+    outer, _, inner = field.partition("[*].")
+    if inner and isinstance(body.get(outer), list):
+        for item in body[outer]:
+            if isinstance(item, dict) and inner in item:
+                item[inner] = value
+    elif not inner and field in body:
+        body[field] = value
 
 
 @schemathesis.hook
