@@ -3,8 +3,11 @@ caller, and records paired with the data that needs them.
 
 - A body's ``x-platform-admin`` (``medcover.api.PLATFORM_ADMIN``) is the JSON Schema it must also meet when a
   platform administrator sends it: the run is an admin's, so it holds for every request of the run.
-- The examples phase sends the document's examples (``"1250.00"``, ``"0"``): in each, a path parameter or body
-  field that the run binds to records (world.bindings) names the first of them, as the other phases' requests do.
+- The run's bindings (world.bindings: the records a path parameter or body field names, the values a rule tied to
+  stored state keeps) reach the fuzzing phase as schemathesis dictionaries, but neither the examples phase (the
+  document's examples, ``"1250.00"``, ``"0"``) nor the stateful phase's valid requests: there the hooks draw the
+  bound values themselves (the stateful phase keeps the path its link filled), and a claim approval overrides
+  each line once, as the fuzzing phase's overrides of line 1 alone mostly do.
 - ``POST /orders/{order_id}/result``: the result's shape follows the order's kind (the document's ``oneOf``); a
   request naming one of the world's orders names one of the kind its result is for.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from pathlib import Path
 
 import schemathesis
@@ -22,6 +26,7 @@ from medcover.api import PLATFORM_ADMIN
 #: the world's records the hooks pair with the data (written by test_schemathesis.py)
 WORLD = json.loads(Path(os.environ["CONTRACT_WORLD"]).read_text()) if os.environ.get("CONTRACT_WORLD") else {}
 RESULT = "POST /orders/{order_id}/result"
+APPROVE = "POST /claims/{claim_id}/approve"
 
 
 @schemathesis.hook
@@ -34,12 +39,22 @@ def before_load_schema(context, raw_schema: dict) -> None:
 @schemathesis.hook
 def before_add_examples(context, examples: list) -> None:
     for case in examples:
-        for key, value in WORLD.get("examples", {}).get(case.operation.label, {}).items():
-            where, _, field = key.partition(".")
-            if where == "path" and field in case.path_parameters:
-                case.path_parameters[field] = value
-            elif where == "body" and isinstance(case.body, dict):
-                _put(case.body, field, value)
+        if case.operation.label in WORLD.get("bound_examples", ()):
+            _bind(case, examples=True)
+
+
+def _bind(case, *, examples: bool) -> None:
+    """The examples phase: the first bound value (path too); the stateful phase: one drawn from the case."""
+    for key, values in WORLD.get("bound", {}).get(case.operation.label, {}).items():
+        value = values[0] if examples else values[zlib.crc32(repr((key, case.body)).encode()) % len(values)]
+        where, _, field = key.partition(".")
+        if where == "path" and examples and field in case.path_parameters:
+            case.path_parameters[field] = value
+        elif where == "body" and isinstance(case.body, dict):
+            _put(case.body, field, value)
+    if case.operation.label == APPROVE and isinstance(case.body, dict) and isinstance(case.body.get("overrides"), list):
+        lines = {o.get("line_no"): o for o in case.body["overrides"] if isinstance(o, dict)}
+        case.body["overrides"] = list(lines.values())
 
 
 def _put(body: dict, field: str, value) -> None:
@@ -55,6 +70,9 @@ def _put(body: dict, field: str, value) -> None:
 
 @schemathesis.hook
 def map_case(context, case):
+    meta = case.meta
+    if meta is not None and meta.phase.name == "stateful" and meta.generation.mode == "positive":
+        _bind(case, examples=False)
     orders = WORLD.get("orders_by_kind")
     if not orders or case.operation.label != RESULT:
         return case

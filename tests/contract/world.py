@@ -130,6 +130,9 @@ OPERATION_VALUES = {
         "body.scope": ["integration"],
     },
 }
+#: operations whose document example the examples phase sends with the bound records in it (hooks.py): an example
+#: that names no record in the state its rule needs would be the phase's only request, refused
+BOUND_EXAMPLES = ["POST /invoices/{invoice_id}/credit-notes", "PUT /claims/{claim_id}"]
 #: query parameters that name a record no list names: the world key ``grow`` filled
 QUERY_FIELDS = {
     "run_id": "run_ids",
