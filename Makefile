@@ -154,8 +154,9 @@ test: install-test services lint
 
 # The contract test of make test, deeper: many more examples per operation, a longer stateful phase.
 FUZZ_EXAMPLES ?= 60
+FUZZ_SCENARIOS ?= 300
 fuzz: $(DEV_STAMP)
-	MEDCOVER_ENV=test SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -m contract -p no:cacheprovider tests/contract $(PYTEST_ARGS)
+	MEDCOVER_ENV=test SCHEMATHESIS_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_SCENARIOS=$(FUZZ_SCENARIOS) SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -m contract -p no:cacheprovider tests/contract $(PYTEST_ARGS)
 
 bench: $(RUNTIME_STAMP)
 	@$(APT)

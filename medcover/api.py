@@ -81,6 +81,18 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BLANK = r"\s\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
+#: the OpenAPI extension on a request body holding the JSON Schema it must also meet when a platform administrator
+#: (bound to no hospital or insurer) sends it: the organisation that staff leave out, being their own, an admin names
+PLATFORM_ADMIN = "x-platform-admin"
+
+
+def named_by_platform_admins(*fields: str) -> dict:
+    """A body's ``json_schema_extra``: a platform administrator names the organisation in ``fields`` (one of them,
+    when there are several), as an integer id."""
+    each = [{"required": [name], "properties": {name: {"type": "integer"}}} for name in fields]
+    return {PLATFORM_ADMIN: each[0] if len(each) == 1 else {"oneOf": each}}
+
+
 def text_pattern(*, filled: bool, refused: str = "") -> str:
     """The JSON Schema pattern of request text: no control characters (nor ``refused``); a ``filled`` one holds
     something besides blanks (Python's blanks, some of which JSON Schema's ``\\s`` leaves out, spelled out)."""
@@ -122,13 +134,15 @@ class Doc:
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    #: a form body (``application/x-www-form-urlencoded``) instead of JSON
+    form: type[BaseModel] | None = None
 
 
-def documented(summary: str, *, tag: str, body=None, responses=None, query=None, description: str = ""):
+def documented(summary: str, *, tag: str, body=None, responses=None, query=None, description: str = "", form=None):
     """Describe an endpoint for the OpenAPI document (which is built from these and the URL map)."""
 
     def decorate(view: Callable):
-        view.doc = Doc(summary, tag, body, responses or {}, query or {}, description)
+        view.doc = Doc(summary, tag, body, responses or {}, query or {}, description, form)
         return view
 
     return decorate

@@ -137,6 +137,13 @@ def build_spec(app) -> dict:
                 operation["parameters"] = params
             if takes_a_file(view):
                 operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD}}}
+            if doc.form is not None:
+                owner = rule.endpoint.partition(".")[0]
+                schema = _schema_ref(doc.form, components, "validation", owner)
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+                }
             if doc.body is not None:
                 operation["requestBody"] = {
                     "required": not takes_no_body(view),

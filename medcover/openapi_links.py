@@ -4,7 +4,8 @@ They are read from the paths themselves. A create answers 201 at a collection (`
 ``POST /schemes/{scheme_id}/benefits``) or at an action beside it (``POST /claims/from-invoice``,
 ``POST /coverages/{coverage_id}/renew``); every operation under that collection's ``/{param}`` takes the new
 record: the parameter is the body's field of the same name when the answer has one (``line_no``,
-``patient_id``), else its ``id``; the parameters of the collection's own path are passed on as the create had them.
+``patient_id``), else its ``id`` (for an ``..._id``, or the one right under the collection such as
+``client_pk``); the parameters of the collection's own path are passed on as the create had them.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def add_links(paths: dict, components: dict | None = None) -> None:
                     params[name] = f"$request.path.{name}"
                 elif name in fields:
                     params[name] = f"$response.body#/{name}"
-                elif name.endswith("id") and "id" in fields and not any(v.endswith("#/id") for v in params.values()):
+                elif (
+                    (name.endswith("id") or target.startswith(f"{base}/{{{name}}}"))  # the new record's key
+                    and "id" in fields
+                    and not any(v.endswith("#/id") for v in params.values())
+                ):
                     params[name] = "$response.body#/id"
             if len(params) != len(_PARAMS.findall(target)):
                 continue

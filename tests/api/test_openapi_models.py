@@ -61,3 +61,24 @@ def test_the_reference_page_lists_every_body_including_uploads(client):
     assert 'id="api_hospital_upload_medical_record_attachment_post"' in text
     upload = text.split('id="api_hospital_upload_medical_record_attachment_post"', 1)[-1].split("</article>", 1)[0]
     assert "<code>file</code>" in upload
+
+
+def test_a_create_links_to_the_reads_and_actions_that_take_its_id_whatever_the_parameter_is_called(app):
+    links = {
+        path: operations["post"]["responses"]["201"].get("links", {})
+        for path, operations in build_spec(app)["paths"].items()
+        if "201" in operations.get("post", {}).get("responses", {})
+    }
+    assert links["/members"]["api_insurance_get_member_get"]["parameters"] == {"member_id": "$response.body#/id"}
+    revoke = links["/oauth/clients"]["api_core_oauth_client_revoke_post"]
+    assert revoke["parameters"] == {"client_pk": "$response.body#/id"}
+
+
+def test_a_platform_admin_names_the_organisation_a_staff_member_leaves_out(app):
+    schemas = build_spec(app)["components"]["schemas"]
+    assert schemas["PersonnelIn"]["x-platform-admin"]["required"] == ["institution_id"]
+    assert schemas["SettlementIn"]["x-platform-admin"]["required"] == ["company_id"]
+    assert [o["required"] for o in schemas["SubscriptionIn"]["x-platform-admin"]["oneOf"]] == [
+        ["institution_id"],
+        ["company_id"],
+    ]

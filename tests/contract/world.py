@@ -102,10 +102,37 @@ VALUES = {
 OPERATION_VALUES = {
     "POST /payments": {"body.kind": ["invoice"], "body.reference_id": "open_invoices", "body.amount": ["1.00"]},
     "POST /refunds": {"body.amount": ["1.00", "0.50"]},
-    "POST /invoices/{invoice_id}/credit-notes": {"body.amount": ["1.00"]},
+    # invoices on which the patient and the insurer each still owe at least this
+    "POST /invoices/{invoice_id}/credit-notes": {"path.invoice_id": "creditable_invoices", "body.amount": ["1.00"]},
     "POST /settlements": {"body.company_id": "tenant.company_id"},
     "POST /personnel": {"body.institution_id": "tenant.institution_id"},
+    # only drafts change, and a draft stays with its provider and invoice
+    "PUT /claims/{claim_id}": {
+        "path.claim_id": "draft_claims",
+        "body.invoice_id": "draft_invoices",
+        "body.institution_id": "draft_institutions",
+        "body.replaces": "draft_claims",
+    },
+    # claims pending review (no other operation names them), their first line at no more than it allows
+    "POST /claims/{claim_id}/approve": {
+        "path.claim_id": "review_claims",
+        "body.overrides[*].line_no": [1],
+        "body.overrides[*].approved": ["0.00"],
+    },
+    # a scheme still in set-up: it takes benefits without a reason, each once
+    "POST /schemes/{scheme_id}/benefits": {"path.scheme_id": "setup_schemes"},
+    # lab and radiology orders waiting for their result (hooks.py gives each shape an order of its kind)
+    "POST /orders/{order_id}/result": {"path.order_id": "result_orders"},
+    "POST /webhooks": {"body.url": ["http://127.0.0.1:9/contract", "https://localhost:9/contract"]},
+    "POST /oauth/token": {
+        "body.client_id": "oauth_client_ids",
+        "body.client_secret": "oauth_client_secrets",
+        "body.scope": ["integration"],
+    },
 }
+#: operations whose document example the examples phase sends with the bound records in it (hooks.py): an example
+#: that names no record in the state its rule needs would be the phase's only request, refused
+BOUND_EXAMPLES = ["POST /invoices/{invoice_id}/credit-notes", "PUT /claims/{claim_id}"]
 #: query parameters that name a record no list names: the world key ``grow`` filled
 QUERY_FIELDS = {
     "run_id": "run_ids",
@@ -250,11 +277,59 @@ def grow(api: Api, finance: Api) -> dict[str, list]:
         api.call(
             "POST", "/orders", {"record_id": record["id"], "kind": kind, "service_code": code, "description": code}
         )
-    for name in ("Contract gateway", "Contract reader"):
+    # orders waiting for their result, for POST /orders/{order_id}/result alone (hooks.py picks one of the kind
+    # the generated result's shape is for)
+    made["orders_by_kind"] = {"lab": [], "radiology": []}
+    for kind, code in (("lab", "LAB-FBC"), ("radiology", "XRAY-CH")) * 6:
+        order = {"record_id": record["id"], "kind": kind, "service_code": code, "description": code}
+        made["orders_by_kind"][kind].append(api.call("POST", "/orders", order)["id"])
+    made["result_orders"] = [i for ids in made["orders_by_kind"].values() for i in ids]
+    clients = [
         api.call("POST", "/oauth/clients", {"name": name, "scopes": ["integration"], "company_id": paid["company_id"]})
+        for name in ("Contract gateway", "Contract reader")
+    ]
+    # the token endpoint's client: no other operation names it (so none revokes it)
+    made["oauth_client_ids"], made["oauth_client_secrets"] = [clients[0]["client_id"]], [clients[0]["client_secret"]]
+    made["reserved"] = {"/oauth/clients": {clients[0]["id"]}, "/orders": set(made["result_orders"])}
+    _grow_for_rules(api, made)
     made["webhook_deliveries"] = [d["id"] for hook in hooks for d in api.items(f"/webhooks/{hook['id']}/deliveries")]
     assert made["webhook_deliveries"], "the webhooks above were sent nothing"
     return made
+
+
+def _grow_for_rules(api: Api, made: dict) -> None:
+    """Records in the state one operation's rule needs, kept from every other operation (``made["reserved"]``):
+    a draft claim to change, claims pending review to approve, a scheme in set-up to add benefits to, invoices
+    on which both payers still owe something to credit."""
+    reserved = made["reserved"]
+    drafts = []
+    for invoice in api.items("/invoices", status="issued"):
+        if Decimal(invoice["insurer_part"]) > 0 and len(drafts) < 2:
+            claim = api.call("POST", "/claims/from-invoice", {"invoice_id": invoice["id"]}, ok=None)
+            if claim and "id" in claim:
+                drafts.append(claim)
+    assert drafts, "no issued invoice with an insurer part left to claim"
+    made["draft_claims"] = [c["id"] for c in drafts]
+    made["draft_invoices"] = [c["invoice_id"] for c in drafts][:1]
+    made["draft_institutions"] = [c["institution_id"] for c in drafts][:1]
+    made["draft_claims"] = made["draft_claims"][:1]
+    review = [c["id"] for c in api.items("/claims", status="pending_review")]
+    assert len(review) >= 4, "the demo world has too few claims pending review"
+    made["review_claims"] = review[:4]
+    reserved["/claims"] = {c["id"] for c in drafts} | set(made["review_claims"])
+    company = api.items("/companies")[0]["id"]
+    setup = api.call(
+        "POST", "/schemes", {"company_id": company, "code": "CONTRACT-SETUP", "name": "Set-up", "status": "draft"}
+    )
+    made["setup_schemes"] = [setup["id"]]
+    reserved["/schemes"] = {setup["id"]}
+    owed: dict[int, dict[str, Decimal]] = {}
+    for item in api.items("/accounts-receivable/items"):
+        owed.setdefault(item["invoice_id"], {})[item["payer"]] = Decimal(item["balance"])
+    made["creditable_invoices"] = [i for i, by in owed.items() if min(by.get("patient", 0), by.get("insurer", 0)) >= 2]
+    assert made["creditable_invoices"], "no invoice on which both payers still owe"
+    reserved["/invoices"] = set(made["creditable_invoices"][:3])
+    made["creditable_invoices"] = made["creditable_invoices"][:3]
 
 
 def _values(api: Api, source, made: dict[str, list]) -> list:
@@ -264,7 +339,8 @@ def _values(api: Api, source, made: dict[str, list]) -> list:
     if isinstance(source, str):
         return made[source]
     path, field = source
-    items = api.items(path)
+    kept = made.get("reserved", {}).get(path, set())
+    items = [item for item in api.items(path) if item.get("id") not in kept]
     tenant = made.get("tenant", {})
     if path in ("/companies", "/institutions"):
         key = "company_id" if path == "/companies" else "institution_id"
@@ -313,7 +389,9 @@ def bindings(
     made["open_invoices"] = [
         i["id"]
         for i in api.items("/invoices")
-        if i["status"] in ("issued", "partially_paid") and Decimal(i["balance"]) >= 2
+        if i["status"] in ("issued", "partially_paid")
+        and Decimal(i["balance"]) >= 2
+        and i["id"] not in made["reserved"]["/invoices"]
     ]
     for key, value in made["tenant"].items():
         made[f"tenant.{key}"] = [value]

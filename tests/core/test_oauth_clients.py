@@ -286,3 +286,14 @@ def test_an_expired_token_is_refused_and_cleared_when_the_client_gets_a_new_one(
         fresh = _bearer(_token(client, registered))
         assert client.get("/api/v1/auth/profile", headers=fresh).status_code == 200
         assert len(_tokens()) == 1
+
+
+def test_token_by_post_works_beside_an_unrelated_bearer_header(client, admin_headers):
+    """A caller that sends every request with its bearer token (the contract run does) still gets the token the
+    form's client credentials ask for."""
+    hospital = make_institution()
+    registered = _register(client, admin_headers, name="Gateway", scopes=["integration"], institution_id=hospital.id)
+    form = {"grant_type": "client_credentials", "scope": "integration"}
+    form |= {"client_id": registered["client_id"], "client_secret": registered["client_secret"]}
+    answer = client.post("/api/v1/oauth/token", data=form, headers=admin_headers)
+    assert answer.status_code == 200, answer.get_data(as_text=True)

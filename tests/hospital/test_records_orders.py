@@ -534,6 +534,14 @@ def test_lab_results_are_stored_and_billed_once(world, record):
     assert event.payload["source"] == f"order:{order.id}" and event.payload["service_code"] == "LAB-HB"
 
 
+def test_a_measured_zero_is_a_lab_value(world, record):
+    order = orders.place_order(
+        actor=world["doc"], record_id=record.id, kind="lab", service_code="LAB-CRP", description="CRP"
+    )
+    orders.enter_result(actor=world["doc"], order_id=order.id, result={"values": {"CRP": {"value": 0, "unit": "mg/L"}}})
+    assert db.session.get(ClinicalOrder, order.id).result["values"]["CRP"]["value"] == "0"
+
+
 def test_radiology_report_is_stored(world, record):
     order = orders.place_order(
         actor=world["doc"], record_id=record.id, kind="radiology", service_code="RAD-CXR", description="Chest X-ray"
@@ -558,6 +566,9 @@ def test_radiology_report_is_stored(world, record):
         ("radiology", {"report": "r" * 20_001}),
         ("radiology", {"values": {}}),
         ("radiology", "just text"),
+        ("lab", {"values": {"HB": {"value": "13.2", "unit": 5}}}),
+        ("lab", {"values": {"HB": {"value": "13.2", "flag": ["H"]}}}),
+        ("lab", {"values": {"HB": {"value": "13.2"}}, "comment": {"text": "x"}}),
     ],
 )
 def test_bad_results_are_refused_and_the_order_stays_open(world, record, kind, result):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, Strict, computed_field
+from pydantic import ConfigDict, Field, Strict, computed_field
 
 from blueprints.claims import api_bp, services
 from blueprints.claims.models import ClaimStatus
@@ -54,6 +54,16 @@ class ClaimActionIn(Schema):
 class ClaimOverrideIn(Schema):
     """A manual decision on a line, with a note: ``approved`` (M01, at most the allowed; on a rejected line an M02
     waiver, at most its ``waivable`` payable) or ``"reject": true`` (M03)."""
+
+    #: one of the two, as the document says: an amount, or the rejection
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["approved"], "properties": {"approved": {"type": "string"}}},
+                {"required": ["reject"], "properties": {"reject": {"const": True}}},
+            ]
+        }
+    )
 
     line_no: LineNo
     #: the amount to approve on the line; left out with ``reject``

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from blueprints.core import api_bp, services
 from blueprints.core.web.oauth_server import server
@@ -13,11 +14,30 @@ from medcover.extensions import db
 from medcover.rbac import Role, allow, public
 
 TAG = "OAuth clients"
+#: a role a client's token may act as (which ones, the client's organisation says)
+Scope = Literal[tuple(dict.fromkeys(services.oauth_clients.HOSPITAL_SCOPES + services.oauth_clients.INSURER_SCOPES))]
 
 
 class ClientIn(Schema):
-    name: str = Field(max_length=120)
-    scopes: list[str] = Field(min_length=1, max_length=10)
+    """A client belongs to one hospital or one insurer, and each scope is a role that kind of organisation has."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": [owner],
+                    "properties": {owner: {"type": "integer"}, "scopes": {"items": {"enum": list(scopes)}}},
+                }
+                for owner, scopes in (
+                    ("institution_id", services.oauth_clients.HOSPITAL_SCOPES),
+                    ("company_id", services.oauth_clients.INSURER_SCOPES),
+                )
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=120)
+    scopes: list[Scope] = Field(min_length=1, max_length=10)
     institution_id: Id | None = None
     company_id: Id | None = None
 
@@ -53,6 +73,23 @@ class OAuthTokenOut(Out):
     scope: str
 
 
+class TokenForm(BaseModel):
+    """RFC 6749 section 4.4's form (read by Authlib, which ignores parameters it does not know, as section 3.2
+    says). ``client_id`` and ``client_secret`` here (``client_secret_post``, as the schema states it), or HTTP
+    Basic instead (``client_secret_basic``, in the description)."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"required": ["grant_type", "client_id", "client_secret"]}
+    )
+
+    grant_type: Literal["client_credentials"]
+    #: one of the client's scopes (a role); left out, its first
+    # a form has no null: a field is sent or left out
+    scope: Scope = Field(default=None)
+    client_id: str = Field(default=None, min_length=1)
+    client_secret: str = Field(default=None, min_length=1)
+
+
 class OAuthErrorOut(Out):
     """RFC 6749 section 5.2's error answer (not problem+json: OAuth clients read this shape)."""
 
@@ -79,6 +116,7 @@ def client_out(row, secret: str | None = None) -> Out:
 @documented(
     "Get an access token with OAuth 2.0 client credentials",
     tag=TAG,
+    form=TokenForm,
     responses={200: OAuthTokenOut, 400: OAuthErrorOut, 401: OAuthErrorOut},
     description=(
         "RFC 6749 section 4.4: a form body with `grant_type=client_credentials` and an optional `scope` (one of "

@@ -251,16 +251,22 @@ def _lab_result(result: dict) -> dict:
         value = entry.get("value")
         if value is None or isinstance(value, bool | dict | list):
             raise Invalid.field("result", f"{name}: the value is missing.")
+        words = {key: entry.get(key) for key in ("unit", "range", "flag")}
+        if any(word is not None and not isinstance(word, str) for word in words.values()):
+            raise Invalid.field("result", f"{name}: the unit, range and flag are text.")
         clean[name] = {
-            "value": _text(value, "result", 40),
-            "unit": _text(entry.get("unit"), "result", 20, required=False),
-            "range": _text(entry.get("range"), "result", 40, required=False),
+            "value": _text(str(value), "result", 40),  # a measured 0 is a value too
+            "unit": _text(words["unit"], "result", 20, required=False),
+            "range": _text(words["range"], "result", 40, required=False),
         }
-        if entry.get("flag"):
-            clean[name]["flag"] = _text(entry["flag"], "result", 10)
+        if words["flag"]:
+            clean[name]["flag"] = _text(words["flag"], "result", 10)
     out = {"values": clean}
-    if result.get("comment"):
-        out["comment"] = _text(result["comment"], "result", 2000)
+    comment = result.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise Invalid.field("result", "The comment is text.")
+    if comment:
+        out["comment"] = _text(comment, "result", 2000)
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from blueprints.hospital import api_bp, services
 from blueprints.hospital.models import PersonnelKind
@@ -31,6 +31,7 @@ from medcover.api import (
     created,
     documented,
     jsonify_model,
+    named_by_platform_admins,
     page_model,
     page_response,
     parse,
@@ -50,14 +51,30 @@ class InstitutionIn(Schema):
     address: Annotated[str, Field(max_length=300)] | None = None
 
 
+#: a licence number as the services take it (trimmed): letters, digits, / . _ or -
+LICENCE = r"^\s*[A-Za-z0-9/_.-]+\s*$"
+
+
 class PersonnelIn(Schema):
-    """``institution_id``: platform admins name the institution; hospital staff add to their own."""
+    """``institution_id``: platform admins name the institution; hospital staff add to their own. Clinicians and
+    pharmacists give their licence number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            **named_by_platform_admins("institution_id"),
+            "if": {"properties": {"kind": {"enum": ["clinician", "pharmacist"]}}, "required": ["kind"]},
+            "then": {
+                "required": ["licence_number"],
+                "properties": {"licence_number": {"type": "string", "pattern": LICENCE}},
+            },
+        }
+    )
 
     full_name: Name
     kind: PersonnelKind
     department: Short
     specialty: Short | None = None
-    licence_number: Annotated[str, Field(max_length=40)] | None = None
+    licence_number: Annotated[str, Field(max_length=40, pattern=r"^\s*[A-Za-z0-9/_.-]*\s*$")] | None = None
     schedule: dict[str, list[str]] | None = Field(None, max_length=7)
     institution_id: Id | None = None
     user_id: Id | None = None

@@ -35,6 +35,7 @@ from medcover.api import (
     parse,
     referenced,
     saved,
+    text_pattern,
 )
 from medcover.rbac import allow
 
@@ -51,11 +52,60 @@ class OrderIn(Schema):
     quantity: OrderQuantity = 1
 
 
+NOT_BLANK = text_pattern(filled=True)
+
+
+def _words(limit: int) -> dict:
+    return {"anyOf": [{"type": "string", "maxLength": limit}, {"type": "null"}]}
+
+
+#: what a lab order's result is, as ``orders.enter_result`` checks it
+LAB_RESULT = {
+    "type": "object",
+    "title": "Lab values",
+    "additionalProperties": False,
+    "required": ["values"],
+    "properties": {
+        "values": {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": orders.MAX_ANALYTES,
+            "propertyNames": {"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9 _.%/()+-]{0,39}\s*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["value"],
+                "properties": {
+                    "value": {
+                        "anyOf": [
+                            {"type": "string", "maxLength": 40, "pattern": NOT_BLANK},
+                            {"type": "number", "minimum": -1e12, "maximum": 1e12},
+                        ]
+                    },
+                    "unit": _words(20),
+                    "range": _words(40),
+                    "flag": _words(10),
+                },
+            },
+        },
+        "comment": _words(2000),
+    },
+}
+#: a radiology order's
+RADIOLOGY_RESULT = {
+    "type": "object",
+    "title": "Radiology report",
+    "additionalProperties": False,
+    "required": ["report"],
+    "properties": {"report": {"type": "string", "maxLength": orders.REPORT_CHARS, "pattern": NOT_BLANK}},
+}
+
+
 class ResultIn(Schema):
     """``result``: lab values ``{"values": {"HB": {"value": "13.2", "unit": "g/dL", "range": "12-16"}},
-    "comment": "..."}`` or a radiology report ``{"report": "..."}``."""
+    "comment": "..."}`` for a lab order, a report ``{"report": "..."}`` for a radiology order."""
 
-    result: dict[str, Any]
+    result: dict[str, Any] = Field(json_schema_extra={"oneOf": [LAB_RESULT, RADIOLOGY_RESULT]})
 
 
 class OrderActionIn(Schema):

@@ -62,7 +62,9 @@ def _owner(actor, institution_id: int | None, company_id: int | None) -> tuple[i
 
 
 def _events(events: list[str]) -> list[str]:
-    wanted = list(dict.fromkeys(e.strip() for e in events or [] if e and e.strip()))
+    if any(not (e or "").strip() for e in events or []):
+        raise Invalid.field("events", "An event's name is empty.")
+    wanted = list(dict.fromkeys(e.strip() for e in events or []))
     if not wanted:
         raise Invalid.field("events", "Choose at least one event.")
     unknown = [e for e in wanted if e not in EVENTS]

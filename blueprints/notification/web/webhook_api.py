@@ -5,21 +5,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from blueprints.notification import api_bp
 from blueprints.notification.models import WebhookStatus
 from blueprints.notification.services import webhooks
-from medcover.api import Id, Out, Schema, actor, created, documented, jsonify_model, page_response, parse, saved, tenant
+from medcover.api import (
+    Id,
+    Out,
+    Schema,
+    actor,
+    created,
+    documented,
+    jsonify_model,
+    named_by_platform_admins,
+    page_response,
+    parse,
+    saved,
+    tenant,
+)
 from medcover.rbac import allow
 
 TAG = "Webhooks"
 EVENTS_TEXT = ", ".join(f"`{name}`" for name in webhooks.EVENTS)
 
 
+#: an http(s) URL with a host and no credentials (whose host must also resolve: checked on subscribing)
+URL = r"^\s*[hH][tT][tT][pP][sS]?://[^\s/?#@]+([/?#]\S*)?\s*$"
+
+
 class SubscriptionIn(Schema):
-    url: str = Field(max_length=500)
-    events: list[str] = Field(min_length=1, max_length=len(webhooks.EVENTS))
+    model_config = ConfigDict(json_schema_extra=named_by_platform_admins("institution_id", "company_id"))
+
+    url: str = Field(max_length=500, json_schema_extra={"pattern": URL})
+    events: list[str] = Field(
+        min_length=1,
+        max_length=len(webhooks.EVENTS),
+        json_schema_extra={"items": {"type": "string", "enum": list(webhooks.EVENTS)}},
+    )
     description: str = Field(default="", max_length=200)
     institution_id: Id | None = None
     company_id: Id | None = None

@@ -34,6 +34,7 @@ from medcover.api import (
     documented,
     int_arg,
     jsonify_model,
+    named_by_platform_admins,
     page_model,
     page_response,
     parse,
@@ -45,8 +46,13 @@ from medcover.rbac import allow
 # --- request bodies and answers ---------------------------------------------------------------------
 
 
+def _settlement_rules(schema: dict) -> None:
+    reference_rules(schema)
+    schema.update(named_by_platform_admins("company_id"))
+
+
 class SettlementIn(Schema):
-    model_config = ConfigDict(json_schema_extra=reference_rules)
+    model_config = ConfigDict(json_schema_extra=_settlement_rules)
 
     institution_id: Id
     #: the insurer that pays: an insurer's staff pay for their own and leave it out; a platform admin names it

@@ -1,0 +1,87 @@
+"""schemathesis hooks for the contract run (``SCHEMATHESIS_HOOKS``): what the document states for one kind of
+caller, and records paired with the data that needs them.
+
+- A body's ``x-platform-admin`` (``medcover.api.PLATFORM_ADMIN``) is the JSON Schema it must also meet when a
+  platform administrator sends it: the run is an admin's, so it holds for every request of the run.
+- The run's bindings (world.bindings: the records a path parameter or body field names, the values a rule tied to
+  stored state keeps) reach the fuzzing phase as schemathesis dictionaries, but neither the examples phase (the
+  document's examples, ``"1250.00"``, ``"0"``) nor the stateful phase's valid requests: there the hooks draw the
+  bound values themselves (the stateful phase keeps the path its link filled), and a claim approval overrides
+  each line once, as the fuzzing phase's overrides of line 1 alone mostly do.
+- ``POST /orders/{order_id}/result``: the result's shape follows the order's kind (the document's ``oneOf``); a
+  request naming one of the world's orders names one of the kind its result is for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+import schemathesis
+
+from medcover.api import PLATFORM_ADMIN
+
+#: the world's records the hooks pair with the data (written by test_schemathesis.py)
+WORLD = json.loads(Path(os.environ["CONTRACT_WORLD"]).read_text()) if os.environ.get("CONTRACT_WORLD") else {}
+RESULT = "POST /orders/{order_id}/result"
+APPROVE = "POST /claims/{claim_id}/approve"
+
+
+@schemathesis.hook
+def before_load_schema(context, raw_schema: dict) -> None:
+    for schema in raw_schema.get("components", {}).get("schemas", {}).values():
+        if PLATFORM_ADMIN in schema:
+            schema.setdefault("allOf", []).append(schema[PLATFORM_ADMIN])
+
+
+@schemathesis.hook
+def before_add_examples(context, examples: list) -> None:
+    for case in examples:
+        if case.operation.label in WORLD.get("bound_examples", ()):
+            _bind(case, examples=True)
+
+
+def _bind(case, *, examples: bool) -> None:
+    """The examples phase: the first bound value (path too); the stateful phase: one drawn from the case."""
+    for key, values in WORLD.get("bound", {}).get(case.operation.label, {}).items():
+        value = values[0] if examples else values[zlib.crc32(repr((key, case.body)).encode()) % len(values)]
+        where, _, field = key.partition(".")
+        if where == "path" and examples and field in case.path_parameters:
+            case.path_parameters[field] = value
+        elif where == "body" and isinstance(case.body, dict):
+            _put(case.body, field, value)
+    if case.operation.label == APPROVE and isinstance(case.body, dict) and isinstance(case.body.get("overrides"), list):
+        lines = {o.get("line_no"): o for o in case.body["overrides"] if isinstance(o, dict)}
+        case.body["overrides"] = list(lines.values())
+
+
+def _put(body: dict, field: str, value) -> None:
+    """Set ``field`` (``items[*].service_code`` at most one list deep) where the example has it."""
+    outer, _, inner = field.partition("[*].")
+    if inner and isinstance(body.get(outer), list):
+        for item in body[outer]:
+            if isinstance(item, dict) and inner in item:
+                item[inner] = value
+    elif not inner and field in body:
+        body[field] = value
+
+
+@schemathesis.hook
+def map_case(context, case):
+    meta = case.meta
+    if meta is not None and meta.phase.name == "stateful" and meta.generation.mode == "positive":
+        _bind(case, examples=False)
+    orders = WORLD.get("orders_by_kind")
+    if not orders or case.operation.label != RESULT:
+        return case
+    named = case.path_parameters.get("order_id")
+    result = case.body.get("result") if isinstance(case.body, dict) else None
+    if named in orders["lab"] + orders["radiology"] and isinstance(result, dict):
+        kind = "radiology" if "report" in result else "lab"
+        if named not in orders[kind]:
+            case.path_parameters["order_id"] = orders[kind][
+                orders["lab" if kind == "radiology" else "radiology"].index(named)
+            ]
+    return case
