@@ -6,8 +6,10 @@ caller, and records paired with the data that needs them.
 - The run's bindings (world.bindings: the records a path parameter or body field names, the values a rule tied to
   stored state keeps) reach the fuzzing phase as schemathesis dictionaries, but neither the examples phase (the
   document's examples, ``"1250.00"``, ``"0"``) nor the stateful phase's valid requests: there the hooks draw the
-  bound values themselves (the stateful phase keeps the path its link filled), and a claim approval overrides
-  each line once, as the fuzzing phase's overrides of line 1 alone mostly do.
+  bound values themselves (the stateful phase keeps the path its link filled).
+- ``POST /claims/{claim_id}/approve``: what a line allows is its stored state, so a valid approval (every phase's
+  valid data) decides line 1 of the bound claim pending review once, at 0.00 or rejected; invalid data is sent
+  as generated.
 - ``POST /orders/{order_id}/result``: the result's shape follows the order's kind (the document's ``oneOf``); a
   request naming one of the world's orders names one of the kind its result is for.
 """
@@ -52,9 +54,6 @@ def _bind(case, *, examples: bool) -> None:
             case.path_parameters[field] = value
         elif where == "body" and isinstance(case.body, dict):
             _put(case.body, field, value)
-    if case.operation.label == APPROVE and isinstance(case.body, dict) and isinstance(case.body.get("overrides"), list):
-        lines = {o.get("line_no"): o for o in case.body["overrides"] if isinstance(o, dict)}
-        case.body["overrides"] = list(lines.values())
 
 
 def _put(body: dict, field: str, value) -> None:
@@ -68,11 +67,27 @@ def _put(body: dict, field: str, value) -> None:
         body[field] = value
 
 
+def _one_override_within_the_line(case) -> None:
+    """A valid approval overrides a line of the claim once, at no more than the line allows (its state): the
+    bound claims are pending review and their line 1 allows at least 0.00, so a valid request's overrides become
+    one decision on line 1, an approval of 0.00 or the rejection it chose, with its note."""
+    overrides = case.body.get("overrides") if isinstance(case.body, dict) else None
+    if not isinstance(overrides, list) or not overrides or not isinstance(overrides[0], dict):
+        return
+    first = dict(overrides[0], line_no=1)
+    if first.get("reject") is not True:
+        first["approved"] = "0.00"
+    case.body["overrides"] = [first]
+
+
 @schemathesis.hook
 def map_case(context, case):
     meta = case.meta
-    if meta is not None and meta.phase.name == "stateful" and meta.generation.mode == "positive":
+    positive = meta is not None and meta.generation.mode == "positive"
+    if positive and meta.phase.name == "stateful":
         _bind(case, examples=False)
+    if case.operation.label == APPROVE and positive:
+        _one_override_within_the_line(case)
     orders = WORLD.get("orders_by_kind")
     if not orders or case.operation.label != RESULT:
         return case

@@ -44,14 +44,7 @@ FATAL_WARNINGS = ("Authentication failed", "Missing test data:", "Schema validat
 #: Operations whose warning the test lets through, each with the rule no schema states and the run can't yet meet.
 #: A new gap gets a real fix (the document states the rule, or the world binds records in the state it needs), never
 #: an entry here to make a run pass.
-KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "Schema validation mismatch:": {
-        # the run names claims pending review and line 1; generated overrides still mostly break the line's rule
-        # (an amount at most the line's allowed, a waiver only on a waivable line, each line once), and only some
-        # runs draw the empty or single override that passes
-        "POST /claims/{claim_id}/approve": "an override's amount must fit the state of the line it names",
-    },
-}
+KNOWN_GAPS: dict[str, dict[str, str]] = {}
 #: valid data always names a real record, so it is answered (2xx) or refused for the record's state (409), never
 #: for a record that is not there; ids that name nothing are still sent by the invalid data, and use_after_free and
 #: the stateful phase read deleted records
