@@ -24,9 +24,11 @@ from pydantic import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from medcover.api_input import (  # noqa: F401 - the request's typed values live there; endpoints import them here
+    CURRENCY_JSON,
     DAY_JSON,
     MONEY_JSON,
     PERCENT_JSON,
+    CurrencyIn,
     Day,
     MoneyIn,
     PercentIn,

@@ -50,6 +50,10 @@ PERCENT_JSON = {
     "examples": ["16.00"],
 }
 PercentIn = Annotated[Decimal, BeforeValidator(strict_money), Field(le=100), WithJsonSchema(PERCENT_JSON)]
+#: a currency code: three letters in any case, blanks around (the services trim and upper-case it, and refuse
+#: anything else with their own message)
+CURRENCY_JSON = {"type": "string", "pattern": r"^[ \t\r\n]*[A-Za-z]{3}[ \t\r\n]*$", "examples": ["KES"]}
+CurrencyIn = Annotated[str, WithJsonSchema(CURRENCY_JSON)]
 
 
 def any_case(words) -> str:

@@ -4,6 +4,7 @@ isolation, roles, and bad input that answers 422/409 and leaves nothing behind."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from medcover import clock
 from medcover.api import PREFIX
 from medcover.events import dispatch_pending, publish
 from medcover.extensions import db
+from medcover.openapi import build_spec
 from medcover.rbac import Role
 from tests.api.problem import assert_problem
 from tests.factories import make_user
@@ -1015,3 +1017,19 @@ def test_the_openapi_document_lists_the_billing_endpoints(client):
         "unit_price",
         "effective_from",
     }
+
+
+@pytest.mark.parametrize(
+    ("currency", "accepted"),
+    [("KES", True), (" usd ", True), ("\U0001f5a7-u", False), ("K3S", False), ("KE", False), ("KESH", False)],
+)
+def test_the_document_states_the_currency_the_settings_take(world, clerk, app, currency, accepted):
+    """What the document's pattern takes (fuzzed with schemathesis) is exactly what the settings take."""
+    stated = build_spec(app)["components"]["schemas"]["SettingsIn"]["properties"]["currency"]
+    assert bool(re.search(stated["pattern"], currency)) is accepted
+    body = {"invoice_prefix": "INV", "currency": currency}
+    if accepted:
+        assert clerk.put(f"/billing-settings/{world.hospital.id}", body)["currency"] == currency.strip().upper()
+    else:
+        problem = assert_problem(clerk("PUT", f"/billing-settings/{world.hospital.id}", body), 422)
+        assert problem["errors"]["currency"] == ["Use a three-letter currency code such as KES."]

@@ -10,7 +10,7 @@ from pydantic import Field, Strict
 from blueprints.billing import api_bp, services
 from blueprints.billing.services.settings import PREFIX
 from blueprints.billing.web.api import ID, READERS, TAG, WRITERS, visible_institution, writer
-from medcover.api import Money, Out, PercentIn, Schema, documented, jsonify_model, parse, saved
+from medcover.api import CurrencyIn, Money, Out, PercentIn, Schema, documented, jsonify_model, parse, saved
 from medcover.rbac import allow
 
 
@@ -18,7 +18,7 @@ class SettingsIn(Schema):
     """The whole settings: fields left out take their defaults."""
 
     invoice_prefix: Annotated[str, Field(pattern=PREFIX.pattern)]
-    currency: Annotated[str, Field(min_length=3, max_length=3)] = "KES"
+    currency: CurrencyIn = "KES"
     tax_percent: PercentIn = Decimal("0.00")
     payment_terms_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
     bank_name: Annotated[str, Field(max_length=120)] | None = None

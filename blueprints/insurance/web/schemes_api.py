@@ -28,6 +28,7 @@ from blueprints.insurance.web.api import (
     Whole,
 )
 from medcover.api import (
+    CurrencyIn,
     Day,
     Id,
     Money,
@@ -100,7 +101,7 @@ class SchemeIn(Schema):
     company_id: Id
     code: Code
     name: Name
-    currency: str = Field("KES", min_length=3, max_length=3)
+    currency: CurrencyIn = "KES"
     annual_limit: MoneyIn | None = None
     deductible: MoneyIn = Decimal("0.00")
     timely_filing_days: Whole = Field(180, ge=1, le=3650)
@@ -124,7 +125,7 @@ class SchemeUpdateIn(Schema):
 
     code: Code | None = None
     name: Name | None = None
-    currency: str | None = Field(None, min_length=3, max_length=3)
+    currency: CurrencyIn | None = None
     annual_limit: MoneyIn | None = None
     deductible: MoneyIn | None = None
     timely_filing_days: Whole | None = Field(None, ge=1, le=3650)
