@@ -7,8 +7,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
+from annotated_types import MaxLen
 from flask import Blueprint, Response, current_app, g, request
 from flask_login import current_user
 from pydantic import (
@@ -73,7 +74,9 @@ class Schema(BaseModel):
     def _trim(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {key: _trimmed(key, value) for key, value in data.items()}
+        fields = cls.model_fields
+        lengths = {key: _max_length(f.annotation, f.metadata) for key, f in fields.items() if key in data}
+        return {key: _trimmed(key, value, lengths.get(key)) for key, value in data.items()}
 
 
 #: control characters no request text may hold (PostgreSQL cannot store NUL; the rest only hides text)
@@ -112,13 +115,33 @@ def _no_control(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_control)]
 
 
-def _trimmed(key: str, value: Any) -> Any:
+def _max_length(annotation: Any, metadata: list = ()) -> int | None:
+    """The ``maxLength`` the document states for a string field (or for a list's strings), found in its metadata."""
+    for item in metadata:
+        if isinstance(item, MaxLen) and annotation is str:
+            return item.max_length
+    for arg in get_args(annotation):
+        if get_origin(arg) is Annotated:
+            inner, *extra = get_args(arg)
+            found = _max_length(inner, [m for e in extra for m in getattr(e, "metadata", [e])])
+        else:
+            found = _max_length(arg) if get_args(arg) else None
+        if found is not None:
+            return found
+    return None
+
+
+def _trimmed(key: str, value: Any, max_length: int | None = None) -> Any:
+    """Blanks around a text are dropped, but its length is the one the document states: a text longer than
+    ``max_length`` stays as sent, for the model to refuse."""
     if isinstance(value, list):
-        return [_trimmed(key, item) for item in value]
+        return [_trimmed(key, item, max_length) for item in value]
     if not isinstance(value, str):
         return value
     if CONTROL.search(value):
         raise Invalid.field(key, "Remove the control characters.")
+    if max_length is not None and len(value) > max_length:
+        return value
     return value.strip()
 
 

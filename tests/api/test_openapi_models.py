@@ -3,6 +3,10 @@ domains give their models the same class name (a premium rate's RateIn and a com
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
+from blueprints.hospital.web.records_api import MedicalRecordIn
 from medcover.api import PREFIX
 from medcover.openapi import build_spec
 
@@ -82,3 +86,15 @@ def test_a_platform_admin_names_the_organisation_a_staff_member_leaves_out(app):
         ["institution_id"],
         ["company_id"],
     ]
+
+
+def test_a_text_is_as_long_as_the_document_says_before_its_blanks_are_trimmed(app):
+    """make fuzz sent a diagnosis of 41 characters, mostly blanks, where the document says 40: it was trimmed and
+    taken. The length the document states is the sent text's; blanks around a text within it are still dropped."""
+    stated = build_spec(app)["components"]["schemas"]["MedicalRecordIn"]["properties"]["diagnoses"]["items"]
+    body = {"patient_id": 1, "encounter_date": "2026-01-05"}
+    padded = " A00" + " " * (stated["maxLength"] - 3)
+    with pytest.raises(ValidationError) as refused:
+        MedicalRecordIn.model_validate({**body, "diagnoses": [padded]})
+    assert refused.value.errors()[0]["type"] == "string_too_long"
+    assert MedicalRecordIn.model_validate({**body, "diagnoses": [" a00 "]}).diagnoses == ["a00"]
