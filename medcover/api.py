@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from annotated_types import MaxLen
@@ -74,8 +75,7 @@ class Schema(BaseModel):
     def _trim(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        fields = cls.model_fields
-        lengths = {key: _max_length(f.annotation, f.metadata) for key, f in fields.items() if key in data}
+        lengths = _lengths(cls)
         return {key: _trimmed(key, value, lengths.get(key)) for key, value in data.items()}
 
 
@@ -113,6 +113,12 @@ def _no_control(value: str) -> str:
 
 #: text inside a map (``dict[str, Text]``), which the body's own check does not reach: the same rule
 Text = Annotated[str, AfterValidator(_no_control)]
+
+
+@cache
+def _lengths(model: type[BaseModel]) -> dict[str, int | None]:
+    """Each field's stated ``maxLength``, worked out once per model (it is asked on every request)."""
+    return {key: _max_length(f.annotation, f.metadata) for key, f in model.model_fields.items()}
 
 
 def _max_length(annotation: Any, metadata: list = ()) -> int | None:
