@@ -140,6 +140,38 @@ def test_charge_entry_says_an_unknown_code_then_picks_the_service(
     expect(page.locator("#add-charge").get_by_label("Service code")).to_have_value("")
 
 
+#: types into the service-code box in the same task as the swap that brought it back, as a scanner or a fast
+#: typist can: the box must already look the price list up then
+TYPE_AS_THE_FORM_COMES_BACK = """(words) => {
+  const typeIn = (event) => {
+    if (event.detail.xhr.status !== 422) return;  // the refused form, not the list's own lookups
+    document.body.removeEventListener('htmx:afterSwap', typeIn);
+    queueMicrotask(() => {
+      const box = document.querySelector('#add-charge input[list="charge-price-options"]');
+      box.value = words;
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+    });
+  };
+  document.body.addEventListener('htmx:afterSwap', typeIn);
+}"""
+
+
+def test_what_is_typed_as_a_refused_charge_comes_back_still_finds_the_service(
+    page, sign_in, world, money_world, expect_error_response
+):
+    code, description = money_world.service
+    _as(page, sign_in, world, money_world.clerk)
+    _start_charges(page, world, money_world)
+
+    expect_error_response(422, "/billing/patients/*/items")
+    words = description.split()[0][:5]
+    page.evaluate(TYPE_AS_THE_FORM_COMES_BACK, words)
+    with page.expect_response(lambda r: "/billing/price-list/options" in r.url and words in r.url):
+        _add_charge(page, "NOPE-999")
+    expect(page.locator("#add-charge .error-summary")).to_contain_text("NOPE-999 is not a service on the price list")
+    expect(page.locator(f"#charge-price-options option[value='{code}']")).to_have_count(1)
+
+
 def test_issuing_an_invoice_goes_through_its_confirmation(page, sign_in, world, money_world):
     code, _description = money_world.service
     _as(page, sign_in, world, money_world.clerk)
