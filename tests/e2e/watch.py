@@ -27,6 +27,9 @@ NAVIGATIONS = ("goto", "reload", "go_back", "go_forward", "wait_for_url", "wait_
 LOAD_FAILURE = "Failed to load resource"
 #: how long after a request is abandoned a navigation still explains it
 ABORT_GRACE = 2.0
+#: how long before a request is seen here a navigation still explains it: the browser's events for two requests
+#: may reach us in either order (a routed request's comes later), and a loaded machine spreads them apart
+ORDER_SLACK = 1.0
 AXE_RUN = "() => axe.run(document, {resultTypes: ['violations']})"
 #: the visible text of the page, without what is shown as data on purpose (stored JSON, code samples)
 VISIBLE_TEXT = """() => {
@@ -95,7 +98,7 @@ class Watch:
         self._allowed.clear()
 
     def _navigated(self, started: float, ended: float) -> bool:
-        return any(started < moment <= ended + ABORT_GRACE for moment in self._navigations)
+        return any(started - ORDER_SLACK < moment <= ended + ABORT_GRACE for moment in self._navigations)
 
     # --- console, scripts and requests -----------------------------------------------------------------------
 
