@@ -72,6 +72,7 @@ def server(tmp_path_factory):
         JWT_ACCESS_MINUTES="240",
         # the run's webhooks deliver to a closed local port (tests/contract/world.py)
         WEBHOOK_ALLOW_PRIVATE="true",
+        MEDCOVER_TIMEZONE=world.SITE_ZONE,
     )
     flask("db", "upgrade", env=env)
     seeded = flask("seed-demo", env=env, timeout=300)

@@ -26,9 +26,20 @@ import http.client
 import json
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+#: the run's site (the server's MEDCOVER_TIMEZONE): far from UTC, so that a day the run works out on the machine's
+#: calendar instead of the site's is a different day at most hours, and the run says so
+SITE_ZONE = "Pacific/Kiritimati"
+
+
+def site_today() -> date:
+    """Today on the site's calendar: the day the server's rules (no service date in the future) count from."""
+    return datetime.now(ZoneInfo(SITE_ZONE)).date()
+
 
 #: a 1x1 PNG: the smallest evidence the upload endpoints take
 PNG = bytes.fromhex(
@@ -106,12 +117,11 @@ OPERATION_VALUES = {
     "POST /invoices/{invoice_id}/credit-notes": {"path.invoice_id": "creditable_invoices", "body.amount": ["1.00"]},
     "POST /settlements": {"body.company_id": "tenant.company_id"},
     "POST /personnel": {"body.institution_id": "tenant.institution_id"},
-    # only drafts change, and a draft stays with its provider and invoice
+    # only drafts change, and a draft stays with its provider and invoice (and what it replaces: hooks.py)
     "PUT /claims/{claim_id}": {
         "path.claim_id": "draft_claims",
         "body.invoice_id": "draft_invoices",
         "body.institution_id": "draft_institutions",
-        "body.replaces": "draft_claims",
     },
     # claims pending review (no other operation names them), their first line at no more than it allows
     "POST /claims/{claim_id}/approve": {
@@ -188,7 +198,7 @@ class Api:
 def grow(api: Api, finance: Api) -> dict[str, list]:
     """Add the records the demo world leaves out (``finance``: an insurer's finance officer, who alone manages
     agents); the ids of those no list names."""
-    today = date.today()
+    today = site_today()
     made: dict[str, list] = {}
     approved = [c for c in api.items("/claims", status="approved") if c["total_approved"] != "0.00"]
     assert len(approved) >= 3, "the demo world has too few approved claims to pay, dispute and settle"
@@ -376,7 +386,7 @@ def bindings(
             bound = _path_bindings(api, path, made, dictionaries, dictionary, deleting=method == "delete")
             per_operation[f"{method.upper()} {path}"] = {k: v for k, v in bound.items() if v}
     made["files"] = ["%PDF-1.4\n% contract evidence\n%%EOF\n"]
-    today = date.today()
+    today = site_today()
     for field, days in DATE_FIELDS.items():
         made[f"date_{field}"] = [(today + timedelta(days=d)).isoformat() for d in days]
     for field, values in VALUES.items():
