@@ -414,6 +414,34 @@ def test_a_draft_changes_and_a_submitted_claim_does_not_but_may_still_be_voided(
     assert_problem(clerk("POST", f"/claims/{other['id']}/submit"), 409)
 
 
+def test_a_draft_keeps_the_claim_it_replaces_and_a_change_naming_another_is_refused(clerk, cw):
+    original = submitted(clerk, cw, [("CONSULT", 1, "2500.00")])
+    other = submitted(clerk, cw, [("CONSULT", 1, "2500.00")], days_ago=3)
+    replacement = draft(clerk, cw, [("CONSULT", 1, "2000.00")], replaces=original["claim_number"])
+    assert replacement["replaces"] == original["id"]
+    # the whole claim again, naming the same original (by id or number) or none: changed, still its replacement
+    for replaces in ({"replaces": original["id"]}, {"replaces": original["claim_number"]}, {}):
+        changed = clerk.put(f"/claims/{replacement['id']}", body(cw, [("CONSULT", 1, "1800.00")], **replaces))
+        assert changed["replaces"] == original["id"] and changed["total_billed"] == "1800.00"
+    plain = draft(clerk, cw, [("CONSULT", 1, "2500.00")], days_ago=4)
+    before = counts()
+    refused = assert_problem(
+        clerk("PUT", f"/claims/{replacement['id']}", body(cw, [("LAB-FBC", 1, "900.00")], replaces=other["id"])), 422
+    )
+    said = f"This draft replaces {original['claim_number']}; it can't replace another claim."
+    assert refused["errors"]["replaces"] == [said]
+    refused = assert_problem(
+        clerk("PUT", f"/claims/{plain['id']}", body(cw, [("CONSULT", 1, "2500.00")], replaces=other["id"])), 422
+    )
+    assert refused["errors"]["replaces"] == [
+        "A draft can't start replacing a claim: file the replacement as a new claim."
+    ]
+    assert counts() == before
+    kept = clerk.get(f"/claims/{replacement['id']}")
+    assert kept["replaces"] == original["id"] and kept["total_billed"] == "1800.00"
+    assert clerk.get(f"/claims/{plain['id']}")["replaces"] is None
+
+
 def test_a_claim_from_an_issued_invoice_takes_its_insured_lines(clerk, cw):
     invoice = billing.create_invoice(
         actor=cw.clerk,

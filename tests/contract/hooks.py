@@ -10,6 +10,8 @@ caller, and records paired with the data that needs them.
 - ``POST /claims/{claim_id}/approve``: what a line allows is its stored state, so a valid approval (every phase's
   valid data) decides line 1 of the bound claim pending review once, at 0.00 or rejected; invalid data is sent
   as generated.
+- ``PUT /claims/{claim_id}``: a draft keeps the claim it replaces (stored state); the bound draft replaces none, so
+  a valid change names none.
 - ``POST /orders/{order_id}/result``: the result's shape follows the order's kind (the document's ``oneOf``); a
   request naming one of the world's orders names one of the kind its result is for.
 """
@@ -29,6 +31,7 @@ from medcover.api import PLATFORM_ADMIN
 WORLD = json.loads(Path(os.environ["CONTRACT_WORLD"]).read_text()) if os.environ.get("CONTRACT_WORLD") else {}
 RESULT = "POST /orders/{order_id}/result"
 APPROVE = "POST /claims/{claim_id}/approve"
+CHANGE_DRAFT = "PUT /claims/{claim_id}"
 
 
 @schemathesis.hook
@@ -88,6 +91,8 @@ def map_case(context, case):
         _bind(case, examples=False)
     if case.operation.label == APPROVE and positive:
         _one_override_within_the_line(case)
+    if case.operation.label == CHANGE_DRAFT and positive and isinstance(case.body, dict) and "replaces" in case.body:
+        case.body["replaces"] = None
     orders = WORLD.get("orders_by_kind")
     if not orders or case.operation.label != RESULT:
         return case

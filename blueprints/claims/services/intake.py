@@ -205,10 +205,21 @@ def draft_for_write(actor, claim_id: int) -> Claim:
     return claim
 
 
+def _keeps_its_original(claim: Claim, replaces_id: int | None) -> None:
+    """A draft's ``replaces`` is set when it is filed: a change may name the same claim again, or none."""
+    if replaces_id in (None, claim.replaces_id):
+        return
+    if claim.replaces_id is None:
+        raise Invalid.field("replaces", "A draft can't start replacing a claim: file the replacement as a new claim.")
+    original = db.session.scalar(select(Claim.claim_number).where(Claim.id == claim.replaces_id))
+    raise Invalid.field("replaces", f"This draft replaces {original}; it can't replace another claim.")
+
+
 def update_draft(*, actor, claim_id: int, values: ClaimInput) -> Claim:
     claim = draft_for_write(actor, claim_id)
     if values.institution_id != claim.institution_id:
         raise Invalid.field("institution_id", "A claim stays with its provider.")
+    _keeps_its_original(claim, values.replaces_id)
     items = _items(values.items)
     number = fields.text(values.member_number, "member_number", 30).upper()
     service_date = fields.day(values.service_date, "service_date")

@@ -344,7 +344,8 @@ def create_claim_from_invoice():
 @api_bp.put(f"/claims/<{ID}:claim_id>")
 @allow(FILERS)
 @documented(
-    "Change a draft claim: the whole claim, as on creation (a claim stays with its provider and invoice)",
+    "Change a draft claim: the whole claim, as on creation (a claim stays with its provider, its invoice and the "
+    "claim it replaces: `replaces` may name that claim again or be left out)",
     tag=TAG,
     body=ClaimIn,
     responses={200: ClaimOut, 404: None, 409: None},
