@@ -110,9 +110,11 @@ class Config:
     NOTIFY_REQUEUE_AFTER = _int("NOTIFY_REQUEUE_AFTER", 120)
     #: a notification "sending" for longer than this lost its worker: it may have gone out, a person checks
     NOTIFY_SENDING_LEASE = _int("NOTIFY_SENDING_LEASE", 600)
-    #: notifications one delivery job sends over one connection, recording their states in a few statements; a
-    #: worker lost mid-batch leaves at most this many "may have been sent: check"
+    #: notifications one delivery job sends over one connection, recording their states in a few statements
     NOTIFY_BATCH_SIZE = _int("NOTIFY_BATCH_SIZE", 100)
+    #: a batch is handed over in this many parts, each part's outcomes recorded as the next one starts: a worker
+    #: lost mid-batch leaves at most one part (NOTIFY_BATCH_SIZE / NOTIFY_HANDOVER_PARTS) "may have been sent: check"
+    NOTIFY_HANDOVER_PARTS = _int("NOTIFY_HANDOVER_PARTS", 4)
     # Workers and the scheduler wait for Redis with backoff up to this many seconds between tries.
     REDIS_RECONNECT_MAX_SECONDS = _int("REDIS_RECONNECT_MAX_SECONDS", 30)
 

@@ -1,20 +1,24 @@
 """Notification jobs: deliver a batch of notifications, and sweep up what is due (retries, lost jobs, dead workers).
 
 A delivery job takes a batch of notification ids (``send`` queues one job per ``NOTIFY_BATCH_SIZE`` messages) and
-sends them over one SMTP connection and one HTTP session for SMS (``channels.Connections``). It commits three
-times per batch, whatever its size, each commit a few multi-row statements:
+sends them over one SMTP connection and one HTTP session for SMS (``channels.Connections``). It hands the batch
+over in ``NOTIFY_HANDOVER_PARTS`` parts and commits a fixed number of times per batch, whatever its size, each
+commit a few multi-row statements:
 
 1. claim: every message that is due becomes "sending" under a lease (one read, one update, one log insert);
-2. handover, just before the first message leaves: the batch is marked as being handed over;
-3. outcomes, once every message was tried: sent, failed (retried with backoff) or dead-lettered, each on its own.
+2. per part, just before its first message leaves: the outcomes of the part before are recorded, and the part
+   is marked as being handed over;
+3. once every message was tried: the last part's outcomes, sent, failed (retried with backoff) or
+   dead-lettered, each on its own.
 
 Exactly once, per message: a repeated job claims nothing it does not find queued or failed; a message refused by
 the server or the gateway fails alone (the others go on, over the same connection or a new one if it dropped);
-a worker lost mid-batch leaves its messages "sending": once the lease is over, the sweep marks those of a batch
-that had begun handing over as "may have been sent: check" (never a second copy), and retries those of a batch
-that had not. The price of three commits per batch instead of three per message is that a lost worker leaves its
-whole batch (at most ``NOTIFY_BATCH_SIZE`` messages) for a person to check rather than the one message it was
-sending: a lost worker is rare, the commits are every message's cost.
+a worker lost mid-batch leaves its unrecorded messages "sending": once the lease is over, the sweep marks those of
+the part that was being handed over as "may have been sent: check" (never a second copy), and retries those of
+the parts not yet begun; the parts before were recorded already. The price of a few commits per batch instead of
+three per message is that a lost worker leaves one part (``NOTIFY_BATCH_SIZE / NOTIFY_HANDOVER_PARTS``
+messages at most) for a person to check rather than the one message it was sending: a lost worker is rare, the
+commits are every message's cost.
 
 The worker runs these jobs in its own process (``medcover.worker``: no fork per job), so a batch also keeps the
 worker's database connections and loaded templates.
@@ -23,7 +27,9 @@ worker's database connections and loaded templates.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
+
+from flask import current_app
 
 from blueprints.notification import channels, services
 from blueprints.notification.models import Channel
@@ -48,17 +54,46 @@ def deliver_batch(notification_ids: list[int]) -> str:
     return ", ".join(f"{word} {counts[word]}" for word in ("sent", "failed", "skipped") if counts[word])
 
 
-class _Handover:
-    """Marks the whole batch as being handed over (and commits) just before its first message leaves."""
+class _Book:
+    """The batch's outcomes, and those not recorded yet: each part's are recorded as the next part is handed over,
+    the last part's at the end."""
 
-    def __init__(self, ids: list[int]) -> None:
-        self.ids, self.done = ids, False
+    def __init__(self) -> None:
+        self.outcomes: list[services.Outcome] = []
+        self.retry: defaultdict[int, list[int]] = defaultdict(list)
+        self._unrecorded: list[tuple[services.Claimed, services.Outcome]] = []
+
+    def add(self, claimed: services.Claimed, outcome: services.Outcome) -> None:
+        self.outcomes.append(outcome)
+        self._unrecorded.append((claimed, outcome))
+
+    def record(self) -> None:
+        """Write what is not on record yet (the caller commits)."""
+        if self._unrecorded:
+            claimed, outcomes = zip(*self._unrecorded, strict=True)
+            for delay, ids in services.record(list(claimed), list(outcomes)).items():
+                self.retry[delay].extend(ids)
+            self._unrecorded = []
+
+
+class _Handover:
+    """Just before a part's first message leaves: the part before on record, this part marked as being handed
+    over, one commit."""
+
+    def __init__(self, ids: list[int], book: _Book) -> None:
+        self.ids, self.book, self.done = ids, book, False
 
     def __call__(self) -> None:
         if not self.done:
+            self.book.record()
             services.record_batch_handover(self.ids)
-            db.session.commit()  # on record before the first byte of the first message leaves
+            db.session.commit()  # on record before the first byte of the part's first message leaves
             self.done = True
+
+
+def _parts(claimed: list, count: int) -> list[list]:
+    size = -(-len(claimed) // max(1, count))
+    return [claimed[start : start + size] for start in range(0, len(claimed), size)]
 
 
 def _deliver(notification_ids: list[int]) -> dict[int, str]:
@@ -66,21 +101,22 @@ def _deliver(notification_ids: list[int]) -> dict[int, str]:
     db.session.commit()  # "sending" is on record before anything leaves
     if not claimed:
         return {}
-    handover = _Handover([c.id for c in claimed])
-    outcomes: list[services.Outcome] = []
+    book = _Book()
     with channels.Connections() as via:
-        for c in claimed:
-            message = channels.Outgoing(
-                c.id, c.recipient_address, c.subject, c.body, c.provider_message_id, handover, via
-            )
-            outcomes.append(_send(c.channel, message))
-    retry = services.record(claimed, outcomes)
+        for part in _parts(claimed, current_app.config["NOTIFY_HANDOVER_PARTS"]):
+            handover = _Handover([c.id for c in part], book)
+            for c in part:
+                message = channels.Outgoing(
+                    c.id, c.recipient_address, c.subject, c.body, c.provider_message_id, handover, via
+                )
+                book.add(c, _send(c.channel, message))
+    book.record()
     db.session.commit()
-    for delay, ids in retry.items():
+    for delay, ids in book.retry.items():
         services.enqueue_deliveries(ids, delay=delay)
-    if retry:
+    if book.retry:
         db.session.commit()
-    return {o.notification_id: o.kind if o.kind == "sent" else f"{o.kind}: {o.detail}" for o in outcomes}
+    return {o.notification_id: o.kind if o.kind == "sent" else f"{o.kind}: {o.detail}" for o in book.outcomes}
 
 
 def _send(channel: Channel, message: channels.Outgoing) -> services.Outcome:

@@ -115,15 +115,15 @@ def test_a_batch_goes_out_over_one_connection_and_a_repeated_job_sends_nothing_t
 
 
 @pytest.mark.parametrize("size", [10, 200])
-def test_a_batch_records_its_states_in_the_same_few_statements_whatever_its_size(smtp, count_queries, size):
+def test_a_batch_records_its_states_in_the_same_few_statements_whatever_its_size(smtp, app, count_queries, size):
+    parts = app.config["NOTIFY_HANDOVER_PARTS"]
     ids = _written(size)
     statements = _statements(count_queries, lambda: notification_jobs.deliver_batch(ids))
-    assert len(statements) <= 8, statements
     assert len(smtp.received) == size
-    # 10 or 200: the same statements (the claim's read and UPDATE, its log rows, the handover, the sent UPDATE
-    # and its log rows)
+    # 10 or 200: the same statements. The claim's read, UPDATE and log rows; per part, its handover, and the
+    # part before's sent UPDATE and log rows (the last part's at the end).
     kinds = sorted(s.split()[0].upper() for s in statements)
-    assert kinds == ["INSERT", "INSERT", "SELECT", "UPDATE", "UPDATE", "UPDATE"], statements
+    assert kinds == ["INSERT"] * (1 + parts) + ["SELECT"] + ["UPDATE"] * (1 + 2 * parts), statements
 
 
 def test_send_reads_the_same_number_of_times_for_10_and_200_recipients(count_queries):
@@ -219,6 +219,38 @@ def test_a_batch_whose_worker_was_lost_while_handing_it_over_is_never_sent_again
     assert {row.status for row in _states(ids).values()} == {Status.UNSURE}
     alerts = db.session.query(Notification).filter_by(template_code="notification.may_have_been_sent").all()
     assert {a.recipient_user_id for a in alerts} == {admin.id} and len(alerts) == 3
+
+
+def test_a_worker_lost_mid_batch_leaves_only_the_part_it_was_handing_over_to_check(smtp, app, monkeypatch):
+    """Parts before the lost one are on record as sent, the lost part is marked to check (never sent twice), the
+    parts after it go out once the lease is over."""
+    make_user(Role.ADMIN)
+    monkeypatch.setitem(app.config, "NOTIFY_HANDOVER_PARTS", 4)
+    ids = _written(12)  # parts of 3
+    sent = notification_jobs._send
+
+    def dies_at_the_eighth(channel, message):
+        if message.notification_id == ids[7]:
+            message.before_handover()  # the part's handover is on record, then the worker is killed
+            raise SystemExit("worker killed")
+        return sent(channel, message)
+
+    monkeypatch.setattr(notification_jobs, "_send", dies_at_the_eighth)
+    with pytest.raises(SystemExit):
+        notification_jobs.deliver_batch(ids)
+    db.session.rollback()
+    monkeypatch.setattr(notification_jobs, "_send", sent)
+    assert len(smtp.received) == 7
+    states = _states(ids)
+    assert [states[i].status for i in ids[:6]] == [Status.SENT] * 6  # parts 1 and 2, recorded as part 3 began
+    assert [states[i].status for i in ids[6:]] == [Status.SENDING] * 6
+
+    with clock.travel(timedelta(seconds=app.config["NOTIFY_SENDING_LEASE"] + 1)):
+        assert notification_jobs.deliver_batch(ids) == "sent 3"  # part 4, never begun
+    states = _states(ids)
+    assert [states[i].status for i in ids[6:9]] == [Status.UNSURE] * 3  # part 3: the 7th went, the 8th may have
+    assert [states[i].status for i in ids[9:]] == [Status.SENT] * 3
+    assert len(smtp.received) == 10 and len(set(smtp.message_ids())) == 10  # nothing twice
 
 
 @dataclass
