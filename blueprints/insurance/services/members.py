@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from blueprints.core import services as core
 from blueprints.insurance.models import Member
@@ -62,6 +62,9 @@ _SUMMARY_COLUMNS = (
     Member.gender,
     Member.phone,
 )
+#: made once, as an insurer's pages name their rows' members by them (a new statement costs its cache key again)
+_SUMMARIES_BY_ID = select(*_SUMMARY_COLUMNS).where(Member.id.in_(bindparam("ids", expanding=True)))
+_COMPANY_SUMMARIES_BY_ID = _SUMMARIES_BY_ID.where(Member.company_id == bindparam("company_id"))
 
 
 def _summary(member: Member) -> MemberSummary:
@@ -165,7 +168,10 @@ def members_by_id(tenant: Tenant, ids) -> list[MemberSummary]:
     ids = {i for i in ids if i}
     if not ids:
         return []
-    found = db.session.execute(scope(select(*_SUMMARY_COLUMNS), Member, tenant).where(Member.id.in_(ids)))
+    if tenant.company_id is not None:  # what scope() keeps of members for an insurer: its own
+        found = db.session.execute(_COMPANY_SUMMARIES_BY_ID, {"ids": sorted(ids), "company_id": tenant.company_id})
+    else:
+        found = db.session.execute(scope(_SUMMARIES_BY_ID, Member, tenant), {"ids": sorted(ids)})
     return [MemberSummary(*row) for row in found]
 
 
