@@ -78,6 +78,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     outage.init_app(app)  # before the engine is made: its time-outs
     db.init_app(app)
+    with app.app_context():
+        outage.ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

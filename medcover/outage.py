@@ -9,15 +9,21 @@ into a 500 because reading the session cookie needs the database.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, g, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from medcover.extensions import db
 
 log = logging.getLogger("medcover.database")
 RETRY_AFTER_SECONDS = 30
+#: a connection taken from the pool is tried with a round trip first only when it sat there this long: one a request
+#: gave back a moment ago is sound, and pinging before every request was one round trip in five of a list page
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "medcover.idle_since"
 
 
 class DatabaseUnavailable(Exception):
@@ -30,7 +36,7 @@ OUTAGES = (OperationalError, PoolTimeout, DatabaseUnavailable)
 
 def engine_options(config: dict) -> dict:
     """Pool and driver settings: connect and statement time-outs on PostgreSQL, a busy time-out on SQLite."""
-    options = {"pool_pre_ping": True, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     url = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
     connect_args = dict(options.get("connect_args") or {})
     if url.startswith("postgresql"):
@@ -42,6 +48,28 @@ def engine_options(config: dict) -> dict:
     if connect_args:
         options["connect_args"] = connect_args
     return options
+
+
+def ping_when_idle(engine, after: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """SQLAlchemy's pre-ping, for connections that sat idle ``after`` seconds or more: a database restarted
+    meanwhile costs a reconnect, never a failed request (a connection that fails the ping is replaced)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError("the pooled connection is gone") from exc  # the pool connects anew
+            raise
 
 
 def mark_unavailable(exc: BaseException) -> None:

@@ -19,5 +19,10 @@ def fetch_page(stmt, page: int, per_page: int) -> tuple[list, int]:
         stmt.add_columns(counted.scalar_subquery().label("total_rows")).limit(per_page).offset((page - 1) * per_page)
     ).all()
     if found:
-        return [row[0] for row in found], found[0][-1]
+        # A select of several columns (a list page's ``select(Claim.id, Claim.status, ...)``) gives its rows, named by
+        # column, the count left at their end (copying a page of rows to drop it costs more); any other select gives
+        # the first thing selected: the entity (with what is joined to it) or the value.
+        first = found[0]
+        of_columns = len(first) > 2 and not isinstance(first[0], db.Model)
+        return (found if of_columns else [row[0] for row in found]), first[-1]
     return [], (db.session.scalar(counted) if page > 1 or per_page < 1 else 0)

@@ -38,6 +38,7 @@ def init_app(app) -> None:
 
     _subscribe(services)
     _add_work(services)
+    app.add_template_filter(invoice_views.status_badge, "invoice_badge")
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from blueprints.billing.web import lookups

@@ -41,6 +41,7 @@ def init_app(app) -> None:
     from medcover.navigation import INSURER, add_lookup, add_nav, add_panel
 
     services.register()
+    app.add_template_filter(claim_views.status_badge, "claim_badge")
     _add_work(services)
     subscribe("payment.recorded")(services.record_payment_event)
     subscribe("refund.recorded")(services.record_refund_event)

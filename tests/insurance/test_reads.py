@@ -201,3 +201,10 @@ def test_get_coverage_and_coverages_of_are_summaries_latest_first(world):
     assert services.coverages_of(m["baraka"].id) == []
     with pytest.raises(NotFound):
         services.get_coverage(mine(world), theirs.id)
+
+
+def test_members_by_id_gives_the_platform_every_member_and_a_hospital_none(world):
+    ids = [member.id for member in world.members.values()]
+    everyone = services.members_by_id(Tenant(None, None), ids)
+    assert sorted(x.id for x in everyone) == sorted(ids)
+    assert services.members_by_id(Tenant(institution_id=1, company_id=None), ids) == []

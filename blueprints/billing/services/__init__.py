@@ -21,6 +21,7 @@ from blueprints.billing.services.drafts import (
     update_line,
 )
 from blueprints.billing.services.invoices import (
+    LIST_COLUMNS,
     OPEN,
     OVERDUE,
     get_invoice,
@@ -118,6 +119,7 @@ __all__ = [
     "MAX_LINES",
     "MAX_QUANTITY",
     "OPEN",
+    "LIST_COLUMNS",
     "OVERDUE",
     "WRITERS",
     "AgingReport",

@@ -17,6 +17,21 @@ from medcover.rbac import Tenant, ensure_owned, scope
 OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 #: not a status of its own: an open invoice with a balance after its due date (the list's filter and the home's count)
 OVERDUE = "overdue"
+#: what the invoices list shows of an invoice: a page reads these, not the payer split and its history
+LIST_COLUMNS = (
+    Invoice.id,
+    Invoice.number,
+    Invoice.kind,
+    Invoice.status,
+    Invoice.patient_id,
+    Invoice.institution_id,
+    Invoice.company_id,
+    Invoice.currency,
+    Invoice.issued_on,
+    Invoice.due_on,
+    Invoice.total,
+    Invoice.balance,
+)
 
 
 def overdue(today: date):
@@ -64,8 +79,12 @@ def invoices_query(
     issued_on: date | None = None,
     q: str = "",
     kind: str = "",
+    columns: tuple = (),
 ):
-    stmt = scope(select(Invoice), Invoice, tenant).order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    """The tenant's invoices, newest first, filtered: whole invoices, or rows of just ``columns`` (LIST_COLUMNS)."""
+    stmt = scope(select(*columns) if columns else select(Invoice), Invoice, tenant).order_by(
+        Invoice.created_at.desc(), Invoice.id.desc()
+    )
     if _insurer_only(tenant):
         stmt = stmt.where(Invoice.number.is_not(None))
     if status in {s.value for s in InvoiceStatus}:

@@ -7,6 +7,7 @@ import re
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from blueprints.billing import bp, services
 from blueprints.billing.models import InvoiceKind, InvoiceStatus
@@ -17,7 +18,7 @@ from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import confirm
 from medcover.errors import Invalid
-from medcover.labels import label
+from medcover.labels import badge, label
 from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
@@ -27,6 +28,14 @@ CREDITABLE = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 VOIDABLE = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
 #: the PDF route of print_views.py (``print_invoice`` today; ``invoice_pdf`` was the name first agreed)
 PRINT_ENDPOINTS = ("billing.invoice_pdf", "billing.print_invoice")
+
+
+#: each invoice status's badge colour (the ``invoice_badge`` filter)
+BADGE_KINDS = {"draft": "off", "issued": "warn", "partially_paid": "warn", "paid": "ok", "void": "bad"}
+
+
+def status_badge(status) -> Markup:
+    return badge(status, BADGE_KINDS)
 
 
 def _back(invoice) -> str:
@@ -88,7 +97,8 @@ def invoices():
     status = status if status in STATUSES else ""
     q = text(request.args.get("q", ""), 40).strip()
     patient_id = request.args.get("patient_id", type=int) or None
-    rows, paging = page_of(services.invoices_query(scope, status=status, q=q, patient_id=patient_id))
+    stmt = services.invoices_query(scope, status=status, q=q, patient_id=patient_id, columns=services.LIST_COLUMNS)
+    rows, paging = page_of(stmt)
     patients = hospital.patients_by_id({row.patient_id for row in rows})
     return render(
         "billing/invoices.html",

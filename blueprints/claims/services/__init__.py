@@ -24,6 +24,8 @@ from blueprints.claims.services.intake import (
 )
 from blueprints.claims.services.payments import record_payment_event, record_refund_event
 from blueprints.claims.services.reading import (
+    LIST_COLUMNS,
+    QUEUE_COLUMNS,
     SORTS,
     TO_PAY,
     UNSENT,
@@ -71,6 +73,8 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_QUANTITY",
     "PROVIDER_WRITERS",
+    "LIST_COLUMNS",
+    "QUEUE_COLUMNS",
     "SORTS",
     "TO_PAY",
     "UNSENT",

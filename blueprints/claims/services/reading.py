@@ -41,6 +41,40 @@ SORTS = {
 }
 
 
+#: what the claims list shows of a claim and names its claimant by: a page reads these, not the decision details
+LIST_COLUMNS = (
+    Claim.id,
+    Claim.claim_number,
+    Claim.status,
+    Claim.void_reason,
+    Claim.voided_at,
+    Claim.member_number,
+    Claim.member_id,
+    Claim.patient_id,
+    Claim.institution_id,
+    Claim.service_date,
+    Claim.total_billed,
+    Claim.total_approved,
+    Claim.total_paid,
+)
+#: what the adjudicators' work queue shows of a claim waiting for review
+QUEUE_COLUMNS = (
+    Claim.id,
+    Claim.claim_number,
+    Claim.review,
+    Claim.review_codes,
+    Claim.member_number,
+    Claim.member_id,
+    Claim.patient_id,
+    Claim.institution_id,
+    Claim.scheme_id,
+    Claim.service_date,
+    Claim.submitted_at,
+    Claim.total_billed,
+    Claim.total_approved,
+)
+
+
 def insurer_only(tenant: Tenant) -> bool:
     return tenant.company_id is not None and tenant.institution_id is None
 
@@ -96,8 +130,10 @@ def claims_query(
     max_amount: Decimal | None = None,
     submitted_before: date | None = None,
     sort: str = "-age",
+    columns: tuple = (),
 ):
-    stmt = scope(select(Claim), Claim, tenant)
+    """The tenant's claims, filtered and sorted: whole claims, or rows of just ``columns`` (LIST_COLUMNS ...)."""
+    stmt = scope(select(*columns) if columns else select(Claim), Claim, tenant)
     if insurer_only(tenant):
         stmt = stmt.where(~_unsent_clause())
     if status in {s.value for s in ClaimStatus}:

@@ -8,6 +8,7 @@ import re
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from blueprints.claims import bp, services
 from blueprints.claims.engine import REASONS
@@ -21,6 +22,7 @@ from blueprints.insurance import services as insurance
 from medcover import confirm
 from medcover.errors import Conflict, DomainError, Invalid
 from medcover.extensions import db
+from medcover.labels import badge
 from medcover.pages import actor, form_failed, page_of, render, tenant, toast, wants_partial
 from medcover.rbac import Role, allow
 
@@ -36,6 +38,24 @@ LINE_FIELD = re.compile(r"items\.(\d+)\.(\w+)")
 
 def _text(value: str | None, limit: int) -> str:
     return (value or "").replace("\x00", "")[:limit]
+
+
+#: each claim status's badge colour (the ``claim_badge`` filter)
+BADGE_KINDS = {
+    "draft": "off",
+    "submitted": "warn",
+    "pending_review": "warn",
+    "approved": "ok",
+    "partially_approved": "warn",
+    "rejected": "bad",
+    "disputed": "warn",
+    "paid": "ok",
+    "void": "off",
+}
+
+
+def status_badge(status) -> Markup:
+    return badge(status, BADGE_KINDS)
 
 
 def status_label(status) -> str:
@@ -61,7 +81,7 @@ def claimant_names(rows) -> dict[int, str]:
 def claims():
     status = request.args.get("status", "")
     member = _text(request.args.get("member", ""), 30).strip()
-    stmt = services.claims_query(tenant(), status=status, member_number=member)
+    stmt = services.claims_query(tenant(), status=status, member_number=member, columns=services.LIST_COLUMNS)
     rows, paging = page_of(stmt.order_by(None).order_by(Claim.id.desc()))
     return render(
         "claims/claims.html",

@@ -65,7 +65,8 @@ def _queue(status: int = 200, outcome: dict | None = None):
     """Claims waiting for review: five queries whatever the page size (filters' schemes and providers, the
     count, the page, the members on it)."""
     form, filters, schemes, providers = _queue_filters()
-    rows, paging = page_of(services.claims_query(tenant(), status=ClaimStatus.PENDING_REVIEW.value, **filters))
+    pending = ClaimStatus.PENDING_REVIEW.value
+    rows, paging = page_of(services.claims_query(tenant(), status=pending, columns=services.QUEUE_COLUMNS, **filters))
     return render(
         "claims/queue.html",
         "claims/_queue_rows.html",

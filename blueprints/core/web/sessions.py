@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import Flask, Request, Response, flash, g, redirect, request, url_for
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import login_url
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.datastructures import CallbackDict
 
 from blueprints.core.models import User, UserSession
@@ -23,6 +23,13 @@ from medcover.context import current_origin
 from medcover.extensions import db, login_manager
 
 TOUCH_EVERY = timedelta(seconds=60)
+#: the row and its user in one query (Flask-Login's user loader then finds the user in the identity map); made
+#: once, as SQLAlchemy works out a statement's cache key again for every new statement object
+_ROW_AND_USER = (
+    select(UserSession, User)
+    .outerjoin(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -56,12 +63,7 @@ class ServerSessionInterface(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         try:
-            # The row and its user in one query: Flask-Login's user loader then finds the user in the identity map.
-            found = db.session.execute(
-                select(UserSession, User)
-                .outerjoin(User, User.id == UserSession.user_id)
-                .where(UserSession.token_hash == token_hash(token))
-            ).first()
+            found = db.session.execute(_ROW_AND_USER, {"token_hash": token_hash(token)}).first()
         except outage.OUTAGES as exc:
             outage.mark_unavailable(exc)
             return ServerSession()  # a visitor's, never saved: there is nowhere to save it

@@ -97,9 +97,13 @@ def create_institution(
     return institution
 
 
+#: made once: every page reads it (a new statement object costs its cache key again)
+_NAMES = select(MedicalInstitution.id, MedicalInstitution.name)
+
+
 @per_request
 def institution_names() -> dict[int, str]:
-    return dict(db.session.execute(select(MedicalInstitution.id, MedicalInstitution.name)).all())
+    return dict(db.session.execute(_NAMES).all())
 
 
 def institution_id_for_code(code: str) -> int | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from blueprints.core import services as core
 from blueprints.hospital.models import MedicalPersonnel, PersonnelKind
@@ -122,16 +122,20 @@ def departments(tenant: Tenant) -> list[str]:
     return sorted(db.session.scalars(stmt))
 
 
+#: made once: the hospital side's navigation asks it on every page (a new statement object costs its cache key)
+_CLINICAL_RECORD = (
+    select(MedicalPersonnel.id)
+    .where(
+        MedicalPersonnel.user_id == bindparam("user_id"),
+        MedicalPersonnel.institution_id == bindparam("institution_id"),
+        MedicalPersonnel.active.is_(True),
+        MedicalPersonnel.kind.in_(sorted(CLINICAL)),
+    )
+    .limit(1)
+)
+
+
 def is_clinical(user, institution_id: int) -> bool:
     """Clinical staff of that institution: a user linked to an active clinical personnel record there."""
-    return (
-        db.session.scalar(
-            select(MedicalPersonnel.id).where(
-                MedicalPersonnel.user_id == user.id,
-                MedicalPersonnel.institution_id == institution_id,
-                MedicalPersonnel.active.is_(True),
-                MedicalPersonnel.kind.in_(CLINICAL),
-            )
-        )
-        is not None
-    )
+    found = db.session.scalar(_CLINICAL_RECORD, {"user_id": user.id, "institution_id": institution_id})
+    return found is not None

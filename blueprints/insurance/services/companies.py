@@ -81,9 +81,13 @@ def companies_of(tenant: Tenant) -> list[CompanySummary]:
     return [CompanySummary(c.id, c.code, c.name, c.active) for c in db.session.scalars(companies_query(tenant))]
 
 
+#: made once: every insurer's page reads it (a new statement object costs its cache key again)
+_NAMES = select(Company.id, Company.name)
+
+
 @per_request
 def company_names() -> dict[int, str]:
-    return dict(db.session.execute(select(Company.id, Company.name)).all())
+    return dict(db.session.execute(_NAMES).all())
 
 
 def company_name(company_id: int) -> str | None:

@@ -88,6 +88,10 @@ class SchemeSummary:
     annual_limit: Decimal | None
 
 
+#: a SchemeSummary's columns, in its fields' order: lists of schemes read these, not the whole terms
+_SUMMARY_COLUMNS = (Scheme.id, Scheme.code, Scheme.name, Scheme.company_id, Scheme.status, Scheme.annual_limit)
+
+
 def _summary(scheme: Scheme) -> SchemeSummary:
     return SchemeSummary(
         scheme.id, scheme.code, scheme.name, scheme.company_id, scheme.status.value, scheme.annual_limit
@@ -195,7 +199,8 @@ def get_scheme(tenant: Tenant, scheme_id: int) -> SchemeSummary:
 
 def schemes_of(tenant: Tenant) -> list[SchemeSummary]:
     """The tenant's schemes, by company and code."""
-    return [_summary(s) for s in db.session.scalars(schemes_query(tenant))]
+    found = db.session.execute(schemes_query(tenant).with_only_columns(*_SUMMARY_COLUMNS))
+    return [SchemeSummary(*row[:4], row.status.value, row.annual_limit) for row in found]
 
 
 def schemes_query(tenant: Tenant, company_id: int | None = None, status: str = "", search: str = ""):
