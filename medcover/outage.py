@@ -52,7 +52,9 @@ def engine_options(config: dict) -> dict:
 
 def ping_when_idle(engine, after: float = PING_AFTER_IDLE_SECONDS) -> None:
     """SQLAlchemy's pre-ping, for connections that sat idle ``after`` seconds or more: a database restarted
-    meanwhile costs a reconnect, never a failed request (a connection that fails the ping is replaced)."""
+    meanwhile costs a reconnect (a connection that fails the ping is replaced), not a failed request. The one
+    exposure: a restart within ``after`` seconds of a connection's last use fails the request that takes it next,
+    as an outage does (503, nothing saved), and the pool replaces the connection."""
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
