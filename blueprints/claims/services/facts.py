@@ -22,6 +22,8 @@ from medcover.extensions import db
 from medcover.money import ZERO, money
 
 FINALISED_LINE = ("approved", "adjusted")
+#: the columns the reads below select: plain rows (an entity's attributes would go through the ORM's loading)
+CLAIM, ITEM = Claim.__table__.c, ClaimItem.__table__.c
 
 
 def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
@@ -40,14 +42,12 @@ def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
     )
 
 
-def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
+def _coverage_terms(cover: insurance.CoverageOut, schemes: dict[int, engine.SchemeTerms]) -> engine.CoverageTerms:
+    """A coverage as the engine reads it; ``schemes`` keeps each scheme's terms, made once (thousands of
+    coverages share a handful of schemes)."""
     scheme = cover.scheme
-    return engine.CoverageTerms(
-        start_date=cover.start_date,
-        end_date=cover.end_date,
-        status=cover.status,
-        coverage_id=cover.coverage_id,
-        scheme=engine.SchemeTerms(
+    if scheme.scheme_id not in schemes:
+        schemes[scheme.scheme_id] = engine.SchemeTerms(
             scheme_id=scheme.scheme_id,
             deductible=scheme.deductible,
             annual_limit=scheme.annual_limit,
@@ -70,7 +70,13 @@ def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
                 )
                 for code, b in scheme.benefits.items()
             },
-        ),
+        )
+    return engine.CoverageTerms(
+        start_date=cover.start_date,
+        end_date=cover.end_date,
+        status=cover.status,
+        coverage_id=cover.coverage_id,
+        scheme=schemes[scheme.scheme_id],
     )
 
 
@@ -102,11 +108,15 @@ class FactBook:
 
     #: member number -> the engine's terms of their coverages, built once per batch (hundreds of claims share them)
     terms: dict[str, tuple[engine.CoverageTerms, ...]] = field(default_factory=dict)
+    #: scheme id -> the engine's terms of the scheme
+    schemes: dict[int, engine.SchemeTerms] = field(default_factory=dict)
 
     def coverage_terms(self, member_number: str) -> tuple[engine.CoverageTerms, ...]:
         if member_number not in self.terms:
             cover = self.covers.get(member_number)
-            self.terms[member_number] = tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
+            self.terms[member_number] = (
+                tuple(_coverage_terms(c, self.schemes) for c in cover.coverages) if cover else ()
+            )
         return self.terms[member_number]
 
     def facts_for(self, claim: Claim, items: list[ClaimItem], *, earlier_only: bool = False) -> engine.Facts:
@@ -212,6 +222,7 @@ class FactBook:
 def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> FactBook:
     """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1), the
     review triggers' nearby claims (1) and, when a scheme has an outlier factor, the providers' history (1)."""
+    db.session.flush()  # the reads below are Core: what this session changed must be in the rows they read
     members = {c.member_number for c in claims}
     covers = insurance.member_covers(members)
     prices = billing.prices_on(
@@ -227,21 +238,21 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
         latest = date(latest.year + 1, 12, 31)
         for claim_id, member, day, total, benefit, deductible, approved, decision, at in db.session.execute(
             select(
-                Claim.id,
-                Claim.member_number,
-                Claim.service_date,
-                Claim.total_approved,
-                ClaimItem.benefit_code,
-                ClaimItem.deductible,
-                ClaimItem.approved,
-                ClaimItem.decision,
-                Claim.submitted_at,
+                CLAIM.id,
+                CLAIM.member_number,
+                CLAIM.service_date,
+                CLAIM.total_approved,
+                ITEM.benefit_code,
+                ITEM.deductible,
+                ITEM.approved,
+                ITEM.decision,
+                CLAIM.submitted_at,
             )
-            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+            .join(ClaimItem.__table__, ITEM.claim_id == CLAIM.id)
             .where(
-                Claim.member_number.in_(members),
-                Claim.status.in_(FINALISED),
-                Claim.service_date.between(earliest, latest),
+                CLAIM.member_number.in_(members),
+                CLAIM.status.in_(FINALISED),
+                CLAIM.service_date.between(earliest, latest),
             )
         ):
             key = (at, claim_id) if at is not None else None
@@ -249,18 +260,18 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
         days = {c.service_date for c in claims}
         for claim_id, member, institution, day, code, submitted_at in db.session.execute(
             select(
-                Claim.id,
-                Claim.member_number,
-                Claim.institution_id,
-                Claim.service_date,
-                ClaimItem.service_code,
-                Claim.submitted_at,
+                CLAIM.id,
+                CLAIM.member_number,
+                CLAIM.institution_id,
+                CLAIM.service_date,
+                ITEM.service_code,
+                CLAIM.submitted_at,
             )
-            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+            .join(ClaimItem.__table__, ITEM.claim_id == CLAIM.id)
             .where(
-                Claim.member_number.in_(members),
-                Claim.service_date.in_(days),
-                Claim.status.in_(STANDING),
+                CLAIM.member_number.in_(members),
+                CLAIM.service_date.in_(days),
+                CLAIM.status.in_(STANDING),
             )
         ):
             # Only claims submitted before the one decided make its line a duplicate: of two claims for

@@ -5,11 +5,12 @@ in, so a batch decides each claim as the per-claim path would have after the cla
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from blueprints.claims import engine
 from blueprints.claims.models import FINALISED, Claim, ClaimItem, ClaimStatus
@@ -21,6 +22,8 @@ HISTORY_DAYS = 365
 #: S01 passes over these claims
 NOT_COMPARED = (ClaimStatus.DRAFT, ClaimStatus.REJECTED, ClaimStatus.VOID)
 _FINALISED = {status.value for status in FINALISED}
+#: the columns the reads below select: plain rows (an entity's attributes would go through the ORM's loading)
+CLAIM, ITEM = Claim.__table__.c, ClaimItem.__table__.c
 
 
 @dataclass
@@ -126,22 +129,22 @@ def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
     last = max(c.service_date for c in claims)
     for claim_id, number, member, institution, day, status, diagnoses, at, code, billed in db.session.execute(
         select(
-            Claim.id,
-            Claim.claim_number,
-            Claim.member_number,
-            Claim.institution_id,
-            Claim.service_date,
-            Claim.status,
-            Claim.diagnosis_codes,
-            Claim.submitted_at,
-            ClaimItem.service_code,
-            ClaimItem.billed,
+            CLAIM.id,
+            CLAIM.claim_number,
+            CLAIM.member_number,
+            CLAIM.institution_id,
+            CLAIM.service_date,
+            CLAIM.status,
+            cast(CLAIM.diagnosis_codes, Text).label("diagnosis_codes"),  # parsed once per claim below, not per line
+            CLAIM.submitted_at,
+            ITEM.service_code,
+            ITEM.billed,
         )
-        .join(ClaimItem, ClaimItem.claim_id == Claim.id)
+        .join(ClaimItem.__table__, ITEM.claim_id == CLAIM.id)
         .where(
-            Claim.member_number.in_(members),
-            Claim.service_date.between(first - timedelta(days=window), last + timedelta(days=window)),
-            Claim.status.not_in(NOT_COMPARED),
+            CLAIM.member_number.in_(members),
+            CLAIM.service_date.between(first - timedelta(days=window), last + timedelta(days=window)),
+            CLAIM.status.not_in(NOT_COMPARED),
         )
     ):
         entry = book.nearby.setdefault(member, {}).get(claim_id)
@@ -153,7 +156,7 @@ def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
                 institution,
                 day,
                 ClaimStatus(status).value,
-                _diagnoses(diagnoses),
+                _diagnoses(json.loads(diagnoses) if diagnoses is not None else None),
                 (at, claim_id),
             )
             book.nearby[member][claim_id] = entry
@@ -166,20 +169,20 @@ def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
         if categories:
             for institution, category, day, count, billed in db.session.execute(
                 select(
-                    Claim.institution_id,
-                    Claim.diagnosis_category,
-                    Claim.service_date,
-                    func.count(Claim.id),
-                    func.sum(Claim.total_billed),
+                    CLAIM.institution_id,
+                    CLAIM.diagnosis_category,
+                    CLAIM.service_date,
+                    func.count(CLAIM.id),
+                    func.sum(CLAIM.total_billed),
                 )
                 .where(
-                    Claim.institution_id.in_(providers),
-                    Claim.diagnosis_category.in_(categories),
-                    Claim.status.in_(FINALISED),
-                    Claim.service_date >= first - timedelta(days=HISTORY_DAYS),
-                    Claim.service_date < last,
+                    CLAIM.institution_id.in_(providers),
+                    CLAIM.diagnosis_category.in_(categories),
+                    CLAIM.status.in_(FINALISED),
+                    CLAIM.service_date >= first - timedelta(days=HISTORY_DAYS),
+                    CLAIM.service_date < last,
                 )
-                .group_by(Claim.institution_id, Claim.diagnosis_category, Claim.service_date)
+                .group_by(CLAIM.institution_id, CLAIM.diagnosis_category, CLAIM.service_date)
             ):
                 book.history.setdefault((institution, category), {})[day] = [count, money(billed or ZERO)]
     return book

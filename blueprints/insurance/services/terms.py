@@ -79,22 +79,40 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     numbers = {str(n).strip().upper() for n in member_numbers if n}
     if not numbers:
         return {}
-    members = db.session.scalars(select(Member).where(Member.member_number.in_(numbers))).all()
+    # plain rows of the columns read, not entities: a batch reads thousands of members and their coverages
+    members = db.session.execute(
+        select(
+            Member.id,
+            Member.member_number,
+            Member.company_id,
+            Member.first_name,
+            Member.last_name,
+            Member.email,
+            Member.phone,
+        ).where(Member.member_number.in_(numbers))
+    ).all()
     if not members:
         return {}
     ids = [m.id for m in members]
-    coverages = db.session.scalars(select(Coverage).where(Coverage.member_id.in_(ids))).all()
+    coverages = db.session.execute(
+        select(
+            Coverage.id, Coverage.member_id, Coverage.scheme_id, Coverage.start_date, Coverage.end_date, Coverage.status
+        ).where(Coverage.member_id.in_(ids))
+    ).all()
     scheme_ids = {c.scheme_id for c in coverages}
     schemes = (
-        {s.id: s for s in db.session.scalars(select(Scheme).where(Scheme.id.in_(scheme_ids)))} if scheme_ids else {}
+        {s.id: s for s in db.session.execute(select(*Scheme.__table__.c).where(Scheme.id.in_(scheme_ids)))}
+        if scheme_ids
+        else {}
     )
     terms: dict[int, dict[str, BenefitTermsOut]] = {sid: {} for sid in schemes}
     if scheme_ids:
-        for row, code in db.session.execute(
-            select(SchemeBenefit, Benefit.code)
+        for row in db.session.execute(
+            select(*SchemeBenefit.__table__.c, Benefit.code.label("benefit_code"))
             .join(Benefit, Benefit.id == SchemeBenefit.benefit_id)
             .where(SchemeBenefit.scheme_id.in_(scheme_ids))
         ):
+            code = row.benefit_code
             terms[row.scheme_id][code] = BenefitTermsOut(
                 code,
                 row.covered,
@@ -125,13 +143,20 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
         for sid, s in schemes.items()
     }
     preauths: dict[int, list[PreauthOut]] = {}
-    for row, code in db.session.execute(
-        select(Preauthorization, Benefit.code)
+    for row in db.session.execute(
+        select(
+            Preauthorization.member_id,
+            Preauthorization.code,
+            Benefit.code.label("benefit_code"),
+            Preauthorization.status,
+            Preauthorization.valid_from,
+            Preauthorization.valid_to,
+        )
         .join(Benefit, Benefit.id == Preauthorization.benefit_id)
         .where(Preauthorization.member_id.in_(ids))
     ):
         preauths.setdefault(row.member_id, []).append(
-            PreauthOut(row.code, code, row.status.value, row.valid_from, row.valid_to)
+            PreauthOut(row.code, row.benefit_code, row.status.value, row.valid_from, row.valid_to)
         )
     by_member: dict[int, list[CoverageOut]] = {}
     for c in coverages:
