@@ -79,7 +79,7 @@ def line_rows(claim_ids) -> dict:
         select(*LINE_COLUMNS)
         .where(ClaimItem.claim_id.in_(list(claim_ids)))
         .order_by(ClaimItem.claim_id, ClaimItem.line_no)
-    ):
+    ).all():  # one fetch of every row, not one call per row
         found.setdefault(row.claim_id, []).append(row)
     return found
 
