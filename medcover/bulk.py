@@ -8,7 +8,8 @@ long a text in Python, again for every statement). It goes through SQLAlchemy's 
 does, so statement counters and traces see it (COPY would bypass them). SQLite keeps one executemany.
 
 ``update_rows`` answers how many rows it changed, so that a lost guard (the status and version a row was read
-with) is noticed by the caller, never written over.
+with) is noticed by the caller, never written over. ``autoflush`` is for the plain-row (Core) reads such jobs make
+instead of loading entities.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from __future__ import annotations
 from sqlalchemy import Table, bindparam, insert, update
 
 from medcover.extensions import db
+
+
+def autoflush() -> None:
+    """Before a Core read that must see this session's changes: flush as a query of entities would (not inside
+    ``no_autoflush``, where a caller holds half-made changes back on purpose)."""
+    if db.session.autoflush:
+        db.session.flush()
 
 
 def insert_rows(table: Table, rows: list[dict]) -> None:

@@ -18,6 +18,7 @@ from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
 from blueprints.claims.services.trigger_facts import TriggerBook, nearby_span, read_trigger_facts
 from blueprints.insurance import services as insurance
 from medcover import clock
+from medcover.bulk import autoflush
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
@@ -223,7 +224,7 @@ def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> F
     """Read the facts of all these claims: insurance (5 queries), tariffs (1), the members' claims around the
     service dates (1: usage, duplicates and the review triggers' nearby claims come from the same rows) and,
     when a scheme has an outlier factor, the providers' history (1)."""
-    db.session.flush()  # the reads below are Core: what this session changed must be in the rows they read
+    autoflush()  # the reads below are Core
     members = {c.member_number for c in claims}
     covers = insurance.member_covers(members)
     prices = billing.prices_on(

@@ -19,6 +19,7 @@ from blueprints.claims.services.reading import claim_row, items_by_claim, items_
 from blueprints.claims.services.review import manual_lines
 from blueprints.claims.services.transitions import audit, move_claim
 from medcover import clock, requested_work
+from medcover.bulk import autoflush
 from medcover.errors import Conflict, Forbidden, Invalid
 from medcover.extensions import db
 from medcover.rbac import tenant_of
@@ -85,7 +86,7 @@ def decide_claims(
     writes each claim's decision as it is made (``store``), the claim-by-claim path the batch must equal."""
     ids = sorted({int(i) for i in claim_ids})
     decisions: dict[int, engine.Decision] = {}
-    db.session.flush()  # the reads below are Core: what this session changed must be in the rows they read
+    autoflush()  # the reads below are Core
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         if one_by_one:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.insurance.models import Benefit, Coverage, Member, Preauthorization, Scheme, SchemeBenefit
+from medcover.bulk import autoflush
 from medcover.extensions import db
 
 
@@ -79,25 +80,28 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     numbers = {str(n).strip().upper() for n in member_numbers if n}
     if not numbers:
         return {}
-    # plain rows of the columns read, not entities: a batch reads thousands of members and their coverages
+    # plain rows of table columns, not entities (nor the ORM's loading of them): a batch reads thousands of members
+    # and their coverages; what this session changed is flushed first, as reading entities would have done
+    autoflush()
+    member, coverage, preauth, benefit = (m.__table__.c for m in (Member, Coverage, Preauthorization, Benefit))
     members = db.session.execute(
         select(
-            Member.id,
-            Member.member_number,
-            Member.company_id,
-            Member.first_name,
-            Member.last_name,
-            Member.email,
-            Member.phone,
-        ).where(Member.member_number.in_(numbers))
+            member.id,
+            member.member_number,
+            member.company_id,
+            member.first_name,
+            member.last_name,
+            member.email,
+            member.phone,
+        ).where(member.member_number.in_(numbers))
     ).all()
     if not members:
         return {}
     ids = [m.id for m in members]
     coverages = db.session.execute(
         select(
-            Coverage.id, Coverage.member_id, Coverage.scheme_id, Coverage.start_date, Coverage.end_date, Coverage.status
-        ).where(Coverage.member_id.in_(ids))
+            coverage.id, coverage.member_id, coverage.scheme_id, coverage.start_date, coverage.end_date, coverage.status
+        ).where(coverage.member_id.in_(ids))
     ).all()
     scheme_ids = {c.scheme_id for c in coverages}
     schemes = (
@@ -108,9 +112,9 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     terms: dict[int, dict[str, BenefitTermsOut]] = {sid: {} for sid in schemes}
     if scheme_ids:
         for row in db.session.execute(
-            select(*SchemeBenefit.__table__.c, Benefit.code.label("benefit_code"))
-            .join(Benefit, Benefit.id == SchemeBenefit.benefit_id)
-            .where(SchemeBenefit.scheme_id.in_(scheme_ids))
+            select(*SchemeBenefit.__table__.c, benefit.code.label("benefit_code"))
+            .join(Benefit.__table__, benefit.id == SchemeBenefit.__table__.c.benefit_id)
+            .where(SchemeBenefit.__table__.c.scheme_id.in_(scheme_ids))
         ):
             code = row.benefit_code
             terms[row.scheme_id][code] = BenefitTermsOut(
@@ -145,15 +149,15 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     preauths: dict[int, list[PreauthOut]] = {}
     for row in db.session.execute(
         select(
-            Preauthorization.member_id,
-            Preauthorization.code,
-            Benefit.code.label("benefit_code"),
-            Preauthorization.status,
-            Preauthorization.valid_from,
-            Preauthorization.valid_to,
+            preauth.member_id,
+            preauth.code,
+            benefit.code.label("benefit_code"),
+            preauth.status,
+            preauth.valid_from,
+            preauth.valid_to,
         )
-        .join(Benefit, Benefit.id == Preauthorization.benefit_id)
-        .where(Preauthorization.member_id.in_(ids))
+        .join(Benefit.__table__, benefit.id == preauth.benefit_id)
+        .where(preauth.member_id.in_(ids))
     ):
         preauths.setdefault(row.member_id, []).append(
             PreauthOut(row.code, row.benefit_code, row.status.value, row.valid_from, row.valid_to)
