@@ -756,7 +756,9 @@ def test_audit_log_filters_by_user_entity_action_and_dates(client, login_as):
     with clock.travel(timedelta(days=-3)):
         record_audit(alice, "update", "claim", 1, summary="entry-one")
     record_audit(bob, "export", "invoice", 2, summary="entry-two")
-    today = db.session.scalars(select(AuditLog).where(AuditLog.summary == "entry-two")).one().occurred_at.date()
+    # the filters take the site's days, not UTC ones (after 21:00 UTC it is already tomorrow in Nairobi)
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.summary == "entry-two")).one()
+    today = clock.local_date(entry.occurred_at)
 
     def shown(**filters):
         page = audit_rows(client, **filters)
