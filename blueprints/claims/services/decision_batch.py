@@ -1,12 +1,12 @@
 """A chunk of decisions written set-based: the same rows ``decisions.store`` and ``announce`` write claim by claim
 (``decision_writes`` works them out for both), sent in a fixed number of statements whatever the chunk's size.
 
-One executemany UPDATE of the claims, each guarded by the status and version it was read with (as ``move_claim``
-guards one): if any of them changed meanwhile, the batch gets a 409 before anything else of the chunk is sent, and
-its transaction rolls back (the job runs again); a claim someone else changed is never written over. Then one
-executemany UPDATE of the lines, and one INSERT each of the status history, the decision records
-(``claim_audit_trails``), the audit entries and the outbox events (``claim.changed`` then ``claim.decided``, in
-the order the claim-by-claim path publishes them).
+One UPDATE of the claims (``medcover.bulk.update_rows``: arrays unnested on PostgreSQL, an executemany on SQLite),
+each guarded by the status and version it was read with (as ``move_claim`` guards one): if any of them changed
+meanwhile, the batch gets a 409 before anything else of the chunk is sent, and its transaction rolls back (the job
+runs again); a claim someone else changed is never written over. Then one UPDATE of the lines, and one INSERT each
+of the status history, the decision records (``claim_audit_trails``), the audit entries and the outbox events
+(``claim.changed`` then ``claim.decided``, in the order the claim-by-claim path publishes them).
 """
 
 from __future__ import annotations

@@ -27,11 +27,12 @@ class DecisionWrites:
     """Everything one decision writes, worked out once: ``store`` sends it statement by statement (one claim at a
     time), ``decision_batch.send`` a whole chunk's set-based. Both send exactly these rows and values."""
 
+    #: an entity claim by claim, a plain row of ``submission.BATCH_COLUMNS`` in the batch (the same for both)
     claim: Claim
     target: ClaimStatus
     #: the claim's decided columns (its status and version apart)
     values: dict
-    #: (line, its decided columns)
+    #: (line, its decided columns); the line an entity or a plain row, as the claim
     lines: list[tuple[ClaimItem, dict]]
     #: the ``claim_statuses`` row; None when a pending claim re-run stays pending (no move)
     history: dict | None
