@@ -756,9 +756,9 @@ def test_audit_log_filters_by_user_entity_action_and_dates(client, login_as):
     with clock.travel(timedelta(days=-3)):
         record_audit(alice, "update", "claim", 1, summary="entry-one")
     record_audit(bob, "export", "invoice", 2, summary="entry-two")
-    # the filter's days are the site's (its calendar turns at the site's midnight, not UTC's)
-    today = clock.local(db.session.scalars(select(AuditLog).where(AuditLog.summary == "entry-two")).one().occurred_at)
-    today = today.date()
+    # the filters take the site's days, not UTC ones (after 21:00 UTC it is already tomorrow in Nairobi)
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.summary == "entry-two")).one()
+    today = clock.local_date(entry.occurred_at)
 
     def shown(**filters):
         page = audit_rows(client, **filters)

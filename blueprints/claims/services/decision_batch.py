@@ -1,17 +1,15 @@
 """A chunk of decisions written set-based: the same rows ``decisions.store`` and ``announce`` write claim by claim
 (``decision_writes`` works them out for both), sent in a fixed number of statements whatever the chunk's size.
 
-One executemany UPDATE of the claims, each guarded by the status and version it was read with (as ``move_claim``
-guards one): if any of them changed meanwhile, the batch gets a 409 before anything else of the chunk is sent, and
-its transaction rolls back (the job runs again); a claim someone else changed is never written over. Then one
-executemany UPDATE of the lines, and one INSERT each of the status history, the decision records
-(``claim_audit_trails``), the audit entries and the outbox events (``claim.changed`` then ``claim.decided``, in
-the order the claim-by-claim path publishes them).
+One UPDATE of the claims (``medcover.bulk.update_rows``: arrays unnested on PostgreSQL, an executemany on SQLite),
+each guarded by the status and version it was read with (as ``move_claim`` guards one): if any of them changed
+meanwhile, the batch gets a 409 before anything else of the chunk is sent, and its transaction rolls back (the job
+runs again); a claim someone else changed is never written over. Then one UPDATE of the lines, and one INSERT each
+of the status history, the decision records (``claim_audit_trails``), the audit entries and the outbox events
+(``claim.changed`` then ``claim.decided``, in the order the claim-by-claim path publishes them).
 """
 
 from __future__ import annotations
-
-from sqlalchemy.orm.attributes import set_committed_value
 
 from blueprints.claims import engine
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatusChange
@@ -24,7 +22,8 @@ from medcover.extensions import db
 
 
 def send(writes: list[DecisionWrites], decisions: dict[int, engine.Decision]) -> None:
-    """Write a chunk's decisions (claims not yet flushed elsewhere in this session's state)."""
+    """Write a chunk's decisions. The claims and lines may be plain rows; entities of them this session holds
+    are expired, so that they read what was written."""
     if not writes:
         return
     db.session.flush()
@@ -37,6 +36,8 @@ def send(writes: list[DecisionWrites], decisions: dict[int, engine.Decision]) ->
     claims = [w.claim for w in writes]
     events += [("claim.decided", payload) for payload in decided_payloads(claims, decisions)]
     publish_all(events)
+    _expire(Claim, [w.claim.id for w in writes])
+    _expire(ClaimItem, [item.id for w in writes for item, _values in w.lines])
 
 
 def _claims(writes: list[DecisionWrites]) -> None:
@@ -54,9 +55,6 @@ def _claims(writes: list[DecisionWrites]) -> None:
         raise Conflict(
             f"Someone else changed {len(writes) - changed} of these claims a moment ago; none of them was decided."
         )
-    for w, row in zip(writes, rows, strict=True):
-        for name, value in row.items():
-            set_committed_value(w.claim, name, value)
 
 
 def _lines(writes: list[DecisionWrites]) -> None:
@@ -64,6 +62,12 @@ def _lines(writes: list[DecisionWrites]) -> None:
     if not lines:
         return
     update_rows(ClaimItem.__table__, [{"id": item.id} for item, _ in lines], [values for _, values in lines])
-    for item, values in lines:
-        for name, value in values.items():
-            set_committed_value(item, name, value)
+
+
+def _expire(model, ids: list[int]) -> None:
+    held = db.session.identity_map
+    if not held:
+        return
+    for ident in ids:
+        if (entity := held.get(db.session.identity_key(model, ident))) is not None:
+            db.session.expire(entity)

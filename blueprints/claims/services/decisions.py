@@ -27,11 +27,12 @@ class DecisionWrites:
     """Everything one decision writes, worked out once: ``store`` sends it statement by statement (one claim at a
     time), ``decision_batch.send`` a whole chunk's set-based. Both send exactly these rows and values."""
 
+    #: an entity claim by claim, a plain row of ``submission.BATCH_COLUMNS`` in the batch (the same for both)
     claim: Claim
     target: ClaimStatus
     #: the claim's decided columns (its status and version apart)
     values: dict
-    #: (line, its decided columns)
+    #: (line, its decided columns); the line an entity or a plain row, as the claim
     lines: list[tuple[ClaimItem, dict]]
     #: the ``claim_statuses`` row; None when a pending claim re-run stays pending (no move)
     history: dict | None
@@ -158,36 +159,43 @@ def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None
     publish_many("claim.decided", decided_payloads(claims, decisions))
 
 
-def decided_payloads(claims: list[Claim], decisions: dict[int, engine.Decision]) -> list[dict]:
-    """The ``claim.decided`` payloads of those claims decided (one pending review is not yet)."""
+def decided_payloads(claims, decisions: dict[int, engine.Decision]) -> list[dict]:
+    """The ``claim.decided`` payloads of those claims decided (one pending review is not yet). The claims may be
+    plain rows read before the decision was written: its status and totals are the decision's, as stored."""
     payloads = []
     clerks: dict[int, list[int]] = {}
     for claim in claims:
-        if claim.status is ClaimStatus.PENDING_REVIEW:
+        decision = decisions.get(claim.id)
+        status = ClaimStatus(decision.status.value) if decision is not None else claim.status
+        if status is ClaimStatus.PENDING_REVIEW:
             continue
         if claim.institution_id not in clerks:
             clerks[claim.institution_id] = core.user_ids_with_role(
                 Role.BILLING_CLERK, Tenant(claim.institution_id, None)
             )
-        payload = _decided_payload(claim, clerks[claim.institution_id])
-        decision = decisions.get(claim.id)
+        payload = _decided_payload(claim, status, decision, clerks[claim.institution_id])
         payload["reason_codes"] = sorted(decision.reason_codes) if decision is not None else []  # for the metrics
         payloads.append(payload)
     return payloads
 
 
-def _decided_payload(claim: Claim, user_ids: list[int]) -> dict:
+def _decided_payload(claim, status: ClaimStatus, decision: engine.Decision | None, user_ids: list[int]) -> dict:
+    billed, approved = (
+        (decision.total_billed, decision.total_approved)
+        if decision is not None
+        else (claim.total_billed, claim.total_approved)
+    )
     return {
         "claim_id": claim.id,
         "institution_id": claim.institution_id,
         "company_id": claim.company_id,
-        "status": claim.status.value,
+        "status": status.value,
         "recipients": [{"user_id": uid} for uid in user_ids],
         "context": {
             "claim_number": claim.claim_number,
-            "status": claim.status.value.replace("_", " "),
-            "total_billed": f"{claim.total_billed:,.2f}",
-            "total_approved": f"{claim.total_approved:,.2f}",
+            "status": status.value.replace("_", " "),
+            "total_billed": f"{billed:,.2f}",
+            "total_approved": f"{approved:,.2f}",
             "member_number": claim.member_number,
             "service_date": claim.service_date.isoformat(),
         },

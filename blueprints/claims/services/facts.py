@@ -10,18 +10,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from blueprints.billing import services as billing
 from blueprints.claims import engine
 from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
-from blueprints.claims.services.trigger_facts import TriggerBook, read_trigger_facts
+from blueprints.claims.services.trigger_facts import TriggerBook, nearby_span, read_trigger_facts
 from blueprints.insurance import services as insurance
 from medcover import clock
+from medcover.bulk import autoflush
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
 FINALISED_LINE = ("approved", "adjusted")
+#: the columns the reads below select: plain rows (an entity's attributes would go through the ORM's loading)
+CLAIM, ITEM = Claim.__table__.c, ClaimItem.__table__.c
 
 
 def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
@@ -40,14 +43,12 @@ def claim_in(claim: Claim, items: list[ClaimItem]) -> engine.ClaimIn:
     )
 
 
-def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
+def _coverage_terms(cover: insurance.CoverageOut, schemes: dict[int, engine.SchemeTerms]) -> engine.CoverageTerms:
+    """A coverage as the engine reads it; ``schemes`` keeps each scheme's terms, made once (thousands of
+    coverages share a handful of schemes)."""
     scheme = cover.scheme
-    return engine.CoverageTerms(
-        start_date=cover.start_date,
-        end_date=cover.end_date,
-        status=cover.status,
-        coverage_id=cover.coverage_id,
-        scheme=engine.SchemeTerms(
+    if scheme.scheme_id not in schemes:
+        schemes[scheme.scheme_id] = engine.SchemeTerms(
             scheme_id=scheme.scheme_id,
             deductible=scheme.deductible,
             annual_limit=scheme.annual_limit,
@@ -70,7 +71,13 @@ def _coverage_terms(cover: insurance.CoverageOut) -> engine.CoverageTerms:
                 )
                 for code, b in scheme.benefits.items()
             },
-        ),
+        )
+    return engine.CoverageTerms(
+        start_date=cover.start_date,
+        end_date=cover.end_date,
+        status=cover.status,
+        coverage_id=cover.coverage_id,
+        scheme=schemes[scheme.scheme_id],
     )
 
 
@@ -102,11 +109,15 @@ class FactBook:
 
     #: member number -> the engine's terms of their coverages, built once per batch (hundreds of claims share them)
     terms: dict[str, tuple[engine.CoverageTerms, ...]] = field(default_factory=dict)
+    #: scheme id -> the engine's terms of the scheme
+    schemes: dict[int, engine.SchemeTerms] = field(default_factory=dict)
 
     def coverage_terms(self, member_number: str) -> tuple[engine.CoverageTerms, ...]:
         if member_number not in self.terms:
             cover = self.covers.get(member_number)
-            self.terms[member_number] = tuple(_coverage_terms(c) for c in cover.coverages) if cover else ()
+            self.terms[member_number] = (
+                tuple(_coverage_terms(c, self.schemes) for c in cover.coverages) if cover else ()
+            )
         return self.terms[member_number]
 
     def facts_for(self, claim: Claim, items: list[ClaimItem], *, earlier_only: bool = False) -> engine.Facts:
@@ -210,63 +221,86 @@ class FactBook:
 
 
 def gather(claims: list[Claim], items_by_claim: dict[int, list[ClaimItem]]) -> FactBook:
-    """Read the facts of all these claims: insurance (5 queries), tariffs (1), usage (1), duplicates (1), the
-    review triggers' nearby claims (1) and, when a scheme has an outlier factor, the providers' history (1)."""
+    """Read the facts of all these claims: insurance (5 queries), tariffs (1), the members' claims around the
+    service dates (1: usage, duplicates and the review triggers' nearby claims come from the same rows) and,
+    when a scheme has an outlier factor, the providers' history (1)."""
+    autoflush()  # the reads below are Core
     members = {c.member_number for c in claims}
     covers = insurance.member_covers(members)
     prices = billing.prices_on(
         (c.institution_id, i.service_code, c.service_date) for c in claims for i in items_by_claim.get(c.id, ())
     )
+    schemes = {cover.scheme.scheme_id: cover.scheme for m in covers.values() for cover in m.coverages}
     usage_rows: dict[str, list[_UsageRow]] = defaultdict(list)
     standing: dict[tuple[str, int, date, str], list[tuple[tuple, int]]] = defaultdict(list)
     order = {c.id: (c.submitted_at, c.id) for c in claims if c.submitted_at is not None}
+    history = []
     if claims:
         earliest = min(c.service_date for c in claims).replace(month=1, day=1)
         earliest = date(earliest.year - 1, 1, 1)  # a benefit period reaches back at most a year
         latest = max(c.service_date for c in claims)
         latest = date(latest.year + 1, 12, 31)
-        for claim_id, member, day, total, benefit, deductible, approved, decision, at in db.session.execute(
-            select(
-                Claim.id,
-                Claim.member_number,
-                Claim.service_date,
-                Claim.total_approved,
-                ClaimItem.benefit_code,
-                ClaimItem.deductible,
-                ClaimItem.approved,
-                ClaimItem.decision,
-                Claim.submitted_at,
-            )
-            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
-            .where(
-                Claim.member_number.in_(members),
-                Claim.status.in_(FINALISED),
-                Claim.service_date.between(earliest, latest),
-            )
-        ):
-            key = (at, claim_id) if at is not None else None
-            usage_rows[member].append(_UsageRow(claim_id, day, benefit, deductible, approved, decision, total, key))
+        first, last = nearby_span(claims, schemes.values())
+        history = _members_claims(members, min(earliest, first), max(latest, last))
         days = {c.service_date for c in claims}
-        for claim_id, member, institution, day, code, submitted_at in db.session.execute(
-            select(
-                Claim.id,
-                Claim.member_number,
-                Claim.institution_id,
-                Claim.service_date,
-                ClaimItem.service_code,
-                Claim.submitted_at,
-            )
-            .join(ClaimItem, ClaimItem.claim_id == Claim.id)
-            .where(
-                Claim.member_number.in_(members),
-                Claim.service_date.in_(days),
-                Claim.status.in_(STANDING),
-            )
-        ):
-            # Only claims submitted before the one decided make its line a duplicate: of two claims for
-            # one service, the first submitted stands and the later one is the duplicate.
-            standing[(member, institution, day, code)].append(((submitted_at, claim_id), claim_id))
-            order.setdefault(claim_id, (submitted_at, claim_id))
-    schemes = {cover.scheme.scheme_id: cover.scheme for m in covers.values() for cover in m.coverages}
-    triggers = read_trigger_facts(claims, schemes.values())
+        for (
+            claim_id,
+            _n,
+            member,
+            institution,
+            day,
+            status,
+            total,
+            _d,
+            at,
+            code,
+            _b,
+            benefit,
+            deducted,
+            approved,
+            decision,
+        ) in history:
+            if status in FINALISED and earliest <= day <= latest:
+                key = (at, claim_id) if at is not None else None
+                usage_rows[member].append(_UsageRow(claim_id, day, benefit, deducted, approved, decision, total, key))
+            if day in days:
+                # Only claims submitted before the one decided make its line a duplicate: of two claims for
+                # one service, the first submitted stands and the later one is the duplicate.
+                standing[(member, institution, day, code)].append(((at, claim_id), claim_id))
+                order.setdefault(claim_id, (at, claim_id))
+    triggers = read_trigger_facts(claims, schemes.values(), history)
     return FactBook(covers, prices, usage_rows, standing, order, triggers)
+
+
+#: the members' claims as ``_members_claims`` reads them, a row per line; ``trigger_facts`` reads the same rows
+MEMBERS_CLAIMS = (
+    CLAIM.id,
+    CLAIM.claim_number,
+    CLAIM.member_number,
+    CLAIM.institution_id,
+    CLAIM.service_date,
+    CLAIM.status,
+    CLAIM.total_approved,
+    cast(CLAIM.diagnosis_codes, Text).label("diagnosis_codes"),  # parsed once per claim, not once per line
+    CLAIM.submitted_at,
+    ITEM.service_code,
+    ITEM.billed,
+    ITEM.benefit_code,
+    ITEM.deductible,
+    ITEM.approved,
+    ITEM.decision,
+)
+
+
+def _members_claims(members: set[str], first: date, last: date) -> list:
+    """The members' standing claims (finalised ones among them) served from ``first`` to ``last``, a row per
+    line: what usage, duplicates and the nearby claims are made of, in one read."""
+    return db.session.execute(
+        select(*MEMBERS_CLAIMS)
+        .join(ClaimItem.__table__, ITEM.claim_id == CLAIM.id)
+        .where(
+            CLAIM.member_number.in_(members),
+            CLAIM.service_date.between(first, last),
+            CLAIM.status.in_(STANDING),
+        )
+    ).all()  # one fetch of every row, not one call per row

@@ -99,6 +99,25 @@ def items_by_claim(claim_ids) -> dict[int, list[ClaimItem]]:
     return found
 
 
+#: a line as the batch decides it (``line_rows``)
+LINE_COLUMNS = tuple(
+    ClaimItem.__table__.c[name]
+    for name in ("id", "claim_id", "line_no", "service_code", "quantity", "unit_price", "preauth_code")
+)
+
+
+def line_rows(claim_ids) -> dict:
+    """``items_by_claim`` as plain rows of what the engine reads (``LINE_COLUMNS``), for the batch."""
+    found: dict = {}
+    for row in db.session.execute(
+        select(*LINE_COLUMNS)
+        .where(ClaimItem.claim_id.in_(list(claim_ids)))
+        .order_by(ClaimItem.claim_id, ClaimItem.line_no)
+    ).all():  # one fetch of every row, not one call per row
+        found.setdefault(row.claim_id, []).append(row)
+    return found
+
+
 def items_of(claim_id: int) -> list[ClaimItem]:
     return items_by_claim([claim_id]).get(claim_id, [])
 

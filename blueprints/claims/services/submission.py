@@ -15,10 +15,11 @@ from blueprints.claims.services.access import DECIDERS, PROVIDER_WRITERS
 from blueprints.claims.services.decisions import announce, decision_of, decision_writes, store
 from blueprints.claims.services.facts import claim_in, gather
 from blueprints.claims.services.intake import draft_for_write
-from blueprints.claims.services.reading import claim_row, items_by_claim, items_of
+from blueprints.claims.services.reading import claim_row, items_by_claim, items_of, line_rows
 from blueprints.claims.services.review import manual_lines
 from blueprints.claims.services.transitions import audit, move_claim
 from medcover import clock, requested_work
+from medcover.bulk import autoflush
 from medcover.errors import Conflict, Forbidden, Invalid
 from medcover.extensions import db
 from medcover.rbac import tenant_of
@@ -85,19 +86,18 @@ def decide_claims(
     writes each claim's decision as it is made (``store``), the claim-by-claim path the batch must equal."""
     ids = sorted({int(i) for i in claim_ids})
     decisions: dict[int, engine.Decision] = {}
+    autoflush()  # the reads below are Core
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        claims = list(
-            db.session.scalars(
-                select(Claim)
-                .where(Claim.id.in_(chunk), Claim.status.in_(statuses))
-                .order_by(Claim.submitted_at, Claim.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        if one_by_one:
+            claims = list(db.session.scalars(_chunk_query(select(Claim), chunk, statuses)))
+            items = items_by_claim(c.id for c in claims)
+        else:
+            # plain rows, not entities: the batch writes set-based and never needs the session to track them
+            claims = db.session.execute(_chunk_query(select(*BATCH_COLUMNS), chunk, statuses)).all()
+            items = line_rows(c.id for c in claims)
         if not claims:
             continue
-        items = items_by_claim(c.id for c in claims)
         book = gather(claims, items)
         writes = []
         for claim in claims:
@@ -118,6 +118,38 @@ def decide_claims(
         else:
             decision_batch.send(writes, decisions)
     return decisions
+
+
+#: what the batch reads of a claim: what the engine, its facts and the writes use (``decision_writes``,
+#: ``decided_payloads``); the claim's earlier decision (its JSON columns) is not read, it is written over
+BATCH_COLUMNS = tuple(
+    Claim.__table__.c[name]
+    for name in (
+        "id",
+        "claim_number",
+        "institution_id",
+        "company_id",
+        "member_number",
+        "service_date",
+        "diagnosis_codes",
+        "status",
+        "submitted_at",
+        "submitted_on",
+        "invoice_id",
+        "scheme_id",
+        "version",
+    )
+)
+
+
+def _chunk_query(query, chunk: list[int], statuses):
+    """The chunk's claims still in one of ``statuses``, in submission order, locked (skipping those another
+    worker holds)."""
+    return (
+        query.where(Claim.id.in_(chunk), Claim.status.in_(statuses))
+        .order_by(Claim.submitted_at, Claim.id)
+        .with_for_update(skip_locked=True)
+    )
 
 
 @dataclass(frozen=True)

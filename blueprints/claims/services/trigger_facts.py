@@ -1,10 +1,12 @@
-"""What the review triggers read, set-based for a chunk of claims in two queries: the members' claims near the
-service dates with their codes and totals (S01), and each provider's finalised claims per main diagnosis
-category and day in the year before (V03). ``TriggerBook`` answers one claim's share and folds decisions back
-in, so a batch decides each claim as the per-claim path would have after the claims before it."""
+"""What the review triggers read, set-based for a chunk of claims: the members' claims near the service dates
+with their codes and totals (S01, from the rows ``facts.gather`` reads once for usage, duplicates and this),
+and each provider's finalised claims per main diagnosis category and day in the year before (V03, one query).
+``TriggerBook`` answers one claim's share and folds decisions back in, so a batch decides each claim as the
+per-claim path would have after the claims before it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from blueprints.claims import engine
-from blueprints.claims.models import FINALISED, Claim, ClaimItem, ClaimStatus
+from blueprints.claims.models import FINALISED, Claim, ClaimStatus
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
@@ -21,6 +23,8 @@ HISTORY_DAYS = 365
 #: S01 passes over these claims
 NOT_COMPARED = (ClaimStatus.DRAFT, ClaimStatus.REJECTED, ClaimStatus.VOID)
 _FINALISED = {status.value for status in FINALISED}
+#: the columns the read below selects: plain rows (an entity's attributes would go through the ORM's loading)
+CLAIM = Claim.__table__.c
 
 
 @dataclass
@@ -113,48 +117,38 @@ class TriggerBook:
             day[1] += decision.total_billed
 
 
-def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
-    """The two reads for a chunk. ``schemes``: the scheme terms the chunk's members are covered by (the widest
-    duplicate window bounds the first read; the second is made only when a scheme has an outlier factor)."""
+def nearby_span(claims, schemes) -> tuple[date, date]:
+    """The service dates S01 compares the claims with: theirs, and the widest duplicate window of the schemes
+    their members are covered by either side."""
+    window = max((s.duplicate_window_days for s in schemes), default=3)
+    first = min(c.service_date for c in claims)
+    last = max(c.service_date for c in claims)
+    return first - timedelta(days=window), last + timedelta(days=window)
+
+
+def read_trigger_facts(claims: list[Claim], schemes, members_claims) -> TriggerBook:
+    """The chunk's trigger facts. ``schemes``: the scheme terms the chunk's members are covered by;
+    ``members_claims``: the members' standing claims a row per line (``facts.MEMBERS_CLAIMS``' columns), from at
+    least ``nearby_span`` (the nearby claims are those in the span). The providers' history is read (one query)
+    only when a scheme has an outlier factor."""
     book = TriggerBook({}, {})
     if not claims:
         return book
     schemes = list(schemes)
-    window = max((s.duplicate_window_days for s in schemes), default=3)
-    members = {c.member_number for c in claims}
     first = min(c.service_date for c in claims)
     last = max(c.service_date for c in claims)
-    for claim_id, number, member, institution, day, status, diagnoses, at, code, billed in db.session.execute(
-        select(
-            Claim.id,
-            Claim.claim_number,
-            Claim.member_number,
-            Claim.institution_id,
-            Claim.service_date,
-            Claim.status,
-            Claim.diagnosis_codes,
-            Claim.submitted_at,
-            ClaimItem.service_code,
-            ClaimItem.billed,
-        )
-        .join(ClaimItem, ClaimItem.claim_id == Claim.id)
-        .where(
-            Claim.member_number.in_(members),
-            Claim.service_date.between(first - timedelta(days=window), last + timedelta(days=window)),
-            Claim.status.not_in(NOT_COMPARED),
-        )
-    ):
+    since, until = nearby_span(claims, schemes)
+    diagnoses: dict[str | None, frozenset[str]] = {}  # a handful of diagnosis lists recur over thousands of claims
+    for row in members_claims:
+        claim_id, number, member, institution, day, status, _approved, codes, at, code, billed = row[:11]
+        if not since <= day <= until:
+            continue
         entry = book.nearby.setdefault(member, {}).get(claim_id)
         if entry is None:
+            if codes not in diagnoses:
+                diagnoses[codes] = _diagnoses(json.loads(codes) if codes is not None else None)
             entry = _Nearby(
-                claim_id,
-                number,
-                member,
-                institution,
-                day,
-                ClaimStatus(status).value,
-                _diagnoses(diagnoses),
-                (at, claim_id),
+                claim_id, number, member, institution, day, ClaimStatus(status).value, diagnoses[codes], (at, claim_id)
             )
             book.nearby[member][claim_id] = entry
         entry.codes.add(code)
@@ -166,20 +160,20 @@ def read_trigger_facts(claims: list[Claim], schemes) -> TriggerBook:
         if categories:
             for institution, category, day, count, billed in db.session.execute(
                 select(
-                    Claim.institution_id,
-                    Claim.diagnosis_category,
-                    Claim.service_date,
-                    func.count(Claim.id),
-                    func.sum(Claim.total_billed),
+                    CLAIM.institution_id,
+                    CLAIM.diagnosis_category,
+                    CLAIM.service_date,
+                    func.count(CLAIM.id),
+                    func.sum(CLAIM.total_billed),
                 )
                 .where(
-                    Claim.institution_id.in_(providers),
-                    Claim.diagnosis_category.in_(categories),
-                    Claim.status.in_(FINALISED),
-                    Claim.service_date >= first - timedelta(days=HISTORY_DAYS),
-                    Claim.service_date < last,
+                    CLAIM.institution_id.in_(providers),
+                    CLAIM.diagnosis_category.in_(categories),
+                    CLAIM.status.in_(FINALISED),
+                    CLAIM.service_date >= first - timedelta(days=HISTORY_DAYS),
+                    CLAIM.service_date < last,
                 )
-                .group_by(Claim.institution_id, Claim.diagnosis_category, Claim.service_date)
+                .group_by(CLAIM.institution_id, CLAIM.diagnosis_category, CLAIM.service_date)
             ):
                 book.history.setdefault((institution, category), {})[day] = [count, money(billed or ZERO)]
     return book

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.insurance.models import Benefit, Coverage, Member, Preauthorization, Scheme, SchemeBenefit
+from medcover.bulk import autoflush
 from medcover.extensions import db
 
 
@@ -79,22 +80,43 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     numbers = {str(n).strip().upper() for n in member_numbers if n}
     if not numbers:
         return {}
-    members = db.session.scalars(select(Member).where(Member.member_number.in_(numbers))).all()
+    # plain rows of table columns, not entities (nor the ORM's loading of them): a batch reads thousands of members
+    # and their coverages; what this session changed is flushed first, as reading entities would have done
+    autoflush()
+    member, coverage, preauth, benefit = (m.__table__.c for m in (Member, Coverage, Preauthorization, Benefit))
+    members = db.session.execute(
+        select(
+            member.id,
+            member.member_number,
+            member.company_id,
+            member.first_name,
+            member.last_name,
+            member.email,
+            member.phone,
+        ).where(member.member_number.in_(numbers))
+    ).all()
     if not members:
         return {}
     ids = [m.id for m in members]
-    coverages = db.session.scalars(select(Coverage).where(Coverage.member_id.in_(ids))).all()
+    coverages = db.session.execute(
+        select(
+            coverage.id, coverage.member_id, coverage.scheme_id, coverage.start_date, coverage.end_date, coverage.status
+        ).where(coverage.member_id.in_(ids))
+    ).all()
     scheme_ids = {c.scheme_id for c in coverages}
     schemes = (
-        {s.id: s for s in db.session.scalars(select(Scheme).where(Scheme.id.in_(scheme_ids)))} if scheme_ids else {}
+        {s.id: s for s in db.session.execute(select(*Scheme.__table__.c).where(Scheme.id.in_(scheme_ids)))}
+        if scheme_ids
+        else {}
     )
     terms: dict[int, dict[str, BenefitTermsOut]] = {sid: {} for sid in schemes}
     if scheme_ids:
-        for row, code in db.session.execute(
-            select(SchemeBenefit, Benefit.code)
-            .join(Benefit, Benefit.id == SchemeBenefit.benefit_id)
-            .where(SchemeBenefit.scheme_id.in_(scheme_ids))
+        for row in db.session.execute(
+            select(*SchemeBenefit.__table__.c, benefit.code.label("benefit_code"))
+            .join(Benefit.__table__, benefit.id == SchemeBenefit.__table__.c.benefit_id)
+            .where(SchemeBenefit.__table__.c.scheme_id.in_(scheme_ids))
         ):
+            code = row.benefit_code
             terms[row.scheme_id][code] = BenefitTermsOut(
                 code,
                 row.covered,
@@ -125,13 +147,20 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
         for sid, s in schemes.items()
     }
     preauths: dict[int, list[PreauthOut]] = {}
-    for row, code in db.session.execute(
-        select(Preauthorization, Benefit.code)
-        .join(Benefit, Benefit.id == Preauthorization.benefit_id)
-        .where(Preauthorization.member_id.in_(ids))
+    for row in db.session.execute(
+        select(
+            preauth.member_id,
+            preauth.code,
+            benefit.code.label("benefit_code"),
+            preauth.status,
+            preauth.valid_from,
+            preauth.valid_to,
+        )
+        .join(Benefit.__table__, benefit.id == preauth.benefit_id)
+        .where(preauth.member_id.in_(ids))
     ):
         preauths.setdefault(row.member_id, []).append(
-            PreauthOut(row.code, code, row.status.value, row.valid_from, row.valid_to)
+            PreauthOut(row.code, row.benefit_code, row.status.value, row.valid_from, row.valid_to)
         )
     by_member: dict[int, list[CoverageOut]] = {}
     for c in coverages:
