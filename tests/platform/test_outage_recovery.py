@@ -387,10 +387,11 @@ def test_with_redis_stopped_what_people_ask_for_through_the_pages_is_done_exactl
     assert sorted(p.name for p in site.prints.iterdir()) == [f"{token}.json", f"{token}.pdf"]
 
 
-def test_a_worker_killed_mid_batch_sends_no_notification_twice_and_marks_its_batch_for_a_person(site):
-    """The six emails are one delivery batch (one job, one SMTP connection, its states recorded per batch). The
-    worker dies while handing it over: any message of the batch not yet recorded may have left, so each is marked
-    "may have been sent: check" once its lease is over, and none is sent a second time."""
+def test_a_worker_killed_mid_batch_sends_no_notification_twice_and_marks_the_part_in_flight_for_a_person(site):
+    """The six emails are one delivery batch (one job, one SMTP connection), handed over in parts of two
+    (NOTIFY_HANDOVER_PARTS 4). The worker dies while handing a part over: that part's messages may have left, so
+    each is marked "may have been sent: check" once its lease is over; the parts before it are on record as sent,
+    those after it are sent by the next worker, and none is sent a second time."""
     from blueprints.notification import services
     from blueprints.notification.models import Channel
     from medcover.extensions import db
@@ -424,19 +425,21 @@ def test_a_worker_killed_mid_batch_sends_no_notification_twice_and_marks_its_bat
         return found if all(r.status in ("sent", "unsure") for r in found) else None
 
     final = wait_alive(second, settled, what="every notification sent or marked to check")
-    unsure = [r.id for r in final if r.status == "unsure"]
-    assert sorted(unsure) == sorted(ids), final  # the batch was being handed over when its worker died
+    unsure = sorted(r.id for r in final if r.status == "unsure")
+    ids = sorted(ids)
+    assert unsure in (ids[0:2], ids[2:4], ids[4:6]), final  # the part being handed over when its worker died
     time.sleep(3)  # sweeps pass: nothing is sent again
     delivered = site.box.message_ids()
-    assert 2 <= len(delivered) == len(set(delivered)) < 6  # what had left before the kill, each once
+    assert len(delivered) == len(set(delivered))  # each at most once
     ids_of = dict(site.rows("SELECT provider_message_id, id FROM notifications WHERE id = ANY(:ids)", ids=ids))
-    assert {ids_of[m] for m in delivered} <= set(ids)  # under each notification's own Message-ID
+    # every message on record as sent arrived, under its own Message-ID; the part to check arrived in part at most
+    assert set(ids) - set(unsure) <= {ids_of[m] for m in delivered} <= set(ids)
     alerts = site.rows(
         "SELECT subject FROM notifications WHERE template_code = 'notification.may_have_been_sent'"
         " AND recipient_user_id = :admin",
         admin=admin_id,
     )
-    assert [a.subject for a in alerts] == ["Check: Email message may have been sent"] * 6
+    assert [a.subject for a in alerts] == ["Check: Email message may have been sent"] * 2
     page = site.client("admin@medcover.example").get(f"/admin/notifications/{unsure[0]}").get_data(as_text=True)
     assert "May have been sent: check" in page and "It arrived: mark sent" in page
 
