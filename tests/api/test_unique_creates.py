@@ -11,11 +11,16 @@ from werkzeug.exceptions import HTTPException
 from medcover.extensions import db
 from medcover.rbac import Role
 from tests.api.problem import assert_problem
-from tests.factories import make_benefit, make_category, make_company, make_institution, make_user
+from tests.factories import make_benefit, make_category, make_company, make_institution, make_scheme, make_user
 
 
 def _company_world():
     return {"company": make_company(code="UQ-INS")}
+
+
+def _scheme_world():
+    company = make_company(code="UQ-INS")
+    return {"company": company, "scheme": make_scheme(company), "benefit": make_benefit(code="UQ-BEN")}
 
 
 def _hospital_world():
@@ -108,11 +113,32 @@ CREATES = [
         lambda w: {"name": "Lab gateway", "scopes": ["integration"], "institution_id": w["institution"].id},
         "name",  # one live client of a name per organisation (a webhook subscription has no unique value)
     ),
+    (
+        "/api/v1/payment-methods",
+        _company_world,
+        lambda w: {"kind": "bank_transfer", "label": "Main account"},
+        "label",  # one method of a kind and name per hospital or insurer
+    ),
+    (
+        "/api/v1/commission-rates",
+        _scheme_world,
+        lambda w: {"scheme_id": w["scheme"].id, "rate_percent": "7.5", "effective_from": "2026-01-01"},
+        "effective_from",  # a scheme has one rate from a day: the day is what to change
+    ),
+    (
+        "/api/v1/schemes/{scheme}/benefits",
+        _scheme_world,
+        lambda w: {"benefit_id": w["benefit"].id, "covered": True, "annual_limit": "50000.00"},
+        "benefit_id",  # a benefit is in a scheme once, with one set of terms
+    ),
 ]
 #: what a duplicate answer adds beside the problem's own keys (the patient already registered, to open instead)
 EXTENSIONS = {"/api/v1/patients": frozenset({"existing_patient"})}
 #: creates that only a tenant's staff make (an insurer's finance officer manages its agents); the rest: an admin
-CALLERS = {"/api/v1/agents": lambda w: make_user(Role.FINANCE_OFFICER, company_id=w["company"].id)}
+CALLERS = {
+    path: lambda w: make_user(Role.FINANCE_OFFICER, company_id=w["company"].id)
+    for path in ("/api/v1/agents", "/api/v1/payment-methods", "/api/v1/commission-rates")
+}
 
 
 @pytest.mark.parametrize(
@@ -124,14 +150,15 @@ def test_the_same_unique_code_twice_is_a_409_naming_the_field(app, client, api_t
     db.session.commit()
     headers = api_token(caller)
     sent = body(built)
+    where = path.format(**{name: getattr(row, "id", row) for name, row in built.items()})
 
-    first = client.post(path, json=sent, headers=headers)
+    first = client.post(where, json=sent, headers=headers)
     assert first.status_code == 201, first.get_data(as_text=True)
-    again = client.post(path, json={**sent, **_another_name(sent, field)}, headers=headers)
+    again = client.post(where, json={**sent, **_another_name(sent, field)}, headers=headers)
 
     problem = assert_problem(again, 409, EXTENSIONS.get(path, frozenset()))
     assert field in problem["errors"], problem
-    one = f"{path}/{first.get_json()['id']}"
+    one = f"{where}/{first.get_json()['id']}"
     if _readable(app, one):  # some records are read only in their list
         follow = client.get(one, headers=headers)
         assert follow.status_code == 200
