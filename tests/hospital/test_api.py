@@ -4,7 +4,7 @@ answers 422/409 and leaves nothing behind."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -90,8 +90,9 @@ def counts() -> dict[str, int]:
 
 
 def at(days: int, hour: int, minute: int = 0) -> str:
-    """A time ``days`` from today at hour:minute UTC, as the API writes it."""
-    return f"{clock.today() + timedelta(days=days)}T{hour:02d}:{minute:02d}:00Z"
+    """A time ``days`` from the site's today at hour:minute on the site's clock, in UTC as the API writes it."""
+    wall = datetime.combine(clock.today() + timedelta(days=days), time(hour, minute))
+    return clock.from_local(wall).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
