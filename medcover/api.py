@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, TypeVar, get_args, get_origin
@@ -25,6 +24,7 @@ from pydantic import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from medcover.api_docs import Doc, documented  # noqa: F401 - endpoints import them from here
 from medcover.api_input import (  # noqa: F401 - the request's typed values live there; endpoints import them here
     CURRENCY_JSON,
     DAY_JSON,
@@ -155,28 +155,6 @@ class Out(BaseModel):
     """Response bodies, built from plain values or dataclasses."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-@dataclass
-class Doc:
-    summary: str
-    tag: str
-    body: type[BaseModel] | None = None
-    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-    description: str = ""
-    #: a form body (``application/x-www-form-urlencoded``) instead of JSON
-    form: type[BaseModel] | None = None
-
-
-def documented(summary: str, *, tag: str, body=None, responses=None, query=None, description: str = "", form=None):
-    """Describe an endpoint for the OpenAPI document (which is built from these and the URL map)."""
-
-    def decorate(view: Callable):
-        view.doc = Doc(summary, tag, body, responses or {}, query or {}, description, form)
-        return view
-
-    return decorate
 
 
 # Token authentication is the core domain's: it registers a function taking the bearer token and

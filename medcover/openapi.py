@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, render_template
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
-from medcover.api import PREFIX, Doc, documented, text_pattern
+from medcover.api import PREFIX, text_pattern
+from medcover.api_docs import Doc, documented
 from medcover.openapi_links import add_links
 from medcover.openapi_query import ID_SCHEMA, query_parameters, takes_a_file, takes_no_body
 from medcover.rbac import access_of, public
@@ -162,6 +163,8 @@ def build_spec(app) -> dict:
                         }
                     }
                 operation["responses"][str(status)] = entry
+            if doc.read_at and "201" in operation["responses"]:
+                operation["responses"]["201"]["x-read-at"] = doc.read_at  # add_links takes it away
             _add_errors(operation, method, access, has_path_params="{" in path)
             if access and not access.public:
                 operation["security"] = [{"bearerAuth": []}]

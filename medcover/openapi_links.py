@@ -6,6 +6,10 @@ They are read from the paths themselves. A create answers 201 at a collection (`
 record: the parameter is the body's field of the same name when the answer has one (``line_no``,
 ``patient_id``), else its ``id`` (for an ``..._id``, or the one right under the collection such as
 ``client_pk``); the parameters of the collection's own path are passed on as the create had them.
+
+A create whose record is read elsewhere says where (``documented(read_at=...)``: an attachment added to a dispute
+is read at ``/disputes/attachments/{attachment_id}``, a payment's reversal at ``/payments/{payment_id}``): its
+links lead to the operations under that read's collection instead.
 """
 
 from __future__ import annotations
@@ -48,11 +52,12 @@ def add_links(paths: dict, components: dict | None = None) -> None:
     """Give each 201 of ``paths`` the links to the operations that take the record it created."""
     for path, operations in paths.items():
         created = operations.get("post", {}).get("responses", {}).get("201")
-        base = created and _collection_of(path, paths, created)
+        read_at = created and created.pop("x-read-at", None)
+        base = read_at.rsplit("/", 1)[0] if read_at else created and _collection_of(path, paths, created)
         if not base:
             continue
         fields = _properties(created, components)
-        own = set(_PARAMS.findall(base))  # the collection's own parents, passed on
+        own = set(_PARAMS.findall(base)) & set(_PARAMS.findall(path))  # the collection's own parents, passed on
         links = {}
         for target, target_ops in sorted(paths.items()):
             if not target.startswith(base + "/{"):

@@ -78,6 +78,26 @@ def test_a_create_links_to_the_reads_and_actions_that_take_its_id_whatever_the_p
     assert revoke["parameters"] == {"client_pk": "$response.body#/id"}
 
 
+def test_a_record_created_under_another_links_to_where_it_is_read(app):
+    """An attachment added to a dispute is downloaded at /disputes/attachments/{attachment_id}, a payment's
+    reversal is a payment: their creates link there, and none of them leaks an x- hint into the document."""
+    paths = build_spec(app)["paths"]
+    links = {
+        path: paths[path]["post"]["responses"]["201"]
+        for path in paths
+        if "201" in paths[path].get("post", {}).get("responses", {})
+    }
+    attachment = links["/disputes/{dispute_id}/attachments"]["links"]
+    assert attachment["api_claims_download_dispute_attachment_get"]["parameters"] == {
+        "attachment_id": "$response.body#/id"
+    }
+    record_file = links["/medical-records/record/{record_id}/attachments"]["links"]
+    assert [link["parameters"] for link in record_file.values()] == [{"attachment_id": "$response.body#/id"}]
+    reversal = links["/payments/{payment_id}/reverse"]["links"]
+    assert reversal["api_payment_get_payment_get"]["parameters"] == {"payment_id": "$response.body#/id"}
+    assert not [path for path, created in links.items() if "x-read-at" in created]
+
+
 def test_a_platform_admin_names_the_organisation_a_staff_member_leaves_out(app):
     schemas = build_spec(app)["components"]["schemas"]
     assert schemas["PersonnelIn"]["x-platform-admin"]["required"] == ["institution_id"]

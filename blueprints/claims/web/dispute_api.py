@@ -226,6 +226,7 @@ def resolve_dispute(dispute_id: int):
     responses={201: AttachmentOut, 404: None, 409: None, 422: None},
     description="The body is multipart/form-data with one `file` part. The content decides the type; anything "
     "else, an empty file or one over the size limit is a 422 with errors.file. The name is shown, never used.",
+    read_at="/disputes/attachments/{attachment_id}",
 )
 def upload_dispute_attachment(dispute_id: int):
     filename, stream = file_part(request.files)

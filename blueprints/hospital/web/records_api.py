@@ -130,6 +130,7 @@ def get_medical_record(record_id: int):
     responses={201: AttachmentOut, 404: None},
     description="The body is multipart/form-data with one `file` part, not JSON. The content decides the type; "
     "anything but PDF, PNG or JPEG, an empty file or one over the size limit is a 422 with errors.file.",
+    read_at="/medical-records/attachments/{attachment_id}",
 )
 def upload_medical_record_attachment(record_id: int):
     hospital_tenant()

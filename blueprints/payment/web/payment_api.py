@@ -251,6 +251,7 @@ def get_payment(payment_id: int):
     responses={201: PaymentOut, 404: None, 409: None},
     description="The original stays as it was. A reversal, a payment already reversed or one with refunds: "
     "409." + IDEMPOTENT,
+    read_at="/payments/{payment_id}",
 )
 def reverse_payment(payment_id: int):
     data = parse(ReverseIn)
