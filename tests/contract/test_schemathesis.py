@@ -12,6 +12,11 @@ ignores its auth, or record still there after its DELETE fails the build, and so
 the stateful phase (valid chains through the links, in a second run) fails on failures. ``make test`` runs the
 examples, fuzzing and stateful phases with 5 examples per operation (``SCHEMATHESIS_EXAMPLES``,
 ``SCHEMATHESIS_PHASES``); ``make fuzz`` 60, and the coverage phase too.
+
+``make fuzz`` looks for failures, not for gaps (``SCHEMATHESIS_WARNINGS=report``): at 60 examples an action uses up
+the world's records in the state it needs (a claim is submitted once, a refund approved once; what is left is a
+404 or a 409), and the coverage phase's edge values meet the rules tied to stored state that schemathesis.toml
+lists, so its warnings are printed and its failures fail. The strict run is make test's.
 """
 
 from __future__ import annotations
@@ -187,7 +192,10 @@ def test_the_api_keeps_every_promise_of_its_openapi_document(server):
     print(f"known gaps that warned: {known}")
     warned = {warning: sorted(ops - set(KNOWN_GAPS.get(warning, ()))) for warning, ops in listed.items()}
     warned = {warning: ops for warning, ops in warned.items() if ops or warning == "Authentication failed"}
-    assert not warned, f"schemathesis warned: {warned}\n{_summary(output)}"
+    if os.environ.get("SCHEMATHESIS_WARNINGS", "fail") == "report":
+        print(f"schemathesis warned (reported, not failed at this depth): {warned}")
+    else:
+        assert not warned, f"schemathesis warned: {warned}\n{_summary(output)}"
     if "stateful" in phases:
         chains = _run([*argv, "--phases", "stateful"], tmp, env, examples, "stateful")
         print(re.search(r"Scenarios:.*\n.*API Links:.*", chains).group(0))
