@@ -98,7 +98,7 @@ def _parts(claimed: list, count: int) -> list[list]:
 
 def _deliver(notification_ids: list[int]) -> dict[int, str]:
     claimed = services.claim(notification_ids)
-    db.session.commit()  # "sending" is on record before anything leaves
+    services.commit_claim()  # "sending" is on record (on disk once the handover's commit returns)
     if not claimed:
         return {}
     book = _Book()
