@@ -5,7 +5,9 @@ Every message keeps the rules a single one has (``delivery``): only a queued or 
 a lease; one whose lease ran out is judged by ``delivery.claim_row`` (retried when nothing had left, marked "may
 have been sent: check" when its handover had begun); a failure is retried with exponential backoff up to
 NOTIFY_MAX_ATTEMPTS, then dead-lettered with an alert to the administrators. Set-based writes apply them to many
-rows at once: a guarded UPDATE (``status = 'sending'``) per outcome, one INSERT for the delivery log.
+rows at once: one guarded UPDATE (``status = 'sending'``) for every outcome of a part, one INSERT for the delivery
+log (``medcover.bulk``: arrays unnested on PostgreSQL, where a long IN list or multi-row VALUES costs more to build
+and parse in Python than the database takes to run it).
 """
 
 from __future__ import annotations
