@@ -5,7 +5,8 @@ sends them over one SMTP connection and one HTTP session for SMS (``channels.Con
 over in ``NOTIFY_HANDOVER_PARTS`` parts and commits a fixed number of times per batch, whatever its size, each
 commit a few multi-row statements:
 
-1. claim: every message that is due becomes "sending" under a lease (one read, one update, one log insert);
+1. claim: every message that is due becomes "sending" under a lease (one read, one update, one log insert),
+   committed without waiting for the disk (``services.commit_claim``: the next commit, which waits, covers it);
 2. per part, just before its first message leaves: the outcomes of the part before are recorded, and the part
    is marked as being handed over;
 3. once every message was tried: the last part's outcomes, sent, failed (retried with backoff) or
@@ -98,7 +99,7 @@ def _parts(claimed: list, count: int) -> list[list]:
 
 def _deliver(notification_ids: list[int]) -> dict[int, str]:
     claimed = services.claim(notification_ids)
-    db.session.commit()  # "sending" is on record before anything leaves
+    services.commit_claim()  # "sending" is on record (on disk once the handover's commit returns)
     if not claimed:
         return {}
     book = _Book()

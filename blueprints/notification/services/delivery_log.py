@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from blueprints.notification.models import TRANSITIONS, Channel, Notification, NotificationLog, Status
-from medcover import clock, metrics
+from medcover import bulk, clock, metrics
 from medcover.errors import Conflict
 from medcover.extensions import db
 
@@ -24,13 +24,15 @@ def log_steps(steps: list[tuple[int, Channel, Status | str, str | None]]) -> Non
     at = clock.now()
     for _id, channel, status, _detail in steps:
         metrics.notification_outcome(Channel(channel).value, str(status))
-    if steps:
-        rows = [
+    # one statement (arrays unnested on PostgreSQL): a multi-row VALUES was compiled anew, and its placeholders
+    # parsed again, for every batch, at about a tenth of a millisecond per row
+    bulk.insert_rows(
+        NotificationLog.__table__,
+        [
             {"notification_id": i, "at": at, "status": str(status), "detail": (detail or None) and detail[:2000]}
             for i, _channel, status, detail in steps
-        ]
-        for start in range(0, len(rows), 1000):  # one multi-row INSERT per thousand (the drivers' parameter limits)
-            db.session.execute(insert(NotificationLog.__table__).values(rows[start : start + 1000]))
+        ],
+    )
 
 
 def move(row: Notification, to: Status, detail: str | None = None) -> None:
