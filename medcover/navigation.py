@@ -103,15 +103,24 @@ def add_nav(
         _items.sort(key=lambda entry: entry.order)
 
 
+def _open_to(user) -> list[NavItem]:
+    """The entries the user's role, its routes and its side let in (the entries' own tests left to ask), worked out
+    once per app, role and side: the same for every request of everyone who shares them."""
+    app = current_app._get_current_object()
+    known = app.extensions.setdefault("medcover.nav_open_to", {})
+    key = (user.role, side_of(user), len(_items))
+    if key not in known:
+        known[key] = [item for item in _items if user.role in item.roles and may_open(user, item.endpoint, item.side)]
+    return known[key]
+
+
 def nav_items(user) -> list[NavItem]:
     """The entries the user may open, in order: role, route, side and the entry's own test."""
     if not getattr(user, "is_authenticated", False):
         return []
     tests: dict[Callable, bool] = {}
     shown = []
-    for item in _items:
-        if user.role not in item.roles or not may_open(user, item.endpoint, item.side):
-            continue
+    for item in _open_to(user):
         if item.when is not None:
             if item.when not in tests:
                 tests[item.when] = bool(item.when(user))
@@ -135,6 +144,15 @@ def _current(links: list[tuple[NavItem, str]]) -> dict[str, str]:
     return {item.endpoint: "true"}
 
 
+def _address(endpoint: str) -> str:
+    """The entry's address (a route without arguments: the same for every request under one script root)."""
+    known = current_app.extensions.setdefault("medcover.nav_addresses", {})
+    key = (endpoint, request.script_root if has_request_context() else None)
+    if key not in known:
+        known[key] = url_for(endpoint)
+    return known[key]
+
+
 def nav_for(user) -> list[NavGroup]:
     """The side navigation, grouped by area of work; worked out once per request."""
     # Kept with the request itself (its WSGI environ), not on ``g``, which tests share between requests.
@@ -142,7 +160,7 @@ def nav_for(user) -> list[NavGroup]:
     key = getattr(user, "id", None)
     if key not in cache:
         items = nav_items(user)
-        links = [(item, url_for(item.endpoint)) for item in items]
+        links = [(item, _address(item.endpoint)) for item in items]
         current = _current(links)
         groups = []
         for name in (None, *GROUPS):
