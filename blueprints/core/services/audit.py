@@ -28,33 +28,35 @@ def record_audit(
     institution_id: int | None = None,
     company_id: int | None = None,
     actor_label: str | None = None,
-) -> AuditLog:
+) -> AuditLog | None:
     """Write one audit entry in the current transaction, with where the request came from. ``actor_label`` names
-    an actor that is not a person ("Adjudication engine")."""
-    entry = AuditLog(
-        **_entry(
-            actor,
-            action,
-            entity_type,
-            entity_id,
-            before=before,
-            after=after,
-            summary=summary,
-            institution_id=institution_id,
-            company_id=company_id,
-            actor_label=actor_label,
-        )
+    an actor that is not a person ("Adjudication engine"). A read's entry (a page that shows a patient) is one
+    plain INSERT, not a unit of work's flush: it is written on every such page, and nothing reads it back."""
+    columns = _entry(
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before=before,
+        after=after,
+        summary=summary,
+        institution_id=institution_id,
+        company_id=company_id,
+        actor_label=actor_label,
     )
+    if action == READ:
+        record_audits([columns], built=True)
+        return None
+    entry = AuditLog(**columns)
     db.session.add(entry)
     db.session.flush()
-    if action == READ:
-        read_recorded()
     return entry
 
 
-def record_audits(entries: list[dict]) -> None:
-    """Many entries in one multi-row INSERT (a batch job's): each a dict of ``record_audit``'s arguments."""
-    insert_rows(AuditLog.__table__, [_entry(**entry) for entry in entries])
+def record_audits(entries: list[dict], *, built: bool = False) -> None:
+    """Many entries in one multi-row INSERT (a batch job's): each a dict of ``record_audit``'s arguments (or of the
+    entry's columns, already ``built``)."""
+    insert_rows(AuditLog.__table__, entries if built else [_entry(**entry) for entry in entries])
     if any(entry["action"] == READ for entry in entries):
         read_recorded()
 
