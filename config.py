@@ -35,6 +35,8 @@ class Config:
     DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 5)
     DATABASE_STATEMENT_TIMEOUT_MS = _int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
     DATABASE_POOL_TIMEOUT = _int("DATABASE_POOL_TIMEOUT", 5)
+    #: how long a process keeps the hospitals' and insurers' names before reading them again (medcover.memo)
+    DIRECTORY_SECONDS = _int("DIRECTORY_SECONDS", 30)
     REDIS_URL = os.environ.get("REDIS_URL") or None
     #: Redis for rate limits; falls back to in-process memory when there is no Redis.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"

@@ -16,6 +16,7 @@ from sqlalchemy import event, text
 from medcover import mail
 from medcover.app import create_app
 from medcover.extensions import db
+from medcover.memo import forget_directories
 from tests.factories import PASSWORD, make_user
 
 #: statements that only begin or end a transaction (or a test's savepoint): not queries
@@ -58,9 +59,11 @@ def db_session(request, app):
     commits to savepoints (SQLAlchemy 2's "join an external transaction" recipe)."""
     if request.node.get_closest_marker("committed"):
         with app.app_context():
+            forget_directories()
             yield db.session
         return
     with app.app_context():
+        forget_directories()  # names another test's rolled-back world kept in the process
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session

@@ -101,6 +101,7 @@ def test_invoice_list_makes_the_same_number_of_queries_for_3_and_30_invoices(cli
     for _ in range(3):
         draft(world, make_patient(world.hospital, first_name="Few"))
     db.session.commit()
+    client.get("/billing/invoices")  # a warm process: it keeps the hospitals' and insurers' names
     with count_queries() as few:
         assert html(client.get("/billing/invoices")).count('<tr id="invoice-') == 3
     for _ in range(27):

@@ -13,7 +13,7 @@ from blueprints.hospital.models import MedicalInstitution
 from blueprints.hospital.services import fields
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
-from medcover.memo import per_request
+from medcover.memo import per_process
 from medcover.rbac import Tenant, tenant_of
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$")
@@ -101,7 +101,7 @@ def create_institution(
 _NAMES = select(MedicalInstitution.id, MedicalInstitution.name)
 
 
-@per_request
+@per_process(MedicalInstitution)
 def institution_names() -> dict[int, str]:
     return dict(db.session.execute(_NAMES).all())
 

@@ -13,7 +13,7 @@ from blueprints.insurance.services.checks import check_writer, valid_code, valid
 from medcover.audit import snapshot
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
-from medcover.memo import per_request
+from medcover.memo import per_process
 from medcover.rbac import Tenant, tenant_of
 
 
@@ -85,7 +85,7 @@ def companies_of(tenant: Tenant) -> list[CompanySummary]:
 _NAMES = select(Company.id, Company.name)
 
 
-@per_request
+@per_process(Company)
 def company_names() -> dict[int, str]:
     return dict(db.session.execute(_NAMES).all())
 
