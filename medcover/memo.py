@@ -63,8 +63,11 @@ class Directory(dict):
         if now - self._read_at < 1.0:
             return False
         self._read_at = now
-        self.clear()
-        self.update(self._read())
+        fresh = self._read()
+        # in place and never empty: a thread of a threaded server reading meanwhile sees old names or new ones
+        self.update(fresh)
+        for gone in self.keys() - fresh.keys():
+            self.pop(gone, None)
         return True
 
     def __contains__(self, key) -> bool:
