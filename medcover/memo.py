@@ -58,7 +58,9 @@ class Directory(dict):
         super().__init__(read())
         self._read, self._read_at = read, read_at
 
-    def _reread(self) -> bool:
+    def _reread(self, key) -> bool:
+        if key is None:  # "no hospital" (a self-pay invoice's insurer): nothing to look for
+            return False
         now = time.monotonic()
         if now - self._read_at < 1.0:
             return False
@@ -71,16 +73,16 @@ class Directory(dict):
         return True
 
     def __contains__(self, key) -> bool:
-        return super().__contains__(key) or (self._reread() and super().__contains__(key))
+        return super().__contains__(key) or (self._reread(key) and super().__contains__(key))
 
     def __getitem__(self, key):
         if not super().__contains__(key):
-            self._reread()
+            self._reread(key)
         return super().__getitem__(key)
 
     def get(self, key, default=None):
         if not super().__contains__(key):
-            self._reread()
+            self._reread(key)
         return super().get(key, default)
 
 

@@ -123,3 +123,13 @@ def test_a_change_read_before_it_is_undone_never_shows_even_when_nothing_was_kep
     assert hospital.institution_names()[riverside.id] == "Half-typed"
     db.session.rollback()
     assert hospital.institution_names()[riverside.id] == "Riverside"
+
+
+def test_no_hospital_at_all_is_not_looked_for(clock, count_queries):
+    make_institution(name="Riverside")
+    db.session.commit()
+    hospital.institution_names()
+    clock.now += 5
+    with count_queries() as asked:
+        assert hospital.institution_names().get(None, "") == "" and None not in hospital.institution_names()
+    assert asked.count == 0
