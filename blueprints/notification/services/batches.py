@@ -61,11 +61,12 @@ class Outcome:
 def claim(notification_ids: list[int]) -> list[Claimed]:
     """Take every notification of the batch that is due; leave out those with nothing to do (sent already, or
     another worker holds them). A repeated job takes nothing twice: the guarded UPDATE only moves queued and failed
-    rows, and on PostgreSQL a second job's UPDATE waits for the first one's commit and then finds them "sending"."""
+    rows, and on PostgreSQL a second job's UPDATE waits for the first one's commit and then finds them "sending".
+    Only when the UPDATE leaves some of the batch behind are those looked at for a lost worker's (one statement
+    fewer for the usual batch, all of whose messages are queued)."""
     if not notification_ids:
         return []
     now = clock.now()
-    retaken = _claim_lost(notification_ids, now)
     lease = now + timedelta(seconds=current_app.config["NOTIFY_SENDING_LEASE"])
     rows = db.session.execute(
         update(_table)
@@ -87,6 +88,9 @@ def claim(notification_ids: list[int]) -> list[Claimed]:
         .returning(*(_table.c[column.key] for column in _COLUMNS))
     ).all()
     fresh = [Claimed(row[0], Channel(row[1]), *row[2:]) for row in rows]
+    left = sorted(set(notification_ids) - {c.id for c in fresh})
+    # the rows the UPDATE moved are "sending" under a new lease: never among a lost worker's
+    retaken = _claim_lost(left, now) if left else []
     delivery_log.log_steps([(c.id, c.channel, Status.SENDING, f"attempt {c.attempts}") for c in fresh])
     return sorted(retaken + fresh, key=lambda c: c.id)
 
