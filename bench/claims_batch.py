@@ -1,6 +1,6 @@
 """Claims adjudication in bulk: claim lines decided per second by the batch form ``services.decide_claims`` on
 10,000 and 100,000 submitted claims (1,000 and 10,000 with --quick), beside its limit measured in the same run,
-and the statements it sends per chunk, reads and writes apart, which must stay flat as the data grows. On
+and the statements it sends per span and per chunk, which must stay flat as the data grows. On
 PostgreSQL, in a scratch database on BENCH_DATABASE_URL's server or, by default, the local one when 127.0.0.1:5432
 answers; SQLite in a temporary file when no server answers (said on stderr), or beside it with
 BENCH_CLAIMS_SQLITE=1.
@@ -19,18 +19,22 @@ earlier claims (A02 to A04, R14, R15), late filing (R03), unknown members (R01),
 above the tariff (A01) and claims big enough for an adjudicator (pending_review). All of it is written with
 Core ``insert()`` executemany, not the ORM, so building 100,000 claims takes seconds.
 
-Then one call, ``decide_claims(ids)`` over every submitted claim (it reads and decides them in chunks of
-``services.BATCH``), and one commit at the end, inside the timing. The outbox events it writes are not
-dispatched. Statements are counted with a ``before_cursor_execute`` listener: an executemany is one.
+Then one call, ``decide_claims(ids)`` over every submitted claim (it reads the claims and gathers their facts a
+span of ``services.SPAN`` at a time, and decides and writes them in chunks of ``services.BATCH``), and one commit
+at the end, inside the timing. The outbox events it writes are not dispatched. Statements are counted with a
+``before_cursor_execute`` listener: an executemany is one. ``added_mb`` is how much the process grew from the start
+of the call to its peak.
 
 Each size runs twice, the review triggers off and on (ADJUDICATION.md, review triggers), side by side:
 ``off``: no random sample, no outlier factor, and the suspect duplicate check as near off as a scheme can set it
 (a window of 0 days, a score of 100; its read still happens); ``on``: a 5% random sample, outliers above 3 times
 the provider's mean for the diagnosis, suspect duplicates at the defaults (3 days, score 60). The review
-thresholds (V02) stay in both. ``reads_per_chunk`` must be the same at every size and in both modes but for the
-outlier read (one more per chunk when a scheme has a factor); ``writes_per_chunk`` is six at every size (the
-claims' guarded UPDATE, the lines' UPDATE, and one INSERT each of history, decision records, audit entries and
-outbox events), fewer only for a chunk with nothing of a kind to write (no claim decided: no outbox event).
+thresholds (V02) stay in both. ``reads_per_span`` (the claims, their lines and their facts) must be the same at
+every size and in both modes but for the outlier read (one more when a scheme has a factor); ``reads_per_chunk``
+(the provider's billing clerks the decisions are announced to) and ``writes_per_chunk``, six (the claims' guarded
+UPDATE, the lines' UPDATE, and one INSERT each of history, decision records, audit entries and outbox events),
+stay the same at every size, fewer only for a chunk with nothing of a kind to write (no claim decided: no outbox
+event).
 
     make bench    # or: .venv/bin/python -m bench claims_batch [--quick]
     BENCH_CLAIMS_SIZES=2000 BENCH_CLAIMS_TRIGGERS=off,on .venv/bin/python -m bench claims_batch
@@ -559,26 +563,58 @@ def _fill(size: int, triggers: str = "off") -> tuple[list[int], Counter, float]:
     return ids, world.counts, time.perf_counter() - started
 
 
+def _rss_kb() -> int:
+    """The process's resident memory now, in kB (Linux), or 0 where /proc is not there."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+    return int(status.split("VmRSS:")[1].split()[0])
+
+
 def _decide(ids: list[int]) -> dict:
+    import resource
+
     from sqlalchemy import event
 
     from blueprints.claims import services
+    from blueprints.claims.services import submission
     from medcover.extensions import db
 
     seen = Counter()
+    in_chunk = []
+    decide_chunk = submission._decide_chunk
+
+    def chunk(*args, **kwargs):
+        # a read inside a chunk's deciding and writing is the chunk's; any other (the span's claims, lines and
+        # facts) is the span's
+        in_chunk.append(True)
+        try:
+            return decide_chunk(*args, **kwargs)
+        finally:
+            in_chunk.pop()
 
     def count(conn, cursor, statement, *_args):
         verb = statement.lstrip().split(None, 1)[0].upper()
-        if verb not in TRANSACTION_CONTROL:
-            seen["reads" if verb in ("SELECT", "WITH") else "writes"] += 1
+        if verb in ("SELECT", "WITH"):
+            seen["chunk_reads" if in_chunk else "span_reads"] += 1
+        elif verb not in TRANSACTION_CONTROL:
+            seen["writes"] += 1
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
+    submission._decide_chunk = chunk
+    before_kb = _rss_kb()
     started = time.perf_counter()
-    decisions = services.decide_claims(ids)
+    try:
+        decisions = services.decide_claims(ids)
+    finally:
+        submission._decide_chunk = decide_chunk
     decided = time.perf_counter()
     db.session.commit()
     finished = time.perf_counter()
+    # kB on Linux; what deciding added to the process at its peak (an upper bound if building the world peaked)
+    added_kb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_kb) if before_kb else 0
     event.remove(engine, "before_cursor_execute", count)
     statuses = Counter(d.status.value for d in decisions.values())
     codes = Counter(code for d in decisions.values() for line in d.lines for code in line.reason_codes)
@@ -590,8 +626,10 @@ def _decide(ids: list[int]) -> dict:
         "decide_s": decided - started,
         "commit_s": finished - decided,
         "seconds": finished - started,
-        "reads": seen["reads"],
+        "span_reads": seen["span_reads"],
+        "chunk_reads": seen["chunk_reads"],
         "writes": seen["writes"],
+        "added_mb": round(added_kb / 1024),
         "statuses": statuses,
         "codes": codes,
     }
@@ -673,6 +711,8 @@ def _bench(backend: str, url: str, size: int, triggers: str = "off") -> dict:
     figure, limit = run["lines"] / seconds, run["lines"] / bare_seconds
     met = figure >= GOAL_LINES_PER_S and figure / limit >= GOAL_OF_LIMIT
     chunks = -(-claims // services.BATCH)
+    spans = -(-claims // services.SPAN)
+    reads = run["span_reads"] + run["chunk_reads"]
     return {
         "benchmark": "claims_batch",
         "work": f"decide_claims, triggers {triggers}",
@@ -690,11 +730,14 @@ def _bench(backend: str, url: str, size: int, triggers: str = "off") -> dict:
         "seconds": round(seconds, 1),
         "bare_s": round(bare_seconds, 1),
         "claims_per_s": round(claims / seconds),
-        "reads_per_chunk": round(run["reads"] / chunks, 1),
+        "reads_per_span": round(run["span_reads"] / spans, 1),
+        "reads_per_chunk": round(run["chunk_reads"] / chunks, 1),
         "writes_per_chunk": round(run["writes"] / chunks, 1),
-        "reads_per_claim": round(run["reads"] / claims, 4),
+        "reads_per_claim": round(reads / claims, 4),
         "writes_per_claim": round(run["writes"] / claims, 4),
+        "spans": spans,
         "chunks": chunks,
+        "added_mb": run["added_mb"],
         "members": counts["members"],
         "prior_claims": counts["prior_claims"],
         "commit_s": round(run["commit_s"], 1),
@@ -707,6 +750,8 @@ def _bench(backend: str, url: str, size: int, triggers: str = "off") -> dict:
 def run(quick: bool = False) -> list[dict]:
     """Every size, triggers off then on. ``BENCH_CLAIMS_SIZES`` (``2000`` or ``1000,10000``) and
     ``BENCH_CLAIMS_TRIGGERS`` (``off``, ``on`` or ``off,on``) narrow it down."""
+    from blueprints.claims import services
+
     sizes = QUICK_SIZES if quick else SIZES
     if os.environ.get("BENCH_CLAIMS_SIZES"):
         sizes = tuple(int(size) for size in os.environ["BENCH_CLAIMS_SIZES"].split(","))
@@ -721,7 +766,9 @@ def run(quick: bool = False) -> list[dict]:
                 print(
                     f"claims_batch: {backend} {size:,} claims, triggers {triggers}, in {row['seconds']} s, "
                     f"{row['figure']} lines/s ({row['of_limit']} of a bare insert's {row['limit']}), "
-                    f"{row['reads_per_chunk']} reads and {row['writes_per_chunk']} writes a chunk",
+                    f"{row['reads_per_span']} reads a span of up to {services.SPAN:,} claims, "
+                    f"{row['reads_per_chunk']} reads and {row['writes_per_chunk']} writes a chunk of {services.BATCH}, "
+                    f"{row['added_mb']} MB more at the peak",
                     file=sys.stderr,
                     flush=True,
                 )

@@ -24,7 +24,10 @@ class UtcDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        zone = value.tzinfo
+        if zone is UTC:  # PostgreSQL's, on a connection in UTC (medcover.outage): as it is, nothing to convert
+            return value
+        return value.replace(tzinfo=UTC) if zone is None else value.astimezone(UTC)
 
 
 #: money columns: Decimal in Python, NUMERIC(12, 2) in the database

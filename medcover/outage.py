@@ -35,13 +35,18 @@ OUTAGES = (OperationalError, PoolTimeout, DatabaseUnavailable)
 
 
 def engine_options(config: dict) -> dict:
-    """Pool and driver settings: connect and statement time-outs on PostgreSQL, a busy time-out on SQLite."""
+    """Pool and driver settings: connect and statement time-outs and the UTC zone on PostgreSQL, a busy time-out on
+    SQLite."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     url = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
     connect_args = dict(options.get("connect_args") or {})
     if url.startswith("postgresql"):
         connect_args.setdefault("connect_timeout", max(2, int(config["DATABASE_CONNECT_TIMEOUT"])))
-        connect_args.setdefault("options", f"-c statement_timeout={int(config['DATABASE_STATEMENT_TIMEOUT_MS'])}")
+        # TimeZone=UTC: psycopg hands timestamps back in datetime.UTC itself (a server zone such as Etc/UTC
+        # comes back as a ZoneInfo, which every read then converts), and SQL's date of a moment is the UTC one
+        # whatever the server's own setting
+        timeout = int(config["DATABASE_STATEMENT_TIMEOUT_MS"])
+        connect_args.setdefault("options", f"-c statement_timeout={timeout} -c TimeZone=UTC")
         options.setdefault("pool_timeout", int(config["DATABASE_POOL_TIMEOUT"]))
     elif url.startswith("sqlite") and url not in ("sqlite://", "sqlite:///:memory:"):
         connect_args.setdefault("timeout", int(config["DATABASE_CONNECT_TIMEOUT"]))

@@ -1,13 +1,15 @@
 """The batch writes set-based and equals the claim-by-claim path: over generated claims (members known and not,
 both hospitals, lines priced and not, pre-authorised or not, late, big enough for review, sent twice, the review
 triggers on or off) deciding them one by one and as one batch leave the same rows (claims, lines, history,
-decision records, audit entries, outbox events); the batch sends a fixed number of writes per chunk whatever its
-size; and a claim changed behind the batch's back is never written over."""
+decision records, audit entries, outbox events), whether the batch reads them in one span and writes them in one
+chunk or splits them into several of each; the batch sends a fixed number of writes per chunk whatever its size;
+and a claim changed behind the batch's back is never written over."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 
 from blueprints.claims import services
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatus, ClaimStatusChange
-from blueprints.claims.services import decision_batch
+from blueprints.claims.services import decision_batch, submission
 from blueprints.claims.services.decisions import decision_writes
 from blueprints.claims.services.submission import proposal_again
 from blueprints.core.models import AuditLog
@@ -160,8 +162,14 @@ def _marks() -> dict:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=st.lists(claim_spec, min_size=1, max_size=12), terms=triggers, again=st.booleans())
-def test_the_batch_writes_the_rows_claim_by_claim_writes(cw, specs, terms, again):
+@given(
+    specs=st.lists(claim_spec, min_size=1, max_size=12),
+    terms=triggers,
+    again=st.booleans(),
+    # (claims a span reads, claims a chunk writes): one of each, or the claims split over several
+    split=st.sampled_from([(submission.SPAN, submission.BATCH), (5, 2), (4, 4), (3, 1)]),
+)
+def test_the_batch_writes_the_rows_claim_by_claim_writes(cw, specs, terms, again, split):
     world = db.session.begin_nested()
     try:
         with clock.frozen(AT):
@@ -173,7 +181,8 @@ def test_the_batch_writes_the_rows_claim_by_claim_writes(cw, specs, terms, again
             ids = _insert_submitted(cw, specs)
             marks = _marks()
             batch = db.session.begin_nested()
-            together = services.decide_claims(ids)
+            with mock.patch.multiple(submission, SPAN=split[0], BATCH=split[1]):
+                together = services.decide_claims(ids)
             rows_together = _rows(ids, marks)
             batch.rollback()
             assert set(db.session.scalars(select(Claim.status).where(Claim.id.in_(ids)))) == {ClaimStatus.SUBMITTED}

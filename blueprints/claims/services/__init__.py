@@ -41,6 +41,7 @@ from blueprints.claims.services.reading import (
 from blueprints.claims.services.review import BulkResult, approve_claim, bulk_approve, reject_claim
 from blueprints.claims.services.submission import (
     BATCH,
+    SPAN,
     decide_claims,
     decide_submitted,
     decides_in_background,
@@ -66,6 +67,7 @@ from blueprints.claims.services.waiting import work_waiting
 
 __all__ = [
     "BATCH",
+    "SPAN",
     "adjudicators_notes",
     "DECIDERS",
     "find_claims",

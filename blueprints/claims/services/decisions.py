@@ -14,7 +14,7 @@ from medcover import clock
 from medcover.events import publish_many
 from medcover.extensions import db
 from medcover.money import ZERO, money
-from medcover.rbac import Role, Tenant
+from medcover.rbac import Role
 
 #: who the audit log says decided a claim the engine decided
 ENGINE_ACTOR = "Adjudication engine"
@@ -162,17 +162,16 @@ def announce(claims: list[Claim], decisions: dict[int, engine.Decision]) -> None
 def decided_payloads(claims, decisions: dict[int, engine.Decision]) -> list[dict]:
     """The ``claim.decided`` payloads of those claims decided (one pending review is not yet). The claims may be
     plain rows read before the decision was written: its status and totals are the decision's, as stored."""
-    payloads = []
-    clerks: dict[int, list[int]] = {}
+    decided = []
     for claim in claims:
         decision = decisions.get(claim.id)
         status = ClaimStatus(decision.status.value) if decision is not None else claim.status
-        if status is ClaimStatus.PENDING_REVIEW:
-            continue
-        if claim.institution_id not in clerks:
-            clerks[claim.institution_id] = core.user_ids_with_role(
-                Role.BILLING_CLERK, Tenant(claim.institution_id, None)
-            )
+        if status is not ClaimStatus.PENDING_REVIEW:
+            decided.append((claim, decision, status))
+    # every hospital's billing clerks in one read, however many hospitals the claims come from
+    clerks = core.user_ids_by_institution(Role.BILLING_CLERK, {claim.institution_id for claim, *_ in decided})
+    payloads = []
+    for claim, decision, status in decided:
         payload = _decided_payload(claim, status, decision, clerks[claim.institution_id])
         payload["reason_codes"] = sorted(decision.reason_codes) if decision is not None else []  # for the metrics
         payloads.append(payload)

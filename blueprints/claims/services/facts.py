@@ -18,7 +18,7 @@ from blueprints.claims.models import FINALISED, STANDING, Claim, ClaimItem
 from blueprints.claims.services.trigger_facts import TriggerBook, nearby_span, read_trigger_facts
 from blueprints.insurance import services as insurance
 from medcover import clock
-from medcover.bulk import autoflush
+from medcover.bulk import among, autoflush
 from medcover.extensions import db
 from medcover.money import ZERO, money
 
@@ -299,7 +299,7 @@ def _members_claims(members: set[str], first: date, last: date) -> list:
         select(*MEMBERS_CLAIMS)
         .join(ClaimItem.__table__, ITEM.claim_id == CLAIM.id)
         .where(
-            CLAIM.member_number.in_(members),
+            among(CLAIM.member_number, members),
             CLAIM.service_date.between(first, last),
             CLAIM.status.in_(STANDING),
         )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from blueprints.claims.models import Claim, ClaimAuditTrail, ClaimItem, ClaimStatus, ClaimStatusChange
 from medcover import clock
+from medcover.bulk import among
 from medcover.errors import NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, ensure_owned, scope
@@ -111,7 +112,7 @@ def line_rows(claim_ids) -> dict:
     found: dict = {}
     for row in db.session.execute(
         select(*LINE_COLUMNS)
-        .where(ClaimItem.claim_id.in_(list(claim_ids)))
+        .where(among(ClaimItem.claim_id, claim_ids))
         .order_by(ClaimItem.claim_id, ClaimItem.line_no)
     ).all():  # one fetch of every row, not one call per row
         found.setdefault(row.claim_id, []).append(row)

@@ -19,13 +19,17 @@ from blueprints.claims.services.reading import claim_row, items_by_claim, items_
 from blueprints.claims.services.review import manual_lines
 from blueprints.claims.services.transitions import audit, move_claim
 from medcover import clock, requested_work
-from medcover.bulk import autoflush
+from medcover.bulk import among, autoflush, collector_paused
 from medcover.errors import Conflict, Forbidden, Invalid
 from medcover.extensions import db
 from medcover.rbac import tenant_of
 
-#: claims decided per chunk of the batch form (a fixed number of reads each)
+#: claims decided per chunk of the batch form (a fixed number of writes each)
 BATCH = 500
+#: claims the batch form reads and gathers the facts of at once (a fixed number of reads each): the bigger, the
+#: fewer times a member's earlier claims are read again (at 100,000 claims, one span decides 17 % faster than
+#: five); deciding 100,000 claims in one span grows the process by about 500 MB, decisions included
+SPAN = 100_000
 
 
 def decides_in_background() -> bool:
@@ -81,43 +85,58 @@ def decide_submitted(claim_ids: list[int]) -> int:
 def decide_claims(
     claim_ids, *, statuses=(ClaimStatus.SUBMITTED, ClaimStatus.PENDING_REVIEW), one_by_one: bool = False
 ) -> dict[int, engine.Decision]:
-    """The batch form: decide many claims with a fixed number of reads and of writes per chunk of ``BATCH``
-    claims, in submission order, each seeing the usage and duplicates of those decided before it. ``one_by_one``
-    writes each claim's decision as it is made (``store``), the claim-by-claim path the batch must equal."""
+    """The batch form: decide many claims in submission order, each seeing the usage and duplicates of those
+    decided before it. The claims are read and their facts gathered a ``SPAN`` at a time (a fixed number of
+    reads: a member's earlier claims are read once a span, not once for each chunk that holds one of theirs),
+    and the decisions written a chunk of ``BATCH`` at a time (a fixed number of writes). ``one_by_one`` writes
+    each claim's decision as it is made (``store``), the claim-by-claim path the batch must equal."""
     ids = sorted({int(i) for i in claim_ids})
     decisions: dict[int, engine.Decision] = {}
     autoflush()  # the reads below are Core
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        if one_by_one:
-            claims = list(db.session.scalars(_chunk_query(select(Claim), chunk, statuses)))
-            items = items_by_claim(c.id for c in claims)
-        else:
-            # plain rows, not entities: the batch writes set-based and never needs the session to track them
-            claims = db.session.execute(_chunk_query(select(*BATCH_COLUMNS), chunk, statuses)).all()
-            items = line_rows(c.id for c in claims)
-        if not claims:
-            continue
-        book = gather(claims, items)
-        writes = []
-        for claim in claims:
-            lines = items.get(claim.id, [])
-            facts = book.facts_for(claim, lines)
-            decision = engine.decide(claim_in(claim, lines), facts)
-            cover = engine.applicable_coverage(facts.coverages, claim.service_date)
-            scheme_id = cover.scheme.scheme_id if cover else None
-            if one_by_one:
-                store(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id)
-            else:
-                writes.append(decision_writes(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id))
-            book.record(claim, decision)
-            decisions[claim.id] = decision
-        if one_by_one:
-            db.session.flush()
-            announce(claims, decisions)
-        else:
-            decision_batch.send(writes, decisions)
+    with collector_paused():
+        for start in range(0, len(ids), SPAN):
+            _decide_span(ids[start : start + SPAN], statuses, decisions, one_by_one)
     return decisions
+
+
+def _decide_span(span: list[int], statuses, decisions: dict[int, engine.Decision], one_by_one: bool) -> None:
+    """Read the span's claims still in ``statuses`` and their lines, gather their facts once into a book, then
+    decide and write them a chunk at a time; the book folds in each decision, so the chunks after see it as a
+    read of what was written would have shown them."""
+    if one_by_one:
+        claims = list(db.session.scalars(_span_query(select(Claim), span, statuses)))
+        items = items_by_claim(c.id for c in claims)
+    else:
+        # plain rows, not entities: the batch writes set-based and never needs the session to track them
+        claims = db.session.execute(_span_query(select(*BATCH_COLUMNS), span, statuses)).all()
+        items = line_rows(c.id for c in claims)
+    if not claims:
+        return
+    book = gather(claims, items)
+    for first in range(0, len(claims), BATCH):
+        _decide_chunk(claims[first : first + BATCH], items, book, decisions, one_by_one)
+
+
+def _decide_chunk(claims, items, book, decisions: dict[int, engine.Decision], one_by_one: bool) -> None:
+    """Decide these claims in order, each folded into the span's book for those after it, and write them."""
+    writes = []
+    for claim in claims:
+        lines = items.get(claim.id, [])
+        facts = book.facts_for(claim, lines)
+        decision = engine.decide(claim_in(claim, lines), facts)
+        cover = engine.applicable_coverage(facts.coverages, claim.service_date)
+        scheme_id = cover.scheme.scheme_id if cover else None
+        if one_by_one:
+            store(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id)
+        else:
+            writes.append(decision_writes(claim, lines, decision, source="engine", by_id=None, scheme_id=scheme_id))
+        book.record(claim, decision)
+        decisions[claim.id] = decision
+    if one_by_one:
+        db.session.flush()
+        announce(claims, decisions)
+    else:
+        decision_batch.send(writes, decisions)
 
 
 #: what the batch reads of a claim: what the engine, its facts and the writes use (``decision_writes``,
@@ -142,11 +161,11 @@ BATCH_COLUMNS = tuple(
 )
 
 
-def _chunk_query(query, chunk: list[int], statuses):
-    """The chunk's claims still in one of ``statuses``, in submission order, locked (skipping those another
+def _span_query(query, span: list[int], statuses):
+    """The span's claims still in one of ``statuses``, in submission order, locked (skipping those another
     worker holds)."""
     return (
-        query.where(Claim.id.in_(chunk), Claim.status.in_(statuses))
+        query.where(among(Claim.id, span), Claim.status.in_(statuses))
         .order_by(Claim.submitted_at, Claim.id)
         .with_for_update(skip_locked=True)
     )

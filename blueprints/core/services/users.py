@@ -14,6 +14,7 @@ from blueprints.core.passwords import hash_password, password_problems
 from blueprints.core.services.audit import contains_pattern, record_audit
 from blueprints.core.services.sessions import end_user_sessions
 from medcover.audit import changes, snapshot
+from medcover.bulk import among
 from medcover.errors import Conflict, Forbidden, Hidden, Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import HOSPITAL_ONLY, INSURER_ONLY, Role, Tenant, scope, tenant_of
@@ -230,3 +231,18 @@ def user_ids_with_role(role: Role, tenant: Tenant | None = None) -> list[int]:
     if tenant is not None:
         stmt = scope(stmt, User, tenant)
     return list(db.session.scalars(stmt))
+
+
+def user_ids_by_institution(role: Role, institution_ids) -> dict[int, list[int]]:
+    """``user_ids_with_role`` for many hospitals at once, in one query: each one's active users of ``role``, by
+    id (an empty list for a hospital with none)."""
+    found: dict[int, list[int]] = {int(i): [] for i in institution_ids}
+    if found:
+        rows = db.session.execute(
+            select(User.id, User.institution_id)
+            .where(User.role == role, User.active.is_(True), among(User.institution_id, found))
+            .order_by(User.id)
+        )
+        for user_id, institution_id in rows:
+            found[institution_id].append(user_id)
+    return found

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from blueprints.insurance.models import Benefit, Coverage, Member, Preauthorization, Scheme, SchemeBenefit
-from medcover.bulk import autoflush
+from medcover.bulk import among, autoflush
 from medcover.extensions import db
 
 
@@ -93,7 +93,7 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
             member.last_name,
             member.email,
             member.phone,
-        ).where(member.member_number.in_(numbers))
+        ).where(among(member.member_number, numbers))
     ).all()
     if not members:
         return {}
@@ -101,7 +101,7 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
     coverages = db.session.execute(
         select(
             coverage.id, coverage.member_id, coverage.scheme_id, coverage.start_date, coverage.end_date, coverage.status
-        ).where(coverage.member_id.in_(ids))
+        ).where(among(coverage.member_id, ids))
     ).all()
     scheme_ids = {c.scheme_id for c in coverages}
     schemes = (
@@ -157,7 +157,7 @@ def member_covers(member_numbers) -> dict[str, MemberCover]:
             preauth.valid_to,
         )
         .join(Benefit.__table__, benefit.id == preauth.benefit_id)
-        .where(preauth.member_id.in_(ids))
+        .where(among(preauth.member_id, ids))
     ):
         preauths.setdefault(row.member_id, []).append(
             PreauthOut(row.code, row.benefit_code, row.status.value, row.valid_from, row.valid_to)
