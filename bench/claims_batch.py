@@ -42,6 +42,7 @@ event).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -563,18 +564,23 @@ def _fill(size: int, triggers: str = "off") -> tuple[list[int], Counter, float]:
     return ids, world.counts, time.perf_counter() - started
 
 
-def _rss_kb() -> int:
-    """The process's resident memory now, in kB (Linux), or 0 where /proc is not there."""
+def _memory_kb(field: str = "VmRSS") -> int:
+    """The process's resident memory now (``VmRSS``) or at its peak since ``_reset_peak`` (``VmHWM``), in kB;
+    0 where Linux's /proc is not there."""
     try:
         status = Path("/proc/self/status").read_text()
     except OSError:
         return 0
-    return int(status.split("VmRSS:")[1].split()[0])
+    return int(status.split(f"{field}:")[1].split()[0])
+
+
+def _reset_peak() -> None:
+    """The peak (``VmHWM``) starts again from what the process holds now (Linux 4.0 and later)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def _decide(ids: list[int]) -> dict:
-    import resource
-
     from sqlalchemy import event
 
     from blueprints.claims import services
@@ -604,7 +610,8 @@ def _decide(ids: list[int]) -> dict:
     engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
     submission._decide_chunk = chunk
-    before_kb = _rss_kb()
+    _reset_peak()
+    before_kb = _memory_kb()
     started = time.perf_counter()
     try:
         decisions = services.decide_claims(ids)
@@ -613,8 +620,7 @@ def _decide(ids: list[int]) -> dict:
     decided = time.perf_counter()
     db.session.commit()
     finished = time.perf_counter()
-    # kB on Linux; what deciding added to the process at its peak (an upper bound if building the world peaked)
-    added_kb = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_kb) if before_kb else 0
+    added_kb = max(0, _memory_kb("VmHWM") - before_kb)  # what deciding added to the process at its peak
     event.remove(engine, "before_cursor_execute", count)
     statuses = Counter(d.status.value for d in decisions.values())
     codes = Counter(code for d in decisions.values() for line in d.lines for code in line.reason_codes)

@@ -59,6 +59,43 @@ class _Nearby:
         return self.made
 
 
+class DayTotals:
+    """A provider's finalised claims and what they billed by service date, summed over any run of days in a few
+    steps however many days there are (a Fenwick tree over the days' ordinals, sparse): V03 asks for the year
+    before each claim of a batch, and every claim decided adds to its day."""
+
+    #: past the ordinal of ``date.max``
+    SIZE = 1 << 22
+    __slots__ = ("_claims", "_billed")
+
+    def __init__(self) -> None:
+        self._claims: dict[int, int] = {}
+        self._billed: dict[int, Decimal] = {}
+
+    def add(self, day: date, claims: int, billed: Decimal) -> None:
+        i = day.toordinal()
+        while i < self.SIZE:
+            self._claims[i] = self._claims.get(i, 0) + claims
+            self._billed[i] = self._billed.get(i, ZERO) + billed
+            i += i & -i
+
+    def between(self, since: date, until: date) -> tuple[int, Decimal]:
+        """The claims and their total billed served from ``since`` up to the day before ``until``."""
+        if since >= until:
+            return 0, ZERO
+        claims, billed = self._through(until.toordinal() - 1)
+        before, billed_before = self._through(since.toordinal() - 1)
+        return claims - before, billed - billed_before
+
+    def _through(self, i: int) -> tuple[int, Decimal]:
+        claims, billed = 0, ZERO
+        while i > 0:
+            claims += self._claims.get(i, 0)
+            billed += self._billed.get(i, ZERO)
+            i -= i & -i
+        return claims, billed
+
+
 def _diagnoses(codes) -> frozenset[str]:
     return frozenset(str(code).strip().upper() for code in codes or () if str(code).strip())
 
@@ -67,8 +104,8 @@ def _diagnoses(codes) -> frozenset[str]:
 class TriggerBook:
     #: member number -> claim id -> the claim as S01 compares it
     nearby: dict[str, dict[int, _Nearby]]
-    #: (provider, category) -> service date -> [claims, total billed]
-    history: dict[tuple[int, str], dict[date, list]]
+    #: (provider, category) -> its finalised claims and total billed by service date
+    history: dict[tuple[int, str], DayTotals]
     #: the claims whose (provider, category) history was read: V03 answers only for them
     read_history: bool = False
 
@@ -86,12 +123,10 @@ class TriggerBook:
         category = engine.main_category(getattr(claim, "diagnosis_codes", ()))
         if category is None or not self.read_history:
             return None
-        since = claim.service_date - timedelta(days=HISTORY_DAYS)
-        claims, total = 0, ZERO
-        for day, (count, billed) in self.history.get((claim.institution_id, category), {}).items():
-            if since <= day < claim.service_date:
-                claims += count
-                total += billed
+        totals = self.history.get((claim.institution_id, category))
+        if totals is None:
+            return engine.ProviderMean(0, money(ZERO))
+        claims, total = totals.between(claim.service_date - timedelta(days=HISTORY_DAYS), claim.service_date)
         return engine.ProviderMean(claims, money(total))
 
     def record(self, claim: Claim, decision: engine.Decision, order: tuple) -> None:
@@ -108,13 +143,12 @@ class TriggerBook:
             decision.total_billed,
         )
         self.nearby.setdefault(claim.member_number, {})[claim.id] = entry
+        if not self.read_history:  # no scheme of the batch looks for outliers: no provider history to keep
+            return
         category = engine.main_category(claim.diagnosis_codes)
         if category and decision.status.value in _FINALISED:
-            day = self.history.setdefault((claim.institution_id, category), {}).setdefault(
-                claim.service_date, [0, ZERO]
-            )
-            day[0] += 1
-            day[1] += decision.total_billed
+            totals = self.history.setdefault((claim.institution_id, category), DayTotals())
+            totals.add(claim.service_date, 1, decision.total_billed)
 
 
 def nearby_span(claims, schemes) -> tuple[date, date]:
@@ -175,5 +209,5 @@ def read_trigger_facts(claims: list[Claim], schemes, members_claims) -> TriggerB
                 )
                 .group_by(CLAIM.institution_id, CLAIM.diagnosis_category, CLAIM.service_date)
             ):
-                book.history.setdefault((institution, category), {})[day] = [count, money(billed or ZERO)]
+                book.history.setdefault((institution, category), DayTotals()).add(day, count, money(billed or ZERO))
     return book
