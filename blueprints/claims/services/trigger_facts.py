@@ -125,7 +125,7 @@ class TriggerBook:
             return None
         totals = self.history.get((claim.institution_id, category))
         if totals is None:
-            return engine.ProviderMean(0, money(ZERO))
+            return engine.ProviderMean(0, ZERO)
         claims, total = totals.between(claim.service_date - timedelta(days=HISTORY_DAYS), claim.service_date)
         return engine.ProviderMean(claims, money(total))
 
