@@ -20,8 +20,10 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import ColumnElement, String, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import Boolean, ColumnElement, String, Table, TypeDecorator, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from medcover.extensions import db
 
@@ -50,16 +52,60 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+class _Keys(TypeDecorator):
+    """The keys of an ``among``, as one parameter: an array of the column's type on PostgreSQL, JSON text on
+    SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, of):
+        super().__init__()
+        self.of = of
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(ARRAY(self.of) if dialect.name == "postgresql" else String())
+
+    def process_bind_param(self, value, dialect):
+        return list(value) if dialect.name == "postgresql" else json.dumps(list(value))
+
+
+class _Among(ColumnElement[bool]):
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("keys", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, keys):
+        self.column, self.keys = column, keys
+
+
+@compiles(_Among)
+def _among_sqlite(element, compiler, **kw):
+    column, keys = compiler.process(element.column, **kw), compiler.process(element.keys, **kw)
+    return f"{column} IN (SELECT value FROM json_each({keys}))"  # noqa: S608 - a column and a placeholder
+
+
+@compiles(_Among, "postgresql")
+def _among_postgresql(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY ({compiler.process(element.keys, **kw)})"
+
+
 def among(column, values) -> ColumnElement[bool]:
     """``column IN values`` with the values as one parameter however many there are (whole numbers or text):
     ``column = ANY(array)`` on PostgreSQL, ``column IN (SELECT value FROM json_each(?))`` on SQLite. An IN of
     thousands of placeholders costs SQLAlchemy its expansion and psycopg a parse of so long a text in Python at
     every run (it caches only short statements), and SQLite allows 32,766 of them."""
-    values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    each = func.json_each(bindparam(None, json.dumps(values), type_=String)).table_valued("value")
-    return column.in_(select(each.c.value))
+    return _Among(column, bindparam(None, list(values), type_=_Keys(column.type)))
+
+
+def among_param(column, name: str) -> ColumnElement[bool]:
+    """``among`` for a statement made once (a page's batch read): the keys come at execution, as parameter
+    ``name``. Even a page's fifty keys cost an expanding ``IN`` more than the query itself: SQLAlchemy writes the
+    statement out again for every run, and psycopg cannot prepare it."""
+    return _Among(column, bindparam(name, type_=_Keys(column.type)))
 
 
 def insert_rows(table: Table, rows: list[dict]) -> None:

@@ -39,6 +39,7 @@ def init_app(app) -> None:
     _subscribe(services)
     _add_work(services)
     app.add_template_filter(invoice_views.status_badge, "invoice_badge")
+    app.add_template_filter(invoice_views.invoice_number, "invoice_number")
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     from blueprints.billing.web import lookups

@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 
 from blueprints.core import services as core
 from blueprints.core.models import User
-from medcover.bulk import among, collector_paused
+from medcover.bulk import among, among_param, collector_paused
 from medcover.extensions import db
+from medcover.paging import plain_rows
 from medcover.rbac import Role
 from tests.factories import make_user
 
@@ -38,6 +39,29 @@ def test_among_matches_text_keys_exactly_and_an_empty_list_matches_nothing():
     emails = [f"nobody{n}@example.com" for n in range(MANY)] + ["GRACE@example.com", "grace@example.com"]
     assert db.session.scalars(select(User.id).where(among(User.email, emails))).all() == [grace.id]
     assert db.session.scalars(select(User.id).where(among(User.email, []))).all() == []
+
+
+#: made once, as a page's batch read is: the keys come at each run
+_EMAILS_BY_ID = select(User.id, User.email).where(among_param(User.id, "ids")).order_by(User.id)
+
+
+def test_a_statement_made_once_takes_any_number_of_keys_with_the_same_text(count_queries):
+    users = [make_user(Role.RECEPTIONIST) for _ in range(3)]
+    with count_queries() as counted:
+        few = plain_rows(_EMAILS_BY_ID, {"ids": [users[0].id]}).all()
+        many = plain_rows(_EMAILS_BY_ID, {"ids": [*range(-50, 0), users[1].id, users[2].id]}).all()
+        none = plain_rows(_EMAILS_BY_ID, {"ids": []}).all()
+    assert few == [(users[0].id, users[0].email)]
+    assert many == [(u.id, u.email) for u in users[1:]]
+    assert none == []
+    # one text for one key or fifty-two: written out once by SQLAlchemy, prepared once by the database
+    assert len(set(counted.statements)) == 1
+
+
+def test_a_plain_read_sees_what_the_session_has_not_flushed_yet():
+    user = make_user(Role.RECEPTIONIST)
+    user.email = "renamed@example.com"  # not flushed
+    assert plain_rows(_EMAILS_BY_ID, {"ids": [user.id]}).all() == [(user.id, "renamed@example.com")]
 
 
 def test_a_hospitals_billing_clerks_are_read_for_many_hospitals_at_once(count_queries):

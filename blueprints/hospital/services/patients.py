@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, func, or_, select, union, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
@@ -21,8 +21,10 @@ from blueprints.hospital.services import duplicates, fields, institutions
 from blueprints.insurance import services as insurance
 from medcover import clock
 from medcover.audit import changes, snapshot
+from medcover.bulk import among_param
 from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.paging import plain_rows
 from medcover.rbac import Tenant, scope, tenant_of
 
 GENDERS = ("female", "male", "other", "unknown")
@@ -87,7 +89,7 @@ _SUMMARY_COLUMNS = (
     Patient.email,
 )
 #: made once: list pages name their rows' patients by it (a new statement object costs its cache key again)
-_SUMMARIES_BY_ID = select(*_SUMMARY_COLUMNS).where(Patient.id.in_(bindparam("ids", expanding=True)))
+_SUMMARIES_BY_ID = select(*_SUMMARY_COLUMNS).where(among_param(Patient.id, "ids"))
 
 
 def _summary(row: Patient) -> PatientSummary:
@@ -260,7 +262,7 @@ def patients_by_id(ids) -> dict[int, PatientSummary]:
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    found = db.session.execute(_SUMMARIES_BY_ID, {"ids": sorted(ids)})
+    found = plain_rows(_SUMMARIES_BY_ID, {"ids": sorted(ids)})
     return {row.id: PatientSummary(*row) for row in found}
 
 

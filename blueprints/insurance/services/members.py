@@ -15,8 +15,10 @@ from blueprints.insurance.services import numbering
 from blueprints.insurance.services.checks import check_writer, owned_company, valid_name
 from medcover import clock
 from medcover.audit import snapshot
+from medcover.bulk import among_param
 from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.paging import plain_rows
 from medcover.rbac import Tenant, scope
 
 MEMBER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,29}$")
@@ -63,7 +65,7 @@ _SUMMARY_COLUMNS = (
     Member.phone,
 )
 #: made once, as an insurer's pages name their rows' members by them (a new statement costs its cache key again)
-_SUMMARIES_BY_ID = select(*_SUMMARY_COLUMNS).where(Member.id.in_(bindparam("ids", expanding=True)))
+_SUMMARIES_BY_ID = select(*_SUMMARY_COLUMNS).where(among_param(Member.id, "ids"))
 _COMPANY_SUMMARIES_BY_ID = _SUMMARIES_BY_ID.where(Member.company_id == bindparam("company_id"))
 
 
@@ -169,9 +171,9 @@ def members_by_id(tenant: Tenant, ids) -> list[MemberSummary]:
     if not ids:
         return []
     if tenant.company_id is not None:  # what scope() keeps of members for an insurer: its own
-        found = db.session.execute(_COMPANY_SUMMARIES_BY_ID, {"ids": sorted(ids), "company_id": tenant.company_id})
+        found = plain_rows(_COMPANY_SUMMARIES_BY_ID, {"ids": sorted(ids), "company_id": tenant.company_id})
     else:
-        found = db.session.execute(scope(_SUMMARIES_BY_ID, Member, tenant), {"ids": sorted(ids)})
+        found = plain_rows(scope(_SUMMARIES_BY_ID, Member, tenant), {"ids": sorted(ids)})
     return [MemberSummary(*row) for row in found]
 
 
