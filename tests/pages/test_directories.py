@@ -11,8 +11,8 @@ from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import memo
 from medcover.extensions import db
-from medcover.rbac import Role
-from tests.factories import make_company, make_institution, make_user
+from medcover.rbac import Role, Tenant
+from tests.factories import make_company, make_institution, make_scheme, make_user
 
 
 class Clock:
@@ -133,3 +133,21 @@ def test_no_hospital_at_all_is_not_looked_for(clock, count_queries):
     with count_queries() as asked:
         assert hospital.institution_names().get(None, "") == "" and None not in hospital.institution_names()
     assert asked.count == 0
+
+
+def test_the_work_queue_s_schemes_are_kept_and_each_tenant_sees_its_own(clock, count_queries):
+    acme, other = make_company(code="ACME", name="Acme"), make_company(code="OTH", name="Other")
+    silver, gold = make_scheme(acme, code="SILVER", name="Silver"), make_scheme(acme, code="GOLD", name="Gold")
+    theirs = make_scheme(other, code="BASIC", name="Basic")
+    db.session.commit()
+    insurer, platform = Tenant(None, acme.id), Tenant(None, None)
+    # by company and code, as schemes_of gives them
+    assert insurance.scheme_codes_and_names(insurer) == {gold.id: ("GOLD", "Gold"), silver.id: ("SILVER", "Silver")}
+    assert list(insurance.scheme_codes_and_names(platform)) == [gold.id, silver.id, theirs.id]
+    assert insurance.scheme_codes_and_names(Tenant(1, None)) == {}
+    with count_queries() as kept:
+        insurance.scheme_codes_and_names(insurer)
+    assert kept.count == 0
+    gold.name = "Gold Plus"  # a rename made here shows at once
+    db.session.commit()
+    assert insurance.scheme_codes_and_names(insurer)[gold.id] == ("GOLD", "Gold Plus")

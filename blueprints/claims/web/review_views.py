@@ -30,7 +30,7 @@ from medcover.rbac import allow
 
 
 def _scheme_names() -> dict[int, str]:
-    return {s.id: f"{s.code} · {s.name}" for s in insurance.schemes_of(tenant())}
+    return {id_: f"{code} · {name}" for id_, (code, name) in insurance.scheme_codes_and_names(tenant()).items()}
 
 
 def _queue_filters() -> tuple[QueueFilters, dict, dict[int, str], dict[int, str]]:
@@ -62,8 +62,8 @@ def _queue_filters() -> tuple[QueueFilters, dict, dict[int, str], dict[int, str]
 
 
 def _queue(status: int = 200, outcome: dict | None = None):
-    """Claims waiting for review: five queries whatever the page size (filters' schemes and providers, the
-    count, the page, the members on it)."""
+    """Claims waiting for review: two queries whatever the page size (the page with its count, the members on it);
+    the filters' schemes and providers come from the directories the process keeps."""
     form, filters, schemes, providers = _queue_filters()
     pending = ClaimStatus.PENDING_REVIEW.value
     rows, paging = page_of(services.claims_query(tenant(), status=pending, columns=services.QUEUE_COLUMNS, **filters))

@@ -72,6 +72,7 @@ from blueprints.insurance.services.premiums import FREQUENCIES, Quote, add_rate,
 from blueprints.insurance.services.scheme_details import (
     BenefitTermsDetails,
     SchemeDetails,
+    scheme_codes_and_names,
     scheme_details,
     schemes_page,
 )
@@ -178,6 +179,7 @@ __all__ = [
     "renew_coverage",
     "request_preauthorization",
     "scheme_benefits",
+    "scheme_codes_and_names",
     "scheme_in_use",
     "schemes_of",
     "schemes_query",

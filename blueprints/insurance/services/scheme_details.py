@@ -12,6 +12,7 @@ from sqlalchemy import select
 from blueprints.insurance.models import Benefit, Scheme, SchemeBenefit
 from blueprints.insurance.services.schemes import scheme_row, schemes_query
 from medcover.extensions import db
+from medcover.memo import per_process
 from medcover.paging import fetch_page
 from medcover.rbac import Tenant
 
@@ -107,3 +108,26 @@ def schemes_page(
         stmt = stmt.where(Scheme.code == code.strip())
     rows, total = fetch_page(stmt, page, per_page)
     return _details(list(rows)), total
+
+
+#: made once: the work queue reads the directory on every page (a new statement object costs its cache key again)
+_DIRECTORY = select(Scheme.id, Scheme.company_id, Scheme.code, Scheme.name).order_by(Scheme.company_id, Scheme.code)
+
+
+@per_process(Scheme, shows=("company_id", "code", "name"))
+def _directory() -> dict[int, tuple[int, str, str]]:
+    return {id_: (company, code, name) for id_, company, code, name in db.session.execute(_DIRECTORY)}
+
+
+def scheme_codes_and_names(tenant: Tenant) -> dict[int, tuple[str, str]]:
+    """The tenant's schemes (an insurer's own, a platform user's all, a hospital's none) as ``{id: (code, name)}``,
+    by company and code: what ``schemes_of`` gives, from a directory the process keeps as it keeps hospitals' and
+    insurers' names (``medcover.memo.per_process``), not a query a page."""
+    if not tenant.is_global and tenant.company_id is None:
+        return {}
+    found = [
+        (company, code, id_, name)
+        for id_, (company, code, name) in _directory().items()
+        if tenant.is_global or company == tenant.company_id
+    ]
+    return {id_: (code, name) for _company, code, id_, name in sorted(found)}
