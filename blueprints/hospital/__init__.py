@@ -38,14 +38,14 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
 
-    from blueprints.hospital.services.orders import may_use_queues
+    from blueprints.hospital.services.orders import shows_queues
     from blueprints.hospital.web import lookups
     from medcover.navigation import HOSPITAL, add_lookup, add_nav
 
     add_nav("Patients", "hospital.patients", HOSPITAL_STAFF, group="Front desk", side=HOSPITAL, order=100)
     add_nav("Appointments", "hospital.appointments", HOSPITAL_STAFF, group="Front desk", side=HOSPITAL, order=110)
     # The work queues follow the records' rule (clinical staff and admins), so only they see the links.
-    clinical = {"group": "Clinical", "side": HOSPITAL, "when": may_use_queues}
+    clinical = {"group": "Clinical", "side": HOSPITAL, "when": shows_queues}
     add_nav("Pharmacy", "hospital.pharmacy", HOSPITAL_STAFF, order=130, **clinical)
     add_nav("Lab", "hospital.lab", HOSPITAL_STAFF, order=140, **clinical)
     add_nav("Radiology", "hospital.radiology", HOSPITAL_STAFF, order=150, **clinical)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from blueprints.hospital.services import orders, personnel
 from medcover import navigation
+from medcover.extensions import db
 from medcover.rbac import STAFF, Role
 from tests.core.conftest import RequestScopedClient
 from tests.factories import PASSWORD, make_company, make_institution, make_personnel, make_user
@@ -130,6 +132,22 @@ def test_the_work_queues_are_offered_to_clinical_staff_only(client, new_client, 
     nurse = make_user(Role.RECEPTIONIST, **sides.tenant("hospital"))
     make_personnel(sides.hospital, kind="nurse", user=nurse)
     assert {"Pharmacy", "Lab", "Radiology"} <= labels(new_client(nurse))
+
+
+def test_the_queue_links_follow_the_clinical_staff_at_once_without_a_query_a_page(client, login, sides, count_queries):
+    nurse = make_user(Role.RECEPTIONIST, **sides.tenant("hospital"))
+    record = make_personnel(sides.hospital, kind="nurse", user=nurse)
+    db.session.commit()
+    login(nurse)
+    assert {"Pharmacy", "Lab", "Radiology"} <= labels(client)
+    hospital_id = sides.hospital.id
+    with count_queries() as asked:
+        assert personnel.listed_as_clinical(nurse, hospital_id)  # kept by the process, as names are
+    assert asked.count == 0
+    record.active = False  # a change made here: the links go on the next page
+    db.session.commit()
+    assert {"Pharmacy", "Lab", "Radiology"} & labels(client) == set()
+    assert not orders.may_use_queues(nurse)  # what the queues let in is still read every time
 
 
 def test_the_navigation_is_grouped_by_area_of_work_in_order(client, login, sides):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.core import services as core
 from blueprints.hospital.models import ClinicalOrder, OrderKind, OrderStatus, PharmacyStock
-from blueprints.hospital.services import institutions
+from blueprints.hospital.services import institutions, personnel
 from blueprints.hospital.services.records import may_access_records, record_for_write, require_clinical_access
 from medcover import clock
 from medcover.errors import Conflict, Hidden, Invalid, NotFound
@@ -140,6 +140,15 @@ def may_use_queues(actor) -> bool:
     if tenant.institution_id is not None:
         return may_access_records(actor, tenant.institution_id)
     return tenant.is_global and actor.role == Role.ADMIN
+
+
+def shows_queues(actor) -> bool:
+    """Whether the side navigation links the work queues: ``may_use_queues`` with the clinical staff read from
+    the directory the process keeps (``personnel.listed_as_clinical``), not a query on every page."""
+    tenant = tenant_of(actor)
+    if tenant.institution_id is not None and actor.role != Role.ADMIN:
+        return personnel.listed_as_clinical(actor, tenant.institution_id)
+    return may_use_queues(actor)
 
 
 def queue_query(actor, kind: str = "", status: str = "", *, patient_id: int | None = None):

@@ -13,6 +13,7 @@ from blueprints.hospital.models import MedicalPersonnel, PersonnelKind
 from blueprints.hospital.services import fields, institutions
 from medcover.errors import Conflict, Hidden, Invalid, NotFound
 from medcover.extensions import db
+from medcover.memo import per_process
 from medcover.rbac import Tenant, scope
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -139,3 +140,28 @@ def is_clinical(user, institution_id: int) -> bool:
     """Clinical staff of that institution: a user linked to an active clinical personnel record there."""
     found = db.session.scalar(_CLINICAL_RECORD, {"user_id": user.id, "institution_id": institution_id})
     return found is not None
+
+
+#: made once, as the side navigation reads the directory on every page
+_CLINICAL_STAFF = select(MedicalPersonnel.user_id, MedicalPersonnel.institution_id).where(
+    MedicalPersonnel.user_id.is_not(None),
+    MedicalPersonnel.active.is_(True),
+    MedicalPersonnel.kind.in_(sorted(CLINICAL)),
+)
+
+
+@per_process(MedicalPersonnel, shows=("user_id", "institution_id", "active", "kind"))
+def _clinical_staff() -> dict[int, frozenset[int]]:
+    found: dict[int, set[int]] = {}
+    for user_id, institution_id in db.session.execute(_CLINICAL_STAFF):
+        found.setdefault(user_id, set()).add(institution_id)
+    return {user_id: frozenset(ids) for user_id, ids in found.items()}
+
+
+def listed_as_clinical(user, institution_id: int) -> bool:
+    """``is_clinical`` for what a page only shows (the side navigation's clinical links), from a directory the
+    process keeps (``medcover.memo.per_process``): a change made here shows at once, one made by another process
+    within ``DIRECTORY_SECONDS``. What the user may open is still decided by ``is_clinical``, read every time."""
+    # dict.get: a user missing from it is simply not clinical staff; the directory is not read again for them (a
+    # kept directory reads itself again, at most once a second, for a key it lacks)
+    return institution_id in dict.get(_clinical_staff(), user.id, ())
