@@ -26,7 +26,7 @@ from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_man
 from medcover.integrity import domain_error_for
 from medcover.labels import day, label
 from medcover.money import format_money
-from medcover.navigation import has_panels, nav_for, panels_for
+from medcover.navigation import address, has_panels, nav_for, panels_for
 from medcover.rbac import access_of
 from medcover.tenants import tenant_label
 
@@ -324,7 +324,7 @@ def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["day"] = day
     app.jinja_env.globals.update(
-        nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
+        address=address, nav_for=nav_for, panels_for=panels_for, has_panels=has_panels, tenant_label=tenant_label
     )
 
     @app.context_processor

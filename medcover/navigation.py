@@ -144,12 +144,13 @@ def _current(links: list[tuple[NavItem, str]]) -> dict[str, str]:
     return {item.endpoint: "true"}
 
 
-def _address(endpoint: str) -> str:
-    """The entry's address (a route without arguments: the same for every request under one script root)."""
+def address(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` for an address that is the same for every request under one script root (a
+    route without arguments, a static file): worked out once per process. Every page's shell links a dozen such."""
     known = current_app.extensions.setdefault("medcover.nav_addresses", {})
-    key = (endpoint, request.script_root if has_request_context() else None)
+    key = (endpoint, tuple(sorted(values.items())), request.script_root if has_request_context() else None)
     if key not in known:
-        known[key] = url_for(endpoint)
+        known[key] = url_for(endpoint, **values)
     return known[key]
 
 
@@ -160,7 +161,7 @@ def nav_for(user) -> list[NavGroup]:
     key = getattr(user, "id", None)
     if key not in cache:
         items = nav_items(user)
-        links = [(item, _address(item.endpoint)) for item in items]
+        links = [(item, address(item.endpoint)) for item in items]
         current = _current(links)
         groups = []
         for name in (None, *GROUPS):
