@@ -78,6 +78,27 @@ def badge(status, kinds: dict[str, str]) -> Markup:
     return Markup(f'<span class="badge {kind}" data-status="{escape(value)}">{words}</span>')  # noqa: S704 - all escaped
 
 
+def badges(kinds: dict[str, str]):
+    """A status filter for one set of colours (``kinds``): ``badge`` made once per status and kept, as a list shows
+    the same few statuses row after row."""
+    made: dict[str, Markup] = {}
+
+    def status_badge(status) -> Markup:
+        value = getattr(status, "value", status)
+        found = made.get(value)
+        if found is None:
+            found = badge(value, kinds)
+            if isinstance(value, str) and len(made) < _KEPT_BADGES:
+                made[value] = found
+        return found
+
+    return status_badge
+
+
+#: more statuses than any list has (the kept badges of a filter stay few whatever it is given)
+_KEPT_BADGES = 64
+
+
 def day(value) -> str:
     """A date as pages and letters show it: "4 Dec 2026" (CSV and JSON keep ISO 8601)."""
     if value is None or value == "":

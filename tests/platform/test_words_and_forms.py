@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from blueprints.payment.models import MethodKind
 from medcover.forms import Form, field_message
-from medcover.labels import day, label
+from medcover.labels import badges, day, label
 from tests.e2e.watch import words_problems
 
 
@@ -33,6 +33,18 @@ from tests.e2e.watch import words_problems
 )
 def test_every_stored_value_has_plain_words(value, words):
     assert label(value) == words
+
+
+def test_a_status_badge_says_the_status_in_words_in_its_colour_and_escapes_what_it_does_not_know():
+    status_badge = badges({"paid": "ok", "pending_review": "warn"})
+    assert status_badge(MethodKind.BANK_TRANSFER) == (
+        '<span class="badge off" data-status="bank_transfer">Bank transfer</span>'
+    )
+    assert (
+        status_badge("pending_review") == '<span class="badge warn" data-status="pending_review">Pending review</span>'
+    )
+    assert status_badge("pending_review") is status_badge("pending_review")  # made once a status, row after row
+    assert status_badge("<b>") == '<span class="badge off" data-status="&lt;b&gt;">&lt;b&gt;</span>'
 
 
 def test_dates_read_as_people_write_them():

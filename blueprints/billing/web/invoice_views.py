@@ -18,7 +18,7 @@ from blueprints.hospital import services as hospital
 from blueprints.insurance import services as insurance
 from medcover import confirm
 from medcover.errors import Invalid
-from medcover.labels import badge, label
+from medcover.labels import badges, label
 from medcover.pages import actor, page_of, render, submit, tenant, toast, wants_partial
 from medcover.rbac import allow
 
@@ -34,8 +34,7 @@ PRINT_ENDPOINTS = ("billing.invoice_pdf", "billing.print_invoice")
 BADGE_KINDS = {"draft": "off", "issued": "warn", "partially_paid": "warn", "paid": "ok", "void": "bad"}
 
 
-def status_badge(status) -> Markup:
-    return badge(status, BADGE_KINDS)
+status_badge = badges(BADGE_KINDS)
 
 
 def invoice_number(invoice) -> Markup:

@@ -8,7 +8,6 @@ import re
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from blueprints.claims import bp, services
 from blueprints.claims.engine import REASONS
@@ -22,7 +21,7 @@ from blueprints.insurance import services as insurance
 from medcover import confirm
 from medcover.errors import Conflict, DomainError, Invalid
 from medcover.extensions import db
-from medcover.labels import badge
+from medcover.labels import badges
 from medcover.pages import actor, form_failed, page_of, render, tenant, toast, wants_partial
 from medcover.rbac import Role, allow
 
@@ -54,8 +53,7 @@ BADGE_KINDS = {
 }
 
 
-def status_badge(status) -> Markup:
-    return badge(status, BADGE_KINDS)
+status_badge = badges(BADGE_KINDS)
 
 
 def status_label(status) -> str:
