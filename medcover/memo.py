@@ -86,13 +86,14 @@ class Directory(dict):
         return super().get(key, default)
 
 
-def per_process(*models: type, shows: tuple[str, ...] = ("name",)) -> Callable:
+def per_process(*models: type, shows: tuple[str, ...] = ("name",), read_missing: bool = True) -> Callable:
     """``fn()``, a short ``{id: name}`` directory every page reads (the hospitals' and insurers' names), kept by
     this process for ``DIRECTORY_SECONDS`` instead of read on every request. A change this process flushes to one
     of ``models`` (a new or deleted row, or a change to a column it ``shows``) forgets it at once (a renamed
     hospital shows renamed on the next page; an insurer's next member number does not count); another process shows
     the old name for at most ``DIRECTORY_SECONDS``, and an id it does not know yet is read again (``Directory``).
-    Outside an app (scripts) it reads every time."""
+    With ``read_missing=False`` a key it lacks is an answer (who is clinical staff: most users are not), never a
+    reason to read again, so a page asking for one costs no query. Outside an app (scripts) it reads every time."""
 
     def wrap(fn: Callable[[], dict]) -> Callable[[], dict]:
         name = f"{fn.__module__}.{fn.__qualname__}"
@@ -107,7 +108,7 @@ def per_process(*models: type, shows: tuple[str, ...] = ("name",)) -> Callable:
             now = time.monotonic()
             found = kept_here.get(name)
             if found is None or now - found[0] >= current_app.config.get("DIRECTORY_SECONDS", 30):
-                found = kept_here[name] = (now, Directory(fn, now))
+                found = kept_here[name] = (now, Directory(fn, now) if read_missing else fn())
             return found[1]
 
         return kept

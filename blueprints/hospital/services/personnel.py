@@ -150,7 +150,7 @@ _CLINICAL_STAFF = select(MedicalPersonnel.user_id, MedicalPersonnel.institution_
 )
 
 
-@per_process(MedicalPersonnel, shows=("user_id", "institution_id", "active", "kind"))
+@per_process(MedicalPersonnel, shows=("user_id", "institution_id", "active", "kind"), read_missing=False)
 def _clinical_staff() -> dict[int, frozenset[int]]:
     found: dict[int, set[int]] = {}
     for user_id, institution_id in db.session.execute(_CLINICAL_STAFF):
@@ -162,6 +162,4 @@ def listed_as_clinical(user, institution_id: int) -> bool:
     """``is_clinical`` for what a page only shows (the side navigation's clinical links), from a directory the
     process keeps (``medcover.memo.per_process``): a change made here shows at once, one made by another process
     within ``DIRECTORY_SECONDS``. What the user may open is still decided by ``is_clinical``, read every time."""
-    # dict.get: a user missing from it is simply not clinical staff; the directory is not read again for them (a
-    # kept directory reads itself again, at most once a second, for a key it lacks)
-    return institution_id in dict.get(_clinical_staff(), user.id, ())
+    return institution_id in _clinical_staff().get(user.id, ())
