@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, audit, clock, jobs, logs, outage, requested_work, security, urls
+from medcover import api, audit, clock, html_output, jobs, logs, outage, requested_work, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -314,6 +314,7 @@ def _page_detail(code: int) -> str:
 
 
 def _install_template_helpers(app: Flask) -> None:
+    html_output.install(app)
     app.jinja_env.filters["money"] = format_money
     # Stored instants are UTC; pages show them on the site's wall clock, never labelled UTC.
     app.jinja_env.filters["local_datetime"] = clock.format_datetime
