@@ -80,3 +80,60 @@ def test_an_autoescape_false_block_writes_text_as_it_is(app):
     with app.test_request_context():
         html = render_template_string("{% autoescape false %}{{ name }}{% endautoescape %}|{{ name }}", name="<i>")
     assert html == "<i>|&lt;i&gt;"
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"name": "q", "id": "q", "value": "Wanjiru & \"Sons\" <Ltd> 'x'", "class_": "wide", "for_": "q"},
+        {"data_confirm_kind": "primary", "aria_describedby": "a-hint b-errors", "hx_get": "/x?a=1&b=2"},
+        {"checked": True, "readonly": False, "required": True, "maxlength": 40, "step": Decimal("0.01")},
+        {"value": Markup('<b title="x">safe</b>'), "placeholder": None, "min": 0, "max": 3.5},
+        {"a<b": "1", "list": "prices", "autofocus": False},
+        {},
+    ],
+)
+def test_field_attributes_are_written_as_wtforms_writes_them(attrs):
+    from medcover.html_output import html_params, library_html_params
+
+    assert html_params(**attrs) == library_html_params(**attrs)
+    assert isinstance(html_params(**attrs), Markup)
+
+
+def _every_form_class():
+    from medcover.forms import Form
+
+    found, waiting = set(), [Form]
+    while waiting:
+        for sub in waiting.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                waiting.append(sub)
+    return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+
+
+def _rendered(form_class) -> list[str]:
+    form = form_class(meta={"csrf": False})
+    written = []
+    for field in form:
+        if getattr(field, "choices", ()) is None:
+            field.choices = [(1, 'One "1" & <one>'), (2, "Two")]
+        written += [str(field.label()), str(field(class_="x", aria_describedby="h"))]
+    return written
+
+
+def test_every_form_of_the_app_renders_as_with_wtforms_own_attributes(app):
+    from medcover.html_output import html_params, library_html_params, use_html_params
+
+    classes = _every_form_class()
+    assert len(classes) > 20  # the domains' forms are all found
+    with app.test_request_context():
+        ours = {cls: _rendered(cls) for cls in classes}
+        use_html_params(library_html_params)
+        try:
+            theirs = {cls: _rendered(cls) for cls in classes}
+        finally:
+            use_html_params(html_params)
+    for cls in classes:
+        assert ours[cls] == theirs[cls], cls.__qualname__
+    assert sum(len(fields) for fields in ours.values()) > 200
