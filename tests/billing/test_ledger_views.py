@@ -17,6 +17,7 @@ from blueprints.billing.models import BillingSettings, ServiceTariff
 from blueprints.billing.services import tariffs
 from medcover import clock
 from medcover.extensions import db
+from medcover.labels import day
 from medcover.rbac import Role
 from tests.factories import make_patient, make_user
 
@@ -109,7 +110,7 @@ def test_the_list_shows_current_prices_and_history_shows_every_row_with_its_date
     assert "2,600.00" in current and "2,500.00" not in current
     history = _text(client.get("/billing/tariffs?q=CONSULT&history=1", headers=HTMX))
     assert "2,600.00" in history and "2,500.00" in history
-    assert f"2020-01-01 – {clock.today() - timedelta(days=1)}" in history
+    assert f"1 Jan 2020 – {day(clock.today() - timedelta(days=1))}" in history
     page = _text(client.get("/billing/tariffs/CONSULT"))
     assert "Price history of CONSULT" in page and "2,500.00" in page and "current" in page
 

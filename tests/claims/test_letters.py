@@ -18,6 +18,7 @@ from blueprints.claims.services import letters
 from medcover import clock, pdf
 from medcover.api import PREFIX
 from medcover.errors import Conflict, NotFound
+from medcover.labels import day
 from medcover.rbac import Role, tenant_of
 from tests.factories import make_coverage, make_member, make_user
 
@@ -74,8 +75,8 @@ def test_the_member_letter_explains_every_line_with_reasons_totals_and_what_the_
         "Hospital Road 1, Nairobi",
         "Wanjiru Kamau",
         "Member no. ACM-001",
-        f"Service date {decided.service_date.isoformat()}",
-        f"Decided {clock.local_date(decided.decided_at).isoformat()}",  # the site's day, as the letter says it
+        f"Service date {day(decided.service_date)}",
+        f"Decided {day(clock.local_date(decided.decided_at))}",  # the site's day, as the letter says it
         "Status Partially approved",
         # line, code, description, qty, billed, allowed, deductible, copay, approved, member pays
         "1 CONSULT GP consultation 1 2,500.00 2,500.00 0.00 250.00 2,250.00 250.00",

@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from blueprints.claims.engine import REASONS
+from medcover.labels import day
 
 pytestmark = pytest.mark.e2e
 
@@ -249,7 +250,7 @@ def _treat(page, world, patient: Ref) -> None:
     encounter.get_by_label("Diagnoses (ICD-10)").fill(DIAGNOSES)
     encounter.get_by_label("Notes").fill("Three weeks of headaches, pale. Blood count and MRI of the head.")
     encounter.get_by_role("button", name="Record encounter").click()
-    expect(page.locator("#flashes")).to_contain_text(f"Encounter of {_today().isoformat()} recorded.")
+    expect(page.locator("#flashes")).to_contain_text(f"Encounter of {day(_today())} recorded.")
     record = page.locator("#records tbody tr[id^='record-']:not(.record-orders)")
     expect(record).to_have_count(1)
     expect(record).to_contain_text("R51, D64.9")

@@ -15,6 +15,7 @@ from blueprints.billing.models import Invoice
 from blueprints.claims.models import Claim
 from medcover import clock
 from medcover.extensions import db
+from medcover.labels import day
 from medcover.rbac import Role
 from tests import bulk
 from tests.factories import make_company, make_institution, make_scheme, make_user
@@ -69,6 +70,8 @@ def test_the_claims_list_rows_say_status_claimant_provider_and_amounts(world, cl
     assert re.search(r'title="ACM-001 · \w+ \w+">ACM-001<span class="truncate muted">\w+ \w+</span>', row)
     assert '<td class="opt truncate" title="Hospital A">Hospital A</td>' in row
     assert '<td class="num">1,000.00</td> <td class="num">750.50</td> <td class="num opt">0.00</td>' in row
+    assert re.search(r'<td class="nowrap">\d{1,2} [A-Z][a-z]{2} \d{4}</td>', row)  # the service date, in words
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", row)
     row = _row(page, f"claim-{voided}")
     assert '<span class="badge off" data-status="void">Void</span><span class="truncate muted void-reason"' in row
     assert ">Wrong patient</span>" in row
@@ -97,5 +100,5 @@ def test_the_invoices_list_rows_say_patient_insurer_status_dates_and_amounts(wor
     assert re.search(r'\w+ \w+ <span class="muted">HA-8\d{7}</span>', row)
     assert '<td class="truncate" title="Acme Insurance">Acme Insurance</td>' in row
     assert '<td class="nowrap"><span class="badge warn" data-status="issued">Issued</span></td>' in row
-    assert f'<td class="nowrap">{clock.today() - timedelta(days=10)}</td>' in row
+    assert f'<td class="nowrap">{day(clock.today() - timedelta(days=10))}</td>' in row
     assert '<td class="num">100.00</td> <td class="num">100.00</td>' in row

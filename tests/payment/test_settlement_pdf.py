@@ -12,6 +12,7 @@ from blueprints.claims import services as claims
 from blueprints.payment import services
 from blueprints.payment.services import printing
 from medcover.extensions import db
+from medcover.labels import day
 from medcover.rbac import tenant_of
 
 A4_MM = (210.0, 297.0)
@@ -64,7 +65,7 @@ def test_the_advice_lists_the_claims_paid_and_the_total(client, login, cw, peopl
     assert approved_claim.claim_number in text and second.claim_number in text
     assert "3,450.00" in text and "2,250.00" in text and "KES 5,700.00" in text
     assert "Bank transfer" in text and "EFT-0042" in text
-    period = f"{(cw.today - timedelta(days=10)).isoformat()} – {cw.today.isoformat()}"
+    period = f"{day(cw.today - timedelta(days=10))} – {day(cw.today)}"
     assert period in text
 
 

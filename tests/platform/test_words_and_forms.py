@@ -3,6 +3,7 @@ journeys' scan for internal ids and snake_case, field-named messages, and the er
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -107,3 +108,27 @@ def test_the_error_summary_links_to_the_fields_at_fault_and_marks_only_those(app
     assert html.index('id="note-hint"') < html.index('name="note"')  # the hint comes before the field
     assert 'aria-describedby="note-hint note-errors"' in html and 'aria-invalid="true"' in html
     assert html.count('aria-invalid="true"') == 1 and form.amount.data == Decimal("12.50")
+
+
+#: a stored date's column names, as the models name them
+_DATE_COLUMNS = (
+    "accrued_on|date_of_birth|due_on|effective_from|effective_to|encounter_date|end_date|issued_on|occurred_on"
+    "|paid_on|period_end|period_start|service_date|start_date|submitted_on|valid_from|valid_to|waiting_until|due_date"
+)
+_RAW_DATE = re.compile(r"\{\{ *[a-zA-Z_][\w.]*\.(" + _DATE_COLUMNS + r")( *(or|if)[^}]*)? *\}\}")
+_IN_ATTRIBUTE = re.compile(r'(value|data-[\w-]+|href|hx-[\w-]+|datetime)="[^"]*$')
+
+
+def test_no_page_writes_a_stored_date_as_iso():
+    """UI.md: dates read "4 Dec 2026" on pages. A form's own value and a machine-read attribute keep ISO 8601."""
+    from pathlib import Path
+
+    raw = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "templates").rglob("*.html")):
+        if path.name.endswith("_pdf.html"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for found in _RAW_DATE.finditer(line):
+                if not _IN_ATTRIBUTE.search(line[: found.start()]):
+                    raw.append(f"{path.name}:{number}: {found.group(0)}")
+    assert raw == []

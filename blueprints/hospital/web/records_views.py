@@ -15,6 +15,7 @@ from blueprints.hospital.web.forms import AttachmentForm, EncounterForm
 from blueprints.hospital.web.patient_page import patient_page
 from blueprints.hospital.web.records_api import attachment_download
 from blueprints.hospital.web.views import HOSPITAL_STAFF
+from medcover.labels import day
 from medcover.pages import actor, attach_upload, submit, tenant
 from medcover.rbac import STAFF, allow
 
@@ -46,7 +47,7 @@ def record_add(patient_id: int):
         ),
     )
     if done.ok:
-        flash(f"Encounter of {done.result.encounter_date} recorded.", "success")
+        flash(f"Encounter of {day(done.result.encounter_date)} recorded.", "success")
         return redirect(url_for("hospital.patient", patient_id=patient.id, _anchor=f"record-{done.result.id}"), 303)
     return patient_page(patient_row(tenant(), patient_id), done.status, encounter_form=form)
 

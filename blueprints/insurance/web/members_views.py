@@ -22,6 +22,7 @@ from blueprints.insurance.web.views import (
 from medcover import clock
 from medcover.errors import DomainError, Invalid
 from medcover.extensions import db
+from medcover.labels import day
 from medcover.pages import actor, page_of, render, tenant
 from medcover.rbac import allow
 
@@ -219,7 +220,7 @@ def coverage_renew(coverage_id: int):
     except DomainError as exc:
         return _coverage_refused(cover.member_id, exc)
     db.session.commit()
-    flash(f"Renewed: covered {renewed.start_date} to {renewed.end_date}.", "success")
+    flash(f"Renewed: covered {day(renewed.start_date)} to {day(renewed.end_date)}.", "success")
     return redirect(url_for("insurance.member", member_id=cover.member_id), 303)
 
 
