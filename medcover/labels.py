@@ -8,8 +8,9 @@ other snake_case value reads as its words, capitalised. An enum member with a ``
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -99,8 +100,16 @@ def badges(kinds: dict[str, str]):
 _KEPT_BADGES = 64
 
 
+@lru_cache(maxsize=4096)
+def _day_of(value: date) -> str:
+    return f"{value.day} {value.strftime('%b %Y')}"
+
+
 def day(value) -> str:
-    """A date as pages and letters show it: "4 Dec 2026" (CSV and JSON keep ISO 8601)."""
+    """A date as pages and letters show it: "4 Dec 2026" (CSV and JSON keep ISO 8601). A list's dates repeat (a
+    day's claims, a month's invoices), so each is written out once and then remembered."""
+    if type(value) is date:
+        return _day_of(value)
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):

@@ -50,6 +50,8 @@ def test_a_status_badge_says_the_status_in_words_in_its_colour_and_escapes_what_
 
 def test_dates_read_as_people_write_them():
     assert (day(date(2026, 12, 4)), day(None)) == ("4 Dec 2026", "")
+    assert (day(date(2027, 1, 31)), day(date(2027, 2, 1))) == ("31 Jan 2027", "1 Feb 2027")
+    assert day(date(2026, 12, 4)) is day(date(2026, 12, 4))  # written out once, row after row
 
 
 @pytest.mark.parametrize(
