@@ -21,7 +21,11 @@ import wtforms.widgets
 import wtforms.widgets.core as widgets
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
-from markupsafe._speedups import _escape_inner
+
+try:
+    from markupsafe._speedups import _escape_inner  # MarkupSafe's own escaping, in C
+except ImportError:  # a build of MarkupSafe without its C speedups
+    from markupsafe._native import _escape_inner
 
 
 def text_of(value, _escape=_escape_inner, _str=str, _markup=Markup, _int=int) -> str:
