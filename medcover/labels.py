@@ -115,5 +115,5 @@ def day(value) -> str:
     if isinstance(value, datetime):
         return clock.format_date(value)  # an instant: its day on the site's calendar, not UTC's
     if hasattr(value, "strftime"):
-        return f"{value.day} {value.strftime('%b %Y')}"
+        return _day_of(value)
     return str(value)
