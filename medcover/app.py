@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from config import BASE_DIR, ProductionConfig, config_for
-from medcover import api, audit, clock, html_output, jobs, logs, outage, requested_work, security, urls
+from medcover import api, audit, clock, html_output, jobs, logs, outage, read_first, requested_work, security, urls
 from medcover.context import Origin, new_request_id, reset_origin, set_origin
 from medcover.errors import DomainError, Forbidden, Hidden
 from medcover.extensions import csrf, db, htmx, init_limiter, limiter, login_manager, migrate
@@ -80,6 +80,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     db.init_app(app)
     with app.app_context():
         outage.ping_when_idle(db.engine)
+        read_first.install(db.engine)
+    app.wsgi_app = read_first.middleware(app.wsgi_app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -163,7 +165,9 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _after_response(exc):
-        # Inline jobs (no Redis) run once the request's work is committed, under the request's origin.
+        # Inline jobs (no Redis) run once the request's work is committed, under the request's origin, in
+        # transactions of their own from their first statement.
+        read_first.stop_reading()
         if exc is None:
             jobs.run_ready()
         token = g.pop("origin_token", None)
