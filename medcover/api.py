@@ -46,7 +46,7 @@ from medcover.api_input import (  # noqa: F401 - the request's typed values live
     text_arg,
 )
 from medcover.errors import DomainError, Invalid, NotFound
-from medcover.extensions import csrf, db, limiter
+from medcover.extensions import csrf, db, rate_limit
 from medcover.paging import fetch_page
 from medcover.ratelimit import client_address, client_key
 from medcover.rbac import Tenant, tenant_of
@@ -224,8 +224,8 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
     bp.before_request(_refuse_unreadable_json)
     bp.before_request(_authenticate)
     csrf.exempt(bp)
-    limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
-    limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_address, scope="api-address")(bp)
+    rate_limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_key)(bp)
+    rate_limit(lambda: current_app.config["RATELIMIT_API"], key_func=client_address, scope="api-address")(bp)
     return bp
 
 

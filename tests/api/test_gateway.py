@@ -255,6 +255,36 @@ def test_login_has_its_own_tighter_limit_per_address(make_app):
     assert client.post(f"{PREFIX}/auth/login", json=body, **_from("10.5.0.2")).status_code == 200
 
 
+def test_the_sign_in_form_is_limited_and_pages_are_not(make_app):
+    """The limiter's hooks run only where a limit was put (rate_limit): the sign-in form's POST is still limited
+    per address, while pages, however often asked for, are neither refused nor given limit headers."""
+    app = make_app(**LIMITED)
+    user = make_user(Role.ADMIN)
+    pages = [app.test_client().get("/auth/login", **_from("10.6.0.1")) for _ in range(5)]
+    assert {page.status_code for page in pages} == {200}
+    assert not any("X-RateLimit-Limit" in page.headers for page in pages)
+    form = {"email": user.email, "password": PASSWORD}
+    # the right password each time, from new browsers at one address: the third is over the limit of two
+    answers = [app.test_client().post("/auth/login", data=form, **_from("10.6.0.1")) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [303, 303, 429]
+    assert [answer.headers.get("X-RateLimit-Remaining") for answer in answers[:2]] == ["1", "0"]
+    assert app.test_client().post("/auth/login", data=form, **_from("10.6.0.2")).status_code == 303
+
+
+def test_every_limit_is_put_on_through_rate_limit():
+    """``rate_limit`` notes where a limit is; one put on with the limiter itself would go unchecked."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    direct = [
+        str(path.relative_to(root))
+        for folder in ("medcover", "blueprints")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"limiter\.(limit|shared_limit)\(", path.read_text()) and path.name != "extensions.py"
+    ]
+    assert direct == []
+
+
 def test_limits_of_one_app_do_not_leak_into_another(client, make_app):
     """The limiter is one object for the process; each app's own RATELIMIT_ENABLED must decide."""
     limited = make_app(**LIMITED)

@@ -9,7 +9,7 @@ from blueprints.core import api_bp
 from blueprints.core.services import api_tokens
 from medcover.api import Out, Schema, actor, documented, jsonify_model, parse
 from medcover.errors import Unauthorized
-from medcover.extensions import db, limiter
+from medcover.extensions import db, rate_limit
 from medcover.rbac import ALL_ROLES, Role, allow, public
 
 TAG = "Auth and users"
@@ -58,7 +58,7 @@ def _tokens(issue):
 
 @api_bp.post("/auth/login")
 @public
-@limiter.limit(_login_limit)
+@rate_limit(_login_limit)
 @documented(
     "Exchange email and password for an access and a refresh token",
     tag=TAG,
@@ -72,7 +72,7 @@ def login():
 
 @api_bp.post("/auth/refresh")
 @public
-@limiter.limit(_login_limit)
+@rate_limit(_login_limit)
 @documented(
     "Rotate a refresh token: a new pair; a reused token revokes its family",
     tag=TAG,

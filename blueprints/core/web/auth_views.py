@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from blueprints.core import bp, services
 from blueprints.core.web.forms import ChangePasswordForm, LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from medcover import clock, work
-from medcover.extensions import db, limiter
+from medcover.extensions import db, rate_limit
 from medcover.pages import actor, public_url, safe_next, submit
 from medcover.rbac import STAFF, Role, allow, public
 
@@ -19,7 +19,7 @@ def _login_limit() -> str:
 
 @bp.route("/auth/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.dashboard"))
@@ -88,7 +88,7 @@ def register():
 
 @bp.route("/auth/reset-password", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limit(_login_limit, methods=["POST"])
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
