@@ -119,6 +119,9 @@ class Invoice(db.Model):
         CheckConstraint("round(total - paid + refunded - credited, 2) = balance", name="balance_adds_up"),
         Index("ix_invoices_institution_status", "institution_id", "status", "issued_on"),
         Index("ix_invoices_company_status", "company_id", "status"),
+        #: the invoices lists, newest first, on each side: a page is the index's first rows, whatever the table's size
+        Index("ix_invoices_institution_newest", "institution_id", "created_at", "id"),
+        Index("ix_invoices_company_newest", "company_id", "created_at", "id"),
         Index("ix_invoices_patient", "patient_id"),
         #: the global search by number, for an insurer or a platform user (a hospital has the unique index)
         Index("ix_invoices_number", "number"),

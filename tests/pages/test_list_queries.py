@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event, text
 
 from medcover.extensions import db
 from medcover.rbac import Role
@@ -93,3 +94,46 @@ def test_a_list_page_reads_as_often_for_10_000_rows_as_for_10(lists, client, log
     assert [shown for _queries, shown in many] == [per_page, per_page]
     assert [queries for queries, _shown in few] == [queries for queries, _shown in many]
     assert all(queries <= MAX_QUERIES for queries, _shown in many), many
+
+
+def _page_statement(client, address: str) -> tuple[str, dict]:
+    """The statement that reads the page's rows with their count, as sent to the database, and its parameters."""
+    sent = []
+
+    def before(conn, cursor, statement, params, context, executemany):
+        sent.append((statement, params))
+
+    client.get(address, headers=HX)
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        assert client.get(address, headers=HX).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    [found] = [(statement, params) for statement, params in sent if "total_rows" in statement]
+    return found
+
+
+def _page_node(plan: dict) -> dict:
+    """Under the page's LIMIT, the node that gives its rows (the count is an InitPlan beside it)."""
+    assert plan["Node Type"] == "Limit", plan["Node Type"]
+    [rows] = [child for child in plan["Plans"] if child.get("Parent Relationship") == "Outer"]
+    return rows
+
+
+@pytest.mark.parametrize("page", [p for p, (_w, _a, _m, rows) in PAGES.items() if rows != "patients"])
+def test_on_postgresql_a_list_page_is_read_off_an_index_in_its_order(lists, client, login, page):
+    """Its 50 rows are the first entries of an index in the list's order: PostgreSQL neither reads nor sorts the
+    other 9,950 to find them (migration 0021)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    who, address, _marker, rows = PAGES[page]
+    login(lists.users[who])
+    lists.grow(10_000, rows)
+    db.session.execute(text(f"ANALYZE {rows}"))  # as autovacuum would have after such a load
+    statement, params = _page_statement(client, address)
+
+    [[explained]] = db.session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).all()
+    node = _page_node(explained[0]["Plan"])
+
+    assert node["Node Type"] in ("Index Scan", "Index Only Scan"), node
+    assert node["Relation Name"] == rows
