@@ -46,6 +46,27 @@ def test_send_writes_one_row_per_channel_and_delivers_email_after_commit(outbox)
     assert in_app.status is Status.SENT and in_app.body == "Approved 1200.00 of 1500.00."
 
 
+def test_a_message_writes_its_days_in_words(outbox):
+    """Events carry days as ISO 8601 (webhooks pass them on so); an email or an SMS says "1 Nov 2026"."""
+    clerk = make_user(Role.BILLING_CLERK, full_name="Bill Clerk")
+    payment = {"amount": "KES 150.00", "reference": "2026-11-29", "paid_on": "2026-11-29", "description": "INV-1"}
+    services.send("claim.decided", [Recipient(user_id=clerk.id)], CLAIM, [Channel.EMAIL])
+    services.send("payment.received", [Recipient(user_id=clerk.id)], payment, [Channel.EMAIL])
+    _commit()
+    claim_email, payment_email = (message.get_content() for message in outbox)
+    assert "Claim CL-0001 for the service of 1 Nov 2026 has been decided: approved." in claim_email
+    # only the day is written in words: a reference that looks like one is left as it was typed
+    assert "We received KES 150.00 on 29 Nov 2026 for INV-1 (reference 2026-11-29)." in payment_email
+    assert CLAIM["service_date"] == "2026-11-01"  # the event's own context is left as it came
+
+
+@pytest.mark.parametrize("sent", ["", "[service_date]", "next week", "2026-13-40"])
+def test_a_day_that_is_not_a_day_is_written_as_it_came(sent):
+    from blueprints.notification.services import rendering
+
+    assert rendering.render("on {{ service_date }}.", {"service_date": sent}) == f"on {sent}."
+
+
 def test_a_rolled_back_change_sends_nothing(outbox):
     clerk = make_user(Role.BILLING_CLERK)
     db.session.commit()

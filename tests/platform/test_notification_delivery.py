@@ -423,7 +423,7 @@ def test_a_claim_decision_reaches_the_smtp_server_and_the_recipients_inbox(site,
         assert "no-reply@medcover.local" in message["From"]
         body = message.get_body(("plain",)).get_content()
         assert body.startswith("Dear Bill Notify,")
-        assert "Claim CL-2026-0042 for the service of 2026-11-20 has been decided: approved." in body
+        assert "Claim CL-2026-0042 for the service of 20 Nov 2026 has been decided: approved." in body
         assert "Billed: 1,500.00. Approved: 1,200.00." in body
 
         def recorded():

@@ -28,7 +28,7 @@ from blueprints.billing.services.access import WRITERS, institution_for_write
 from blueprints.billing.services.printing import letterhead_of, printable, printed_html
 from blueprints.core import services as core
 from blueprints.hospital import services as hospital
-from medcover import clock, fields, pdf_pool, requested_work
+from medcover import clock, fields, labels, pdf_pool, requested_work
 from medcover.errors import Invalid, NotFound
 from medcover.extensions import db
 from medcover.rbac import Tenant, tenant_of
@@ -155,7 +155,7 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
     institution_for_write(actor, institution_id)
     count = db.session.scalar(select(func.count()).select_from(_issued_on(institution_id, day).subquery()))
     if not count:
-        raise Invalid.field("day", f"No invoices were issued on {day.isoformat()}.")
+        raise Invalid.field("day", f"No invoices were issued on {labels.day(day)}.")
     if count > MAX_BATCH:
         raise Invalid.field("day", f"{count:,} invoices were issued that day; a batch prints at most {MAX_BATCH:,}.")
     sweep_old_batches()
@@ -179,7 +179,7 @@ def print_batch(*, actor, institution_id: int | str | None, day: date | str) -> 
         "print",
         "invoice_batch",
         token,
-        summary=f"{count} invoice(s) issued on {day.isoformat()}",
+        summary=f"{count} invoice(s) issued on {labels.day(day)}",
         institution_id=institution_id,
     )
     requested_work.request(render_batch, token, about=(PRINT_WORK, token), queue="pdf")

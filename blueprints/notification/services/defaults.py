@@ -19,6 +19,8 @@ class DefaultTemplate:
 
 
 _COMMON = {"recipient_name": "the recipient's name"}
+#: variables that carry a day: events send it as ISO 8601 (webhooks pass it on so), messages write it in words
+DATES = frozenset({"service_date", "due_date", "paid_on"})
 
 
 def _vars(**extra: str) -> dict[str, str]:

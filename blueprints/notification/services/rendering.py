@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+from datetime import date
 
 from jinja2 import Template, TemplateError, Undefined, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from blueprints.notification.services.defaults import DATES
 from medcover.audit import json_safe
 from medcover.errors import Invalid
+from medcover.labels import day
 
 MAX_BODY = 10_000
 MAX_SUBJECT = 200
@@ -25,7 +28,20 @@ class RenderError(Exception):
 def _plain(context: dict) -> dict:
     # Only JSON-like values reach a template: no ORM objects, no callables, nothing with internals.
     safe = json_safe(context or {})
-    return safe if isinstance(safe, dict) else {}
+    if not isinstance(safe, dict):
+        return {}
+    return {name: _in_words(value) if name in DATES else value for name, value in safe.items()}
+
+
+def _in_words(value):
+    """A day as a person reads it ("4 Dec 2026", UI.md), from the ISO 8601 the event carries; anything else as
+    it came (a template's preview placeholder, a value some integrator sent that is not a day)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return day(date.fromisoformat(value))
+    except ValueError:
+        return value
 
 
 @functools.lru_cache(maxsize=512)
