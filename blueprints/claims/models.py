@@ -64,7 +64,7 @@ class Claim(db.Model):
     __table_args__ = (
         CheckConstraint("total_billed >= 0 AND total_approved >= 0 AND total_paid >= 0", name="totals_not_negative"),
         CheckConstraint("total_approved <= total_billed", name="approved_within_billed"),
-        #: the work queue, oldest first: a page read off the index in order, the count from the index alone
+        #: the work queue, oldest first: a page read off the index in order; the count may read the index alone
         Index("ix_claims_company_status", "company_id", "status", "submitted_at", "id"),
         Index("ix_claims_institution_status", "institution_id", "status"),
         #: the claims lists, newest first, on each side: a page is the index's first rows, whatever the table's size
