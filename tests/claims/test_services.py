@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from blueprints.billing import services as billing
 from blueprints.claims import services
@@ -16,6 +16,7 @@ from medcover.errors import Conflict, Forbidden, Invalid, NotFound
 from medcover.events import OutboxEvent
 from medcover.extensions import db
 from medcover.rbac import tenant_of
+from tests import bulk
 
 D = Decimal
 
@@ -267,6 +268,40 @@ def test_the_insurer_sees_a_claim_only_once_it_is_submitted(cw):
     assert db.session.scalars(services.claims_query(tenant_of(cw.adjudicator))).all() == []
     services.submit_claim(actor=cw.clerk, claim_id=draft.id)
     assert services.claim_row(tenant_of(cw.adjudicator), draft.id).id == draft.id
+
+
+@pytest.mark.parametrize(
+    ("status", "shown", "tests_unsent"),
+    [
+        ("", {"void sent", "pending_review", "approved", "partially_approved"}, True),
+        ("void", {"void sent"}, True),
+        ("draft", set(), True),
+        ("pending_review", {"pending_review"}, False),
+        ("to_pay", {"approved", "partially_approved"}, False),
+    ],
+)
+def test_an_insurers_status_filter_never_shows_the_unsent_and_asks_only_what_it_must(cw, status, shown, tests_unsent):
+    at = {"institution_id": cw.hospital.id, "company_id": cw.company.id}
+    made = {name: bulk.claims(1, **at, status=name)[0] for name in ("draft", "pending_review", "approved")}
+    made["partially_approved"] = bulk.claims(1, **at, status="partially_approved")[0]
+    made["void sent"] = bulk.claims(1, **at, status="void")[0]
+    made["void unsent"] = bulk.claims(1, **at, status="void")[0]
+    db.session.execute(
+        update(Claim).where(Claim.id == made["void unsent"]).values(submitted_at=None, submitted_on=None)
+    )
+
+    def listed(tenant) -> set[int]:
+        stmt = services.claims_query(tenant, status=status).with_only_columns(Claim.id)
+        return set(db.session.scalars(stmt))
+
+    assert {name for name, claim_id in made.items() if claim_id in listed(tenant_of(cw.adjudicator))} == shown
+    # A filter on a status only a sent claim has leaves the unsent out by itself: the database is not asked again
+    # on every row it counts.
+    stmt = services.claims_query(tenant_of(cw.adjudicator), status=status)
+    assert ("submitted_at IS NULL" in str(stmt)) is tests_unsent
+    # The provider's own list still has its drafts and its claims voided before sending.
+    if status in ("draft", "void"):
+        assert made[status if status == "draft" else "void unsent"] in listed(tenant_of(cw.clerk))
 
 
 def test_a_draft_previewed_beside_a_submitted_duplicate_is_the_later_one(cw):

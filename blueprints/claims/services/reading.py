@@ -33,6 +33,9 @@ PAYABLE = (ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED)
 #: not a status of its own: the list's filter for claims approved (in full or in part) and not yet paid
 TO_PAY = "to_pay"
 
+#: the list's status filters, a status or "to pay": the statuses each lets through
+_STATUSES = {**{s.value: (s,) for s in ClaimStatus}, TO_PAY: PAYABLE}
+
 #: work-queue sort keys, allowlisted
 SORTS = {
     "age": (Claim.submitted_at, Claim.id),
@@ -154,12 +157,13 @@ def claims_query(
 ):
     """The tenant's claims, filtered and sorted: whole claims, or rows of just ``columns`` (LIST_COLUMNS ...)."""
     stmt = scope(select(*columns) if columns else select(Claim), Claim, tenant)
-    if insurer_only(tenant):
+    statuses = _STATUSES.get(status, ())
+    # An insurer's filter on a status a claim has only once sent (the work queue's, "to pay") leaves the unsent out
+    # by itself; said again, the database would test it on every claim it counts (a third of the queue's count).
+    if insurer_only(tenant) and (not statuses or any(s in UNSENT for s in statuses)):
         stmt = stmt.where(~_unsent_clause())
-    if status in {s.value for s in ClaimStatus}:
-        stmt = stmt.where(Claim.status == ClaimStatus(status))
-    elif status == TO_PAY:
-        stmt = stmt.where(Claim.status.in_(PAYABLE))
+    if statuses:
+        stmt = stmt.where(Claim.status == statuses[0] if len(statuses) == 1 else Claim.status.in_(statuses))
     if institution_id:
         stmt = stmt.where(Claim.institution_id == institution_id)
     if scheme_id:
