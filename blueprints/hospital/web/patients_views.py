@@ -60,13 +60,15 @@ def _intake(form=None, status: int = 200, partial: str | None = None, check: dic
     q = typed(request.args.get("q", ""), 60)
     results = services.search_patients(tenant(), q)
     services.audit_patient_read(actor(), results, "patient search")
+    if form is None and not (partial and wants_partial()):  # the search box's swap shows results, not the form
+        form = _register_form(formdata=False)
     return render(
         "hospital/patients.html",
         partial,
         status=status,
         q=q,
         results=results,
-        form=form or _register_form(formdata=False),
+        form=form,
         choose_institution=tenant().is_global,
         existing=getattr(refusal, "existing", None),
         lookalikes=getattr(refusal, "lookalikes", []),
