@@ -4,6 +4,8 @@ transaction, all or nothing; a connection given back to the pool leaves autocomm
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import event, func, select, text
 
@@ -88,7 +90,29 @@ def test_a_page_that_only_reads_sends_no_begin_and_no_commit():
         assert len(seen) >= 2  # the session with its user, the page
         assert {word for word, _auto, _status in seen} == {"SELECT"}
         assert all(auto and status == "IDLE" for _word, auto, status in seen), seen
-        assert commits and set(commits) == {"IDLE"}  # the session's commit had nothing to send
+        assert commits == []  # nothing to send, so not even SQLAlchemy's own commit runs
+
+
+def test_a_page_that_only_reads_still_keeps_the_sessions_touch():
+    with scratch_app("medcover_read_first") as app, app.app_context():
+        hospital = make_institution()
+        clerk = make_user(Role.BILLING_CLERK, institution_id=hospital.id)
+        db.session.commit()
+        client = _signed_in(app, clerk)
+        url = db.engine.url.render_as_string(hide_password=False)
+        # The session was last seen two minutes ago: the next page is activity to record.
+        touched = (
+            "UPDATE user_sessions SET last_seen_at = last_seen_at - interval '2 minutes' WHERE user_id IS NOT NULL"
+        )
+        [(before,)] = query(url, touched + " RETURNING last_seen_at")
+        db.session.remove()
+        commits = _commits(db.engine)
+
+        assert client.get("/billing/invoices").status_code == 200
+
+        assert "INTRANS" in commits  # the touch was written in a transaction and committed
+        [(after,)] = query(url, "SELECT last_seen_at FROM user_sessions WHERE user_id IS NOT NULL")
+        assert after - before >= timedelta(minutes=2)
 
 
 def test_a_page_that_writes_its_read_entry_writes_it_in_a_transaction():

@@ -17,7 +17,7 @@ from werkzeug.datastructures import CallbackDict
 
 from blueprints.core.models import User, UserSession
 from blueprints.core.services import token_hash
-from medcover import clock, outage
+from medcover import clock, outage, read_first
 from medcover.api import PREFIX
 from medcover.context import current_origin
 from medcover.extensions import db, login_manager
@@ -127,7 +127,8 @@ class ServerSessionInterface(SessionInterface):
         if session.rotate or token is None:
             token = secrets.token_urlsafe(32)
             row.token_hash = token_hash(token)
-        db.session.commit()
+        if not read_first.nothing_to_commit(db.session()):  # a page that only read: nothing to send
+            db.session.commit()
         if token != session.token:
             response.set_cookie(
                 self.get_cookie_name(app),
