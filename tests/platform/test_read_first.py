@@ -74,12 +74,15 @@ def _signed_in(app, user):
     return client
 
 
+def _clerk():
+    clerk = make_user(Role.BILLING_CLERK, institution_id=make_institution().id)
+    db.session.commit()
+    return clerk
+
+
 def test_a_page_that_only_reads_sends_no_begin_and_no_commit():
     with scratch_app("medcover_read_first") as app, app.app_context():
-        hospital = make_institution()
-        clerk = make_user(Role.BILLING_CLERK, institution_id=hospital.id)
-        db.session.commit()
-        client = _signed_in(app, clerk)
+        client = _signed_in(app, _clerk())
         client.get("/billing/invoices")  # the session's last touch is now: the next page writes nothing
         db.session.remove()
         seen, commits = _watch(db.engine), _commits(db.engine)
@@ -95,10 +98,7 @@ def test_a_page_that_only_reads_sends_no_begin_and_no_commit():
 
 def test_a_page_that_only_reads_still_keeps_the_sessions_touch():
     with scratch_app("medcover_read_first") as app, app.app_context():
-        hospital = make_institution()
-        clerk = make_user(Role.BILLING_CLERK, institution_id=hospital.id)
-        db.session.commit()
-        client = _signed_in(app, clerk)
+        client = _signed_in(app, _clerk())
         url = db.engine.url.render_as_string(hide_password=False)
         # The session was last seen two minutes ago: the next page is activity to record.
         touched = (
