@@ -82,6 +82,46 @@ def test_an_autoescape_false_block_writes_text_as_it_is(app):
     assert html == "<i>|&lt;i&gt;"
 
 
+_INCLUDED = {
+    "row.html": "<tr><td>{{ n }}</td><td>{{ name }}</td></tr>",
+    "page.html": (
+        "{% extends 'base.html' %}{% block content %}"
+        "<table>{% for n in numbers %}{% include 'row.html' %}{% endfor %}</table>"
+        "{% set kept %}{% include 'row.html' %}{% endset %}[{{ kept }}]"
+        "{% macro again() %}{% include 'row.html' %}{% endmacro %}{{ again() }}"
+        "{% include ['nowhere.html', 'row.html'] %}"
+        "{% include 'nowhere.html' ignore missing %}"
+        "{% include 'row.html' without context %}"
+        "{% endblock %}"
+    ),
+    "base.html": "<main>{% block content %}{% endblock %}</main>",
+}
+
+
+def _environment(fast: bool):
+    from jinja2 import DictLoader, Environment
+
+    from medcover.html_output import OutputCodeGenerator
+
+    environment = Environment(loader=DictLoader(_INCLUDED), autoescape=True)
+    if fast:
+        environment.code_generator_class = OutputCodeGenerator
+    return environment
+
+
+def test_an_included_template_is_written_as_jinja_writes_it_in_one_piece():
+    """A list page includes its rows: the same text, in a loop, a set block, a macro, from a list of names, with
+    ignore missing and without context; the include hands over one string instead of each of its pieces."""
+    values = {"numbers": [1, 2], "name": "a<b", "n": 0}
+    stock, fast = _environment(False), _environment(True)
+    html = fast.get_template("page.html").render(values)
+    assert html == stock.get_template("page.html").render(values)
+    assert html.count("<td>a&lt;b</td>") == 5  # the loop's two, the set block, the macro, the list of names
+    assert html.endswith("<tr><td></td><td></td></tr></main>")  # without context: its own empty names
+    source = fast.compile(_INCLUDED["page.html"], "page.html", raw=True)
+    assert "environment.concat(template.root_render_func(" in source
+
+
 @pytest.mark.parametrize(
     "attrs",
     [
